@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { openDatabase } from './db/database.js'
+import { migrate } from './db/migrations.js'
+import { configOrExit, startServer } from './server.js'
+
+const USAGE = `usage: tollgate [command]
+
+  start                      run the service (the default)
+  migrate                    apply pending database migrations and exit
+`
+
+/** The `tollgate` command. Subcommands beyond start and migrate register in COMMANDS. */
+export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  async start() {
+    await startServer(configOrExit())
+    return -1 // keep running
+  },
+  async migrate() {
+    const config = configOrExit()
+    const db = await openDatabase({ config: { ...config, MIGRATE_ON_START: false } })
+    try {
+      const result = await migrate(db.url, { log: (message) => console.log(message) })
+      console.log(result.applied.length ? `applied ${result.applied.length} migration(s)` : 'database is up to date')
+      return 0
+    } finally {
+      await db.close()
+    }
+  },
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command = 'start', ...args] = argv
+  const run = COMMANDS[command]
+  if (!run) {
+    process.stderr.write(USAGE)
+    return 2
+  }
+  return run(args)
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const code = await runCli(process.argv.slice(2))
+  if (code >= 0) process.exit(code)
+}

@@ -1,0 +1,153 @@
+import { Type, type Static, type TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+
+/**
+ * Every setting tollgate reads, one entry per environment variable. The entry's schema both
+ * validates the variable and types the resulting Config, so there is exactly one description of
+ * the configuration; `.env.example` explains each variable and a test keeps the two in step.
+ */
+const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, default: defaultValue })
+const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
+const List = () => Type.Array(Type.String({ minLength: 1 }), { default: [] })
+
+export const ENVIRONMENT = {
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  ISSUER: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  TRUST_PROXY: Flag(false),
+
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
+  MIGRATE_ON_START: Flag(true),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+
+  KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
+  SIGNING_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], { default: 'EdDSA' }),
+  KEY_ROTATION_INTERVAL_SECONDS: Seconds(30 * 24 * 3600, 60),
+  KEY_REFRESH_INTERVAL_SECONDS: Seconds(60),
+  JWKS_MAX_AGE_SECONDS: Seconds(600),
+  ACCESS_TOKEN_TTL_SECONDS: Seconds(600),
+  ACCESS_TOKEN_AUDIENCE: Type.String({ minLength: 1, default: 'tollgate' }),
+  REVOCATIONS_MAX_AGE_SECONDS: Seconds(5, 0),
+
+  FIRST_PARTY_CLIENT_ID: Type.String({ minLength: 1, default: 'tollgate-web' }),
+  DEFAULT_SCOPES: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: ['cart'] }),
+  REFRESH_GRACE_SECONDS: Seconds(10, 0),
+  SESSION_IDLE_TTL_SECONDS: Seconds(7 * 24 * 3600),
+  SESSION_ABSOLUTE_TTL_SECONDS: Seconds(30 * 24 * 3600),
+  MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
+  REUSE_REVOKES: Type.Union([Type.Literal('session'), Type.Literal('user')], { default: 'session' }),
+  SESSION_BINDING: Type.Union([Type.Literal('off'), Type.Literal('flag'), Type.Literal('strict')], { default: 'flag' }),
+  PURGE_INTERVAL_SECONDS: Seconds(3600, 0),
+
+  COOKIE_SECURE: Flag(true),
+  ALLOWED_ORIGINS: List(),
+  CORS_ORIGINS: List(),
+
+  ARGON2_MEMORY_KIB: Type.Integer({ minimum: 19456, default: 19456 }),
+  ARGON2_ITERATIONS: Type.Integer({ minimum: 2, default: 2 }),
+  ARGON2_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 16 * 1024 }),
+  REQUEST_TIMEOUT_SECONDS: Seconds(10),
+  HEADERS_TIMEOUT_SECONDS: Seconds(5),
+  KEEP_ALIVE_TIMEOUT_SECONDS: Seconds(5),
+  CONNECTION_TIMEOUT_SECONDS: Seconds(10),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10_000 }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
+  SHUTDOWN_TIMEOUT_SECONDS: Seconds(10),
+
+  RATE_LIMIT_LOGIN_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 5 }),
+  RATE_LIMIT_REGISTER_PER_IP: Type.Integer({ minimum: 1, default: 10 }),
+  RATE_LIMIT_REFRESH_PER_IP: Type.Integer({ minimum: 1, default: 120 }),
+  RATE_LIMIT_REFRESH_PER_SESSION: Type.Integer({ minimum: 1, default: 30 }),
+  RATE_LIMIT_TOKEN_PER_CLIENT: Type.Integer({ minimum: 1, default: 600 }),
+  RATE_LIMIT_WINDOW_SECONDS: Seconds(60),
+  RATE_LIMIT_ENABLED: Flag(true),
+} satisfies Record<string, TSchema>
+
+const EnvironmentSchema = Type.Object(ENVIRONMENT)
+type Environment = Static<typeof EnvironmentSchema>
+
+export type Config = Environment & {
+  HOST: string
+  ISSUER: string
+  /** True when no DATABASE_URL was given and the embedded PGlite serves the database. */
+  embeddedDatabase: boolean
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const LIST_VARIABLES = new Set(
+  Object.entries(ENVIRONMENT)
+    .filter(([, schema]) => (schema as TSchema & { type?: string }).type === 'array')
+    .map(([name]) => name),
+)
+
+function fromEnvironmentString(name: string, raw: string): unknown {
+  if (LIST_VARIABLES.has(name)) {
+    return raw
+      .split(/[\s,]+/)
+      .map((part) => part.trim())
+      .filter(Boolean)
+  }
+  return raw
+}
+
+/**
+ * Reads and validates the environment. Throws a ConfigError naming the first bad variable.
+ * Empty strings count as unset, as they do in most .env tooling.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, unknown> = {}
+  for (const name of Object.keys(ENVIRONMENT)) {
+    const raw = env[name]
+    if (raw !== undefined && raw.trim() !== '') input[name] = fromEnvironmentString(name, raw.trim())
+  }
+
+  const converted = Value.Convert(EnvironmentSchema, Value.Default(EnvironmentSchema, input))
+  const [firstError] = Value.Errors(EnvironmentSchema, converted)
+  if (firstError) {
+    const variable = variableOf(firstError.instancePath) ?? Object.keys(ENVIRONMENT)[0]!
+    throw new ConfigError(variable, `${firstError.message} (got ${JSON.stringify(input[variable] ?? null)})`)
+  }
+  const parsed = converted as Environment
+
+  if (parsed.SESSION_IDLE_TTL_SECONDS > parsed.SESSION_ABSOLUTE_TTL_SECONDS) {
+    throw new ConfigError('SESSION_IDLE_TTL_SECONDS', 'must not exceed SESSION_ABSOLUTE_TTL_SECONDS')
+  }
+  if (parsed.NODE_ENV === 'production') {
+    if (!parsed.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production')
+    if (!parsed.KEY_ENCRYPTION_KEY) throw new ConfigError('KEY_ENCRYPTION_KEY', 'is required when NODE_ENV=production')
+  }
+
+  const host = parsed.HOST ?? (parsed.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1')
+  return {
+    ...parsed,
+    HOST: host,
+    ISSUER: (parsed.ISSUER ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, ''),
+    embeddedDatabase: parsed.DATABASE_URL === undefined,
+  }
+}
+
+function variableOf(instancePath: string): string | undefined {
+  const [, first] = instancePath.split('/')
+  return first && first in ENVIRONMENT ? first : undefined
+}

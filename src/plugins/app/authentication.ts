@@ -1,0 +1,60 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+import { parseScope, type AccessTokenClaims } from '../../domain/tokens/access-token.js'
+import { bearerError } from '../../errors.js'
+
+export interface Identity {
+  claims: AccessTokenClaims
+  /** The user id (or client id for client_credentials tokens). */
+  subject: string
+  scopes: string[]
+  sessionId: string | undefined
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preHandler: verifies the bearer access token and sets request.identity, or answers 401. */
+    authenticate: preHandlerAsyncHookHandler
+    /** preHandler factory: 403 insufficient_scope unless the token carries every scope given. */
+    requireScope(...scopes: string[]): preHandlerAsyncHookHandler
+  }
+  interface FastifyRequest {
+    identity: Identity | null
+  }
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
+
+export function bearerTokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  return header ? BEARER.exec(header)?.[1] : undefined
+}
+
+/** Bearer authentication for protected routes; routes opt in with `preHandler: app.authenticate`. */
+export default fp(
+  async (app) => {
+    app.decorateRequest('identity', null)
+
+    app.decorate('authenticate', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
+      const token = bearerTokenOf(request)
+      if (!token) throw bearerError('invalid_token', 'A bearer access token is required')
+      const claims = await app.accessTokenVerifier.verify(token)
+      request.identity = {
+        claims,
+        subject: claims.sub,
+        scopes: parseScope(claims.scope),
+        sessionId: claims.sid,
+      }
+    })
+
+    app.decorate('requireScope', (...required: string[]) => {
+      return async function requireScope(request: FastifyRequest) {
+        const granted = request.identity?.scopes ?? []
+        if (!required.every((scope) => granted.includes(scope))) {
+          throw bearerError('insufficient_scope', `This request needs the scope ${required.join(' ')}`, required.join(' '))
+        }
+      }
+    })
+  },
+  { name: 'authentication', dependencies: ['keys'] },
+)

@@ -1,0 +1,7 @@
+import formbody from '@fastify/formbody'
+import fp from 'fastify-plugin'
+
+/** application/x-www-form-urlencoded bodies, as the OAuth 2.0 endpoints receive them. */
+export default fp(async (app) => {
+  await app.register(formbody)
+}, { name: 'formbody' })

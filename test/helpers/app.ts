@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto'
+import { buildApp, type App } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { createTestDatabase, type TestDatabase } from './database.js'
+
+/** Test defaults: quiet, plain-http cookies, and argon2 at OWASP's minimum. */
+export function testConfig(env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    COOKIE_SECURE: 'false',
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    ISSUER: 'http://tollgate.test',
+    ...env,
+  })
+}
+
+export interface TestApp {
+  app: App
+  config: Config
+  database: TestDatabase
+  close(): Promise<void>
+}
+
+/**
+ * The whole app on a database of its own (dropped by close()). Use one per test file, in
+ * beforeAll, and talk to it with app.inject().
+ */
+export async function buildTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const database = await createTestDatabase()
+  const config = testConfig({ ...env, DATABASE_URL: database.url })
+  try {
+    const app = await buildApp(config, { logger: false })
+    return {
+      app,
+      config,
+      database,
+      async close() {
+        await app.close()
+        await database.drop()
+      },
+    }
+  } catch (error) {
+    await database.drop()
+    throw error
+  }
+}
