@@ -5,14 +5,27 @@ import type { Database } from './db/database.js'
 import { renderError, renderNotFound } from './http/error-renderer.js'
 import { loggerOptions } from './http/logger.js'
 import { validatorCompiler } from './http/validation.js'
+import accounts from './plugins/app/accounts.js'
 import authentication from './plugins/app/authentication.js'
+import cart from './plugins/app/cart.js'
 import database from './plugins/app/database.js'
 import keys from './plugins/app/keys.js'
+import oauth from './plugins/app/oauth.js'
 import cookie from './plugins/external/cookie.js'
+import cors from './plugins/external/cors.js'
 import formbody from './plugins/external/formbody.js'
+import helmet from './plugins/external/helmet.js'
 import metrics from './plugins/external/metrics.js'
+import rateLimit from './plugins/external/rate-limit.js'
 import swagger from './plugins/external/swagger.js'
+import underPressure from './plugins/external/under-pressure.js'
 import healthRoutes from './routes/health/index.js'
+import oauthRoutes from './routes/oauth/index.js'
+import authRoutes from './routes/v1/auth/index.js'
+import cartRoutes from './routes/v1/cart/index.js'
+import meRoutes from './routes/v1/me/index.js'
+import revocationsRoutes from './routes/v1/revocations/index.js'
+import wellKnownRoutes from './routes/well-known/index.js'
 
 export interface BuildAppOptions {
   /** Use this database instead of opening one from the config (the caller closes it). */
@@ -51,14 +64,27 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   // swagger first: it documents only the routes registered after it.
   await app.register(swagger)
   await app.register(metrics)
+  await app.register(underPressure, { config })
+  await app.register(helmet, { config })
+  await app.register(cors, { config })
+  await app.register(rateLimit, { config })
   await app.register(cookie)
   await app.register(formbody)
 
   await app.register(database, { config, ...(options.database ? { database: options.database } : {}) })
   await app.register(keys, { config })
   await app.register(authentication)
+  await app.register(accounts, { config })
+  await app.register(oauth, { config })
+  await app.register(cart, { config })
 
   await app.register(healthRoutes, { prefix: '/health' })
+  await app.register(wellKnownRoutes, { prefix: '/.well-known' })
+  await app.register(authRoutes, { prefix: '/v1/auth' })
+  await app.register(meRoutes, { prefix: '/v1/me' })
+  await app.register(cartRoutes, { prefix: '/v1/cart' })
+  await app.register(revocationsRoutes, { prefix: '/v1/revocations' })
+  await app.register(oauthRoutes, { prefix: '/oauth' })
 
   await app.ready()
   return app

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { clientsCommand } from './cli/clients.js'
+import { keysCommand } from './cli/keys.js'
 import { openDatabase } from './db/database.js'
 import { migrate } from './db/migrations.js'
 import { configOrExit, startServer } from './server.js'
@@ -9,6 +11,8 @@ const USAGE = `usage: tollgate [command]
 
   start                      run the service (the default)
   migrate                    apply pending database migrations and exit
+  keys list|rotate           show the signing keys, or rotate now
+  clients create|list|delete manage OAuth clients (client_credentials)
 `
 
 /** The `tollgate` command. Subcommands beyond start and migrate register in COMMANDS. */
@@ -28,6 +32,8 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
       await db.close()
     }
   },
+  keys: keysCommand,
+  clients: clientsCommand,
 }
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -1,0 +1,5 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../../config.js'
+
+// Placeholder: wires the accounts services (repositories → services) and decorates the app with them.
+export default fp<{ config: Config }>(async () => {}, { name: 'accounts', dependencies: ['database', 'keys'] })
