@@ -42,7 +42,10 @@ export async function openDatabase({ config, log }: OpenDatabaseOptions): Promis
     }
     const adapter = new PrismaPg({
       connectionString: url,
-      max: embedded ? Math.min(config.DATABASE_POOL_SIZE, 8) : config.DATABASE_POOL_SIZE,
+      // PGlite is a single session, and its socket server keeps a connection's protocol messages
+      // together only inside a transaction: concurrent plain queries from several connections
+      // interleave their Parse/Bind/Execute and fail. One connection costs nothing there.
+      max: embedded ? 1 : config.DATABASE_POOL_SIZE,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
     })
