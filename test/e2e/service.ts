@@ -14,6 +14,8 @@ export interface LogLine {
 
 export interface RunningService {
   baseUrl: string
+  /** The service's database on a PostgreSQL server; undefined on the embedded PGlite. */
+  databaseUrl: string | undefined
   process: ChildProcess
   logs(): LogLine[]
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
@@ -101,6 +103,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
 
   return {
     baseUrl,
+    databaseUrl,
     process: child,
     logs: () => lines,
     async stop(signal = 'SIGTERM') {

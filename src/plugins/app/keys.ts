@@ -1,34 +1,103 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
-import { createEphemeralKeyProvider } from '../../domain/keys/ephemeral-key-provider.js'
 import type { KeyProvider } from '../../domain/keys/key-provider.js'
-import { deriveSecret, loadKeyEncryptionKey, type SecretPurpose } from '../../services/key-encryption-key.js'
+import { createRevocationRepository } from '../../repositories/revocations.js'
+import { createSigningKeyRepository } from '../../repositories/signing-keys.js'
 import {
   createAccessTokenIssuer,
   createLocalAccessTokenVerifier,
   type AccessTokenIssuer,
   type AccessTokenVerifier,
 } from '../../services/access-tokens.js'
+import { createDiscoveryService, type DiscoveryService } from '../../services/discovery.js'
+import { deriveSecret, loadKeyEncryptionKey, type SecretPurpose } from '../../services/key-encryption-key.js'
+import { createRevocationFeed, type RevocationFeed } from '../../services/revocation-feed.js'
+import {
+  createLocalRevocationSource,
+  createRevocationPurge,
+  createRevocationService,
+  type RevocationService,
+} from '../../services/revocations.js'
+import { createSigningKeyService, type SigningKeyService } from '../../services/signing-keys.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     keys: KeyProvider
+    /** The rotating signing keys behind `keys`: lifecycle, listing, the served JWKS. */
+    signingKeys: SigningKeyService
     accessTokens: AccessTokenIssuer
     accessTokenVerifier: AccessTokenVerifier
+    /** Revoked sessions and access tokens: the source of GET /v1/revocations. */
+    revocations: RevocationService
+    /** The signed revocations feed served at GET /v1/revocations. */
+    revocationFeed: RevocationFeed
+    /** RFC 8414 metadata served at /.well-known/oauth-authorization-server. */
+    discovery: DiscoveryService
     /** A secret for one purpose, derived from the key-encryption key. */
     secret(purpose: SecretPurpose): Buffer
   }
 }
 
-/** Signing keys and the access-token issuer and verifier built on them. */
+/** How stale tollgate's own view of the revocation lists may get (never more than the feed's max-age). */
+const LOCAL_REVOCATIONS_REFRESH_MS = 1000
+
+/**
+ * Signing keys from the database (created on first start, rotated on schedule by whichever
+ * instance takes the lock, reloaded by every instance each KEY_REFRESH_INTERVAL_SECONDS), and
+ * the access-token issuer, verifier and revocation services built on them.
+ */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const kek = loadKeyEncryptionKey(config, app.log)
     app.decorate('secret', (purpose: SecretPurpose) => deriveSecret(kek, purpose))
-    const keys = await createEphemeralKeyProvider(config.SIGNING_ALG)
+
+    const signingKeys = createSigningKeyService({
+      repository: createSigningKeyRepository(app.db.prisma),
+      config,
+      encryptionKey: deriveSecret(kek, 'signing-key-encryption'),
+      log: app.log,
+    })
+    await signingKeys.start()
+    app.addHook('onClose', async () => signingKeys.stop())
+    const keys = signingKeys.provider
     app.decorate('keys', keys)
+    app.decorate('signingKeys', signingKeys)
+
+    const revocationRepository = createRevocationRepository(app.db.prisma)
+    // The snapshot reloads after each revocation this instance records, so it applies at once here.
+    const localRevocations = createLocalRevocationSource({
+      revocations: { feed: () => revocations.feed() },
+      repository: revocationRepository,
+      refreshMs: Math.min(LOCAL_REVOCATIONS_REFRESH_MS, config.REVOCATIONS_MAX_AGE_SECONDS * 1000),
+      onError: (error) => app.log.warn({ err: error }, 'reloading the revocation lists failed; keeping the last ones'),
+    })
+    const revocations = createRevocationService({
+      repository: revocationRepository,
+      config,
+      afterRevoke: () => localRevocations.refresh(),
+    })
+    app.decorate('revocations', revocations)
+    await localRevocations.start()
+    app.addHook('onClose', async () => localRevocations.close())
+    if (config.PURGE_INTERVAL_SECONDS > 0) {
+      const purge = createRevocationPurge({ repository: revocationRepository })
+      const timer = setInterval(() => {
+        purge.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'purging expired revoked access tokens failed'))
+      }, config.PURGE_INTERVAL_SECONDS * 1000)
+      timer.unref()
+      app.addHook('onClose', async () => clearInterval(timer))
+    }
+    app.decorate('revocationFeed', createRevocationFeed({ revocations, keys, activeKid: () => signingKeys.activeKid(), config }))
+
+    app.decorate('discovery', createDiscoveryService({ config }))
     app.decorate('accessTokens', createAccessTokenIssuer({ keys, config }))
-    app.decorate('accessTokenVerifier', createLocalAccessTokenVerifier({ keys, config }))
+    const verifier = createLocalAccessTokenVerifier({
+      keys,
+      config,
+      revocations: localRevocations,
+    })
+    app.addHook('onClose', async () => verifier.close())
+    app.decorate('accessTokenVerifier', verifier)
   },
   { name: 'keys', dependencies: ['database'] },
 )

@@ -1,0 +1,59 @@
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
+
+/**
+ * Revoked access tokens (by jti) and the revocation state of sessions, as the revocation feed and
+ * every authenticated request need them.
+ *
+ * Each statement runs as a one-statement batch transaction (no slower than a bare query on
+ * PostgreSQL): the embedded PGlite multiplexes every connection onto one session and keeps only a
+ * transaction's statements together, so a bare statement racing another request's transaction
+ * can lose its unnamed portal (error 34000) there.
+ */
+export function createRevocationRepository(prisma: PrismaClient) {
+  const isolated = async <T>(statement: Prisma.PrismaPromise<T>): Promise<T> => (await prisma.$transaction([statement]))[0]
+  return {
+    /** Records a revoked access token; a second call for the same jti changes nothing. */
+    async insertRevokedAccessToken(row: { jti: string; sessionId: string | null; expiresAt: Date; revokedAt: Date }) {
+      await isolated(prisma.revokedAccessToken.createMany({ data: [row], skipDuplicates: true }))
+    },
+
+    async isAccessTokenRevoked(jti: string, now: Date): Promise<boolean> {
+      const row = await isolated(
+        prisma.revokedAccessToken.findFirst({ where: { jti, expiresAt: { gt: now } }, select: { jti: true } }),
+      )
+      return row !== null
+    },
+
+    async isSessionRevoked(sessionId: string): Promise<boolean> {
+      const row = await isolated(
+        prisma.session.findFirst({ where: { id: sessionId, revokedAt: { not: null } }, select: { id: true } }),
+      )
+      return row !== null
+    },
+
+    /** One round trip for the hot path: is this token revoked by its jti or by its session? */
+    async isRevoked(jti: string, sessionId: string | null, now: Date): Promise<boolean> {
+      const rows = await isolated(prisma.$queryRaw<Array<{ revoked: boolean }>>`
+        SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ${jti} AND expires_at > ${now})
+            OR EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId}::uuid AND revoked_at IS NOT NULL) AS revoked`)
+      return rows[0]?.revoked === true
+    },
+
+    /** Both lists of the feed, read in one transaction. */
+    async revokedSince(sessionsSince: Date, now: Date): Promise<{ sids: string[]; jtis: string[] }> {
+      const [sessions, tokens] = await prisma.$transaction([
+        prisma.session.findMany({ where: { revokedAt: { gt: sessionsSince } }, select: { id: true }, orderBy: { id: 'asc' } }),
+        prisma.revokedAccessToken.findMany({ where: { expiresAt: { gt: now } }, select: { jti: true }, orderBy: { jti: 'asc' } }),
+      ])
+      return { sids: sessions.map((row) => row.id), jtis: tokens.map((row) => row.jti) }
+    },
+
+    /** Rows of tokens that have expired anyway: no verifier needs them any more. */
+    async deleteExpiredAccessTokens(now: Date): Promise<number> {
+      const { count } = await isolated(prisma.revokedAccessToken.deleteMany({ where: { expiresAt: { lte: now } } }))
+      return count
+    },
+  }
+}
+
+export type RevocationRepository = ReturnType<typeof createRevocationRepository>

@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto'
+import { createLocalJWKSet, SignJWT, type CryptoKey } from 'jose'
+import type { Config } from '../config.js'
+import { generateSigningKey, importPrivateKey, publicMembers, type PublicSigningJwk } from '../domain/keys/key-material.js'
+import type { KeyProvider } from '../domain/keys/key-provider.js'
+import {
+  isEmptyPlan,
+  jwksMaxAgeSeconds,
+  lifecycleSettings,
+  planKeyMaintenance,
+  publishedKeys,
+  type KeyPlan,
+  type KeyStatus,
+} from '../domain/keys/lifecycle.js'
+import { openPrivateKey, sealPrivateKey } from '../domain/keys/sealing.js'
+import type { SigningKeyRecord, SigningKeyRepository, SigningKeyStore } from '../repositories/signing-keys.js'
+import type { Clock } from './access-tokens.js'
+
+type Log = {
+  info(object: object, message: string): void
+  warn(object: object, message: string): void
+}
+
+export type SigningKeyConfig = Pick<
+  Config,
+  | 'SIGNING_ALG'
+  | 'KEY_ROTATION_INTERVAL_SECONDS'
+  | 'JWKS_MAX_AGE_SECONDS'
+  | 'KEY_REFRESH_INTERVAL_SECONDS'
+  | 'ACCESS_TOKEN_TTL_SECONDS'
+>
+
+/** What `tollgate keys list` and operators see of a key: never key material. */
+export interface SigningKeySummary {
+  kid: string
+  alg: string
+  status: KeyStatus
+  published: boolean
+  createdAt: Date
+  activatesAt: Date
+  retiredAt: Date | null
+  removeAfter: Date | null
+}
+
+/** The JWKS as served: the key set, its ETag, and how long caches may keep it. */
+export interface JwksDocument {
+  jwks: { keys: PublicSigningJwk[] }
+  etag: string
+  maxAgeSeconds: number
+}
+
+interface KeyView {
+  records: SigningKeyRecord[]
+  active: { kid: string; alg: string; privateKey: CryptoKey }
+  jwks: { keys: PublicSigningJwk[] }
+  body: string
+  etag: string
+  keySet: ReturnType<typeof createLocalJWKSet>
+}
+
+/** The operator's view of the key records: no key material. */
+export function summarizeKeys(records: readonly SigningKeyRecord[], now: Date): SigningKeySummary[] {
+  const published = new Set(publishedKeys(records, now).map((record) => record.kid))
+  return records.map((record) => ({
+    kid: record.kid,
+    alg: record.alg,
+    status: record.status,
+    published: published.has(record.kid),
+    createdAt: record.createdAt,
+    activatesAt: record.activatesAt,
+    retiredAt: record.retiredAt,
+    removeAfter: record.removeAfter,
+  }))
+}
+
+export class KeyDecryptionError extends Error {
+  constructor(kid: string) {
+    super(
+      `cannot decrypt signing key ${kid}: KEY_ENCRYPTION_KEY is not the key it was encrypted with ` +
+        '(every instance and the CLI must share one KEY_ENCRYPTION_KEY)',
+    )
+    this.name = 'KeyDecryptionError'
+  }
+}
+
+/**
+ * Signing keys kept in PostgreSQL and shared by every instance. `maintain()` applies the
+ * lifecycle plan under an advisory lock so concurrent instances agree on one active key, then
+ * reloads; every instance calls it on a timer, so a rotation anywhere (or by the CLI) is picked
+ * up within one refresh interval. `provider` is the KeyProvider the rest of the app signs with.
+ */
+export function createSigningKeyService(deps: {
+  repository: SigningKeyRepository
+  config: SigningKeyConfig
+  /** AES-256-GCM key that seals the private keys at rest (app.secret('signing-key-encryption')). */
+  encryptionKey: Buffer
+  clock?: Clock
+  log?: Log
+}) {
+  const { repository, config, encryptionKey } = deps
+  const clock = deps.clock ?? (() => new Date())
+  const settings = lifecycleSettings(config)
+  const privateKeys = new Map<string, CryptoKey>()
+  let view: KeyView | undefined
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<unknown> | undefined
+
+  async function privateKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {
+    const cached = privateKeys.get(record.kid)
+    if (cached) return cached
+    let pkcs8: string
+    try {
+      pkcs8 = openPrivateKey(encryptionKey, record.kid, record.encryptedPrivateKey)
+    } catch {
+      throw new KeyDecryptionError(record.kid)
+    }
+    const key = await importPrivateKey(pkcs8, record.alg)
+    privateKeys.set(record.kid, key)
+    return key
+  }
+
+  async function apply(store: SigningKeyStore, plan: KeyPlan, now: Date) {
+    for (const planned of plan.create) {
+      const generated = await generateSigningKey(config.SIGNING_ALG)
+      await store.insert({
+        kid: generated.kid,
+        alg: generated.alg,
+        status: planned.status,
+        publicJwk: generated.publicJwk,
+        encryptedPrivateKey: sealPrivateKey(encryptionKey, generated.kid, generated.privateKeyPkcs8),
+        createdAt: now,
+        activatesAt: planned.activatesAt,
+      })
+    }
+    for (const { kid, activatesAt } of plan.activate) await store.activate(kid, activatesAt)
+    for (const { kid, retiredAt, removeAfter } of plan.retire) await store.retire(kid, retiredAt, removeAfter)
+    await store.remove(plan.remove)
+  }
+
+  async function reload(): Promise<void> {
+    const now = clock()
+    const records = await repository.list()
+    const [active] = records
+      .filter((record) => record.status === 'active')
+      .sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime())
+    if (!active) throw new Error('no active signing key in the database')
+    const privateKey = await privateKeyOf(active)
+    const jwks = {
+      keys: publishedKeys(records, now).map(
+        (record): PublicSigningJwk => ({ ...publicMembers(record.publicJwk), kid: record.kid, alg: record.alg, use: 'sig' }),
+      ),
+    }
+    const body = JSON.stringify(jwks)
+    const previous = view
+    if (previous && previous.active.kid !== active.kid) {
+      deps.log?.info({ kid: active.kid, previousKid: previous.active.kid }, 'signing key rotated')
+    }
+    view = {
+      records,
+      active: { kid: active.kid, alg: active.alg, privateKey },
+      jwks,
+      body,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`,
+      keySet: previous?.body === body ? previous.keySet : createLocalJWKSet(jwks),
+    }
+    const known = new Set(records.map((record) => record.kid))
+    for (const kid of privateKeys.keys()) if (!known.has(kid)) privateKeys.delete(kid)
+  }
+
+  function current(): KeyView {
+    if (!view) throw new Error('signing keys are not loaded yet')
+    return view
+  }
+
+  /**
+   * Brings the key set to its planned state (creating the first keys on an empty table), then
+   * reloads. `rotateNow` promotes the next key at once; it and `wait` queue behind another
+   * instance holding the lock instead of skipping.
+   */
+  async function maintain(options: { rotateNow?: boolean; wait?: boolean } = {}) {
+    const result = await repository.withMaintenanceLock(
+      async (store) => {
+        const now = clock()
+        const records = await store.list()
+        const plan = planKeyMaintenance(records, now, settings, { rotateNow: options.rotateNow ?? false })
+        if (isEmptyPlan(plan)) return plan
+        // Never add keys sealed under a KEK the rest of the fleet cannot open.
+        const existing = records.find((record) => record.status === 'active') ?? records[0]
+        if (existing) await privateKeyOf(existing)
+        await apply(store, plan, now)
+        return plan
+      },
+      { wait: Boolean(options.wait || options.rotateNow) },
+    )
+    await reload()
+    if (result.locked && !isEmptyPlan(result.value)) {
+      deps.log?.info(
+        {
+          created: result.value.create.length,
+          activated: result.value.activate.map((change) => change.kid),
+          retired: result.value.retire.map((change) => change.kid),
+          removed: result.value.remove,
+        },
+        'signing keys changed',
+      )
+    }
+    return result
+  }
+
+  async function tick() {
+    try {
+      await maintain()
+    } catch (error) {
+      deps.log?.warn({ err: error }, 'signing key maintenance failed; keeping the current keys')
+    }
+  }
+
+  const provider: KeyProvider = {
+    async sign(payload, header) {
+      const { active } = current()
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: active.alg, kid: active.kid, typ: header.typ })
+        .sign(active.privateKey)
+    },
+    async jwks() {
+      return structuredClone(current().jwks)
+    },
+    verificationKey: (protectedHeader, token) => current().keySet(protectedHeader, token),
+  }
+
+  return {
+    provider,
+    maintain,
+    reload,
+    /** First maintenance (waiting for the lock) and the refresh timer; the timer never holds the process open. */
+    async start() {
+      await maintain({ wait: true })
+      timer ??= setInterval(() => {
+        running ??= tick().finally(() => (running = undefined))
+      }, config.KEY_REFRESH_INTERVAL_SECONDS * 1000)
+      timer.unref()
+    },
+    /** Stops the timer and waits for a maintenance run in flight. */
+    async stop() {
+      clearInterval(timer)
+      timer = undefined
+      await running
+    },
+    jwksDocument(): JwksDocument {
+      const { jwks, etag, records } = current()
+      return { jwks, etag, maxAgeSeconds: jwksMaxAgeSeconds(records, clock(), settings) }
+    },
+    activeKid(): string {
+      return current().active.kid
+    },
+    async list(): Promise<SigningKeySummary[]> {
+      return summarizeKeys(await repository.list(), clock())
+    },
+  }
+}
+
+export type SigningKeyService = ReturnType<typeof createSigningKeyService>

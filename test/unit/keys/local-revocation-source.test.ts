@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import type { RevocationRepository } from '../../../src/repositories/revocations.js'
+import { createLocalRevocationSource } from '../../../src/services/revocations.js'
+
+function fakes() {
+  const state = { sids: [] as string[], jtis: [] as string[], feeds: 0, queries: 0 }
+  const revocations = {
+    async feed() {
+      state.feeds += 1
+      return { sids: [...state.sids], jtis: [...state.jtis] }
+    },
+  }
+  const repository = {
+    async isRevoked(jti: string, sid: string | null) {
+      state.queries += 1
+      return state.jtis.includes(jti) || (sid !== null && state.sids.includes(sid))
+    },
+  } as unknown as RevocationRepository
+  return { state, revocations, repository }
+}
+
+const SID = '0b7f5a52-8a55-4a62-9a0c-6c5b1f1c2d3e'
+
+describe('the local revocation source', () => {
+  it('answers from its snapshot, without a query per request', async () => {
+    const { state, revocations, repository } = fakes()
+    const now = new Date()
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000, clock: () => now })
+    state.jtis.push('j1')
+    await source.start()
+    for (let i = 0; i < 10; i++) expect(await source.isRevoked({ jti: 'j1' })).toBe(true)
+    expect(await source.isRevoked({ jti: 'j2', sid: SID })).toBe(false)
+    expect(state.feeds).toBe(1)
+    expect(state.queries).toBe(0)
+    source.close()
+  })
+
+  it('sees a revocation after refresh(), and reloads a snapshot that went stale before trusting it', async () => {
+    const { state, revocations, repository } = fakes()
+    let now = new Date()
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000, clock: () => now })
+    await source.start()
+    state.sids.push(SID)
+    expect(await source.isRevoked({ sid: SID })).toBe(false)
+    await source.refresh()
+    expect(await source.isRevoked({ sid: SID })).toBe(true)
+
+    state.jtis.push('late')
+    now = new Date(now.getTime() + 5000)
+    expect(await source.isRevoked({ jti: 'late' })).toBe(true)
+    source.close()
+  })
+
+  it('queries the database on every request when the refresh interval is 0', async () => {
+    const { state, revocations, repository } = fakes()
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 0 })
+    await source.start()
+    state.sids.push(SID)
+    expect(await source.isRevoked({ sid: SID, jti: 'x' })).toBe(true)
+    expect(await source.isRevoked({ sid: 'not-a-uuid', jti: 'x' })).toBe(false)
+    expect(state.queries).toBe(2)
+    expect(state.feeds).toBe(0)
+  })
+})
