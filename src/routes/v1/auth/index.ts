@@ -1,6 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import credentialRoutes from './credentials.js'
+import sessionRoutes from './sessions.js'
+import tokenRoutes from './tokens.js'
 
-// Placeholder: the endpoints of this prefix arrive with their issue.
-const routes: FastifyPluginAsyncTypebox = async () => {}
+/** /v1/auth: first-party accounts, tokens and sessions. */
+const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(credentialRoutes)
+  await app.register(tokenRoutes)
+  await app.register(sessionRoutes)
+}
 
-export default routes
+export default authRoutes

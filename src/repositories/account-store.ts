@@ -1,0 +1,66 @@
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js'
+import { createRefreshTokensRepository } from './refresh-tokens.js'
+import { createSecurityEventsRepository } from './security-events.js'
+import { createSessionsRepository } from './sessions.js'
+import { createUsersRepository, type Db } from './users.js'
+
+function repositories(db: Db) {
+  return {
+    users: createUsersRepository(db),
+    sessions: createSessionsRepository(db),
+    refreshTokens: createRefreshTokensRepository(db),
+    securityEvents: createSecurityEventsRepository(db),
+  }
+}
+
+export type AccountRepositories = ReturnType<typeof repositories>
+
+/** The repositories bound to one transaction, plus a hook for effects that only count once it commits. */
+export interface AccountTransaction extends AccountRepositories {
+  afterCommit(effect: () => void): void
+}
+
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 15_000 } as const
+const MAX_ATTEMPTS = 3
+
+/**
+ * The accounts' repositories over one Prisma client, and the way to run several of their calls in
+ * one transaction. A deadlock or serialization failure is retried from the start; anything else
+ * rolls back and is rethrown.
+ *
+ * Every query of a transaction must go through the repositories it is handed: the embedded PGlite
+ * is one session, so awaiting another connection inside a transaction would wait forever.
+ */
+export function createAccountStore(prisma: PrismaClient) {
+  return {
+    ...repositories(prisma),
+
+    async transaction<T>(work: (tx: AccountTransaction) => Promise<T>): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
+        const effects: (() => void)[] = []
+        try {
+          const result = await prisma.$transaction(
+            (db) => work({ ...repositories(db), afterCommit: (effect) => effects.push(effect) }),
+            TRANSACTION_OPTIONS,
+          )
+          for (const effect of effects) effect()
+          return result
+        } catch (error) {
+          if (attempt >= MAX_ATTEMPTS || !isTransientConflict(error)) throw error
+        }
+      }
+    },
+  }
+}
+
+export type AccountStore = ReturnType<typeof createAccountStore>
+
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01'])
+
+function isTransientConflict(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false
+  if (error.code === 'P2034') return true
+  const meta = error.meta as { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } | undefined
+  const sqlState = meta?.code ?? meta?.driverAdapterError?.cause?.originalCode
+  return typeof sqlState === 'string' && TRANSIENT_SQLSTATES.has(sqlState)
+}

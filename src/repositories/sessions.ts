@@ -1,0 +1,101 @@
+import { isUuid, type Db } from './users.js'
+
+export interface SessionRecord {
+  id: string
+  userId: string
+  clientId: string
+  scope: string
+  createdAt: Date
+  lastUsedAt: Date
+  idleExpiresAt: Date
+  absoluteExpiresAt: Date
+  userAgent: string | null
+  ip: string | null
+  flaggedAt: Date | null
+  revokedAt: Date | null
+  revokedReason: string | null
+}
+
+export interface RevokedSession {
+  id: string
+  userId: string
+}
+
+const liveAt = (now: Date) => ({ revokedAt: null, idleExpiresAt: { gt: now }, absoluteExpiresAt: { gt: now } })
+
+export function createSessionsRepository(db: Db) {
+  return {
+    async create(input: {
+      userId: string
+      clientId: string
+      scope: string
+      now: Date
+      idleExpiresAt: Date
+      absoluteExpiresAt: Date
+      ip: string | null
+      userAgent: string | null
+    }): Promise<SessionRecord> {
+      return db.session.create({
+        data: {
+          userId: input.userId,
+          clientId: input.clientId,
+          scope: input.scope,
+          createdAt: input.now,
+          lastUsedAt: input.now,
+          idleExpiresAt: input.idleExpiresAt,
+          absoluteExpiresAt: input.absoluteExpiresAt,
+          ip: input.ip,
+          userAgent: input.userAgent,
+        },
+      })
+    },
+
+    async findById(id: string): Promise<SessionRecord | null> {
+      if (!isUuid(id)) return null
+      return db.session.findUnique({ where: { id } })
+    },
+
+    /** Live sessions (not revoked, not expired), newest first. */
+    listLive(userId: string, now: Date): Promise<SessionRecord[]> {
+      return db.session.findMany({ where: { userId, ...liveAt(now) }, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }] })
+    },
+
+    async touch(
+      id: string,
+      update: { now: Date; idleExpiresAt: Date; ip: string | null; userAgent: string | null; flag: boolean },
+    ): Promise<void> {
+      await db.session.update({
+        where: { id },
+        data: {
+          lastUsedAt: update.now,
+          idleExpiresAt: update.idleExpiresAt,
+          ip: update.ip,
+          userAgent: update.userAgent,
+          ...(update.flag ? { flaggedAt: update.now } : {}),
+        },
+      })
+    },
+
+    /** Revokes the given sessions that are still live; returns those it revoked. */
+    revoke(ids: readonly string[], reason: string, now: Date): Promise<RevokedSession[]> {
+      const valid = ids.filter(isUuid)
+      if (valid.length === 0) return Promise.resolve([])
+      return db.session.updateManyAndReturn({
+        where: { id: { in: valid }, ...liveAt(now) },
+        data: { revokedAt: now, revokedReason: reason },
+        select: { id: true, userId: true },
+      })
+    },
+
+    /** Revokes every live session of the user, except one when given; returns those it revoked. */
+    revokeAllOfUser(userId: string, reason: string, now: Date, exceptId?: string): Promise<RevokedSession[]> {
+      return db.session.updateManyAndReturn({
+        where: { userId, ...liveAt(now), ...(exceptId ? { id: { not: exceptId } } : {}) },
+        data: { revokedAt: now, revokedReason: reason },
+        select: { id: true, userId: true },
+      })
+    },
+  }
+}
+
+export type SessionsRepository = ReturnType<typeof createSessionsRepository>

@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { ProblemError } from '../../../errors.js'
+import { problemResponses } from '../../../http/schemas.js'
+import { requestContext } from '../../../plugins/app/accounts.js'
+import { RefreshTokenBodySchema, TokenResponseSchema, tokenResponse } from './schemas.js'
+
+/** A cookie-authenticated browser POST may carry no body at all. */
+async function allowEmptyBody(request: FastifyRequest) {
+  request.body ??= {}
+}
+
+/** Refresh and logout: the refresh token comes from the body or, for browsers, from the cookie. */
+const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /** The refresh token of the request; one read from the cookie must come from an allowed origin. */
+  function presentedRefreshToken(request: FastifyRequest, body: { refresh_token?: string } | undefined): string | undefined {
+    const fromBody = body?.refresh_token
+    if (fromBody) return fromBody
+    const fromCookie = app.refreshCookie.read(request)
+    if (fromCookie) app.refreshCookie.assertSameOrigin(request)
+    return fromCookie
+  }
+
+  app.post(
+    '/refresh',
+    {
+      preValidation: allowEmptyBody,
+      schema: {
+        tags: ['auth'],
+        summary: 'Rotate the refresh token',
+        description:
+          'Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the ' +
+          'session\'s next refresh token, and sets the cookie again. The presented token stops working; presented again ' +
+          'within the grace window (several tabs, a retry) it gets the same successor, after it the whole session is revoked. ' +
+          'A cookie-authenticated request from another origin is refused with 403 forbidden_origin.',
+        security: [{ refreshCookie: [] }, {}],
+        body: RefreshTokenBodySchema,
+        response: { 200: TokenResponseSchema, ...problemResponses(400, 401, 403, 413, 415, 429) },
+      },
+    },
+    async (request, reply) => {
+      const refreshToken = presentedRefreshToken(request, request.body)
+      if (!refreshToken) {
+        throw new ProblemError('invalid_grant', 'No refresh token: send refresh_token or the refresh cookie', {
+          'www-authenticate': 'Bearer realm="tollgate"',
+        })
+      }
+      const grant = await app.sessions.refresh({ refreshToken, ...requestContext(request) })
+      app.refreshCookie.set(reply, grant.refreshToken, grant.sessionExpiresAt)
+      return tokenResponse(reply, grant)
+    },
+  )
+
+  app.post(
+    '/logout',
+    {
+      preValidation: allowEmptyBody,
+      schema: {
+        tags: ['auth'],
+        summary: 'Log out',
+        description:
+          'Revokes the session of the refresh token (body refresh_token, or the cookie) or, with neither, of the bearer ' +
+          'access token, and clears the cookie. Answers 204 also when the session had already ended.',
+        security: [{ refreshCookie: [] }, { bearerAuth: [] }, {}],
+        body: RefreshTokenBodySchema,
+        response: { 204: Type.Null({ description: 'Logged out' }), ...problemResponses(400, 401, 403, 413, 415, 429) },
+      },
+    },
+    async (request, reply) => {
+      const refreshToken = presentedRefreshToken(request, request.body)
+      const context = requestContext(request)
+      if (refreshToken) {
+        await app.sessions.revokeByRefreshToken(refreshToken, 'logout', context)
+      } else {
+        await app.authenticate.call(app, request, reply)
+        const sessionId = request.identity?.sessionId
+        if (sessionId) await app.sessions.revokeSession(sessionId, 'logout', context)
+      }
+      app.refreshCookie.clear(reply)
+      return reply.code(204).send(null)
+    },
+  )
+}
+
+export default tokenRoutes

@@ -1,0 +1,106 @@
+import { isValidEmail, normalizeEmail, normalizeName } from '../domain/accounts/email.js'
+import { passwordWeakness, WEAKNESS_DETAIL } from '../domain/passwords/password-policy.js'
+import { ProblemError } from '../errors.js'
+import type { AccountStore } from '../repositories/account-store.js'
+import { EmailTakenError, type UserRecord } from '../repositories/users.js'
+import type { Clock } from './access-tokens.js'
+import type { PasswordHasher } from './password-hasher.js'
+import type { RequestContext, SecurityEventWriter } from './security-events.js'
+import type { SessionService, TokenGrant } from './sessions.js'
+
+export interface PublicUser {
+  id: string
+  email: string
+  name: string | null
+  createdAt: string
+}
+
+function publicUser(user: UserRecord): PublicUser {
+  return { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt.toISOString() }
+}
+
+function invalidCredentials(): ProblemError {
+  return new ProblemError('invalid_credentials', 'Invalid email or password', { 'www-authenticate': 'Bearer realm="tollgate"' })
+}
+
+function assertStrong(password: string): void {
+  const weakness = passwordWeakness(password)
+  if (weakness) throw new ProblemError(weakness === 'too_long' ? 'validation_failed' : 'weak_password', WEAKNESS_DETAIL[weakness])
+}
+
+/** Accounts: registration, password login, password change, profile. */
+export function createAccountService(deps: {
+  store: AccountStore
+  hasher: PasswordHasher
+  sessions: SessionService
+  events: SecurityEventWriter
+  clock: Clock
+}) {
+  const { store, hasher, sessions, events, clock } = deps
+
+  async function recordFailedLogin(userId: string | null, reason: string, context: RequestContext) {
+    await store.transaction((tx) => events.record(tx, { type: 'login_failed', userId, ...context, details: { reason } }))
+  }
+
+  return {
+    async register(input: { email: string; password: string; name?: string | null | undefined }): Promise<PublicUser> {
+      const email = normalizeEmail(input.email)
+      if (!isValidEmail(email)) throw new ProblemError('validation_failed', 'email is not a valid email address')
+      assertStrong(input.password)
+      const passwordHash = await hasher.hash(input.password)
+      try {
+        return publicUser(await store.users.create({ email, name: normalizeName(input.name), passwordHash, now: clock() }))
+      } catch (error) {
+        if (error instanceof EmailTakenError) throw new ProblemError('email_taken', 'An account with this email already exists')
+        throw error
+      }
+    },
+
+    /**
+     * The same 401 whether the email is unknown or the password wrong, after the same argon2 work:
+     * an unknown email is verified against a dummy digest made at the configured parameters.
+     */
+    async login(input: { email: string; password: string } & RequestContext): Promise<TokenGrant> {
+      const context = { ip: input.ip, userAgent: input.userAgent }
+      const email = normalizeEmail(input.email)
+      const user = isValidEmail(email) ? await store.users.findByEmail(email) : null
+      if (!user) {
+        await hasher.verifyNothing(input.password)
+        await recordFailedLogin(null, 'unknown_account', context)
+        throw invalidCredentials()
+      }
+      if (!(await hasher.verify(user.passwordHash, input.password))) {
+        await recordFailedLogin(user.id, 'wrong_password', context)
+        throw invalidCredentials()
+      }
+      if (hasher.needsRehash(user.passwordHash)) {
+        await store.users.updatePasswordHash(user.id, await hasher.hash(input.password), { changed: false, now: clock() })
+      }
+      return sessions.start({ userId: user.id, ...context })
+    },
+
+    /** Changes the password and revokes every other session of the user, in one transaction. */
+    async changePassword(input: { userId: string; sessionId: string | undefined; currentPassword: string; newPassword: string } & RequestContext): Promise<void> {
+      const context = { ip: input.ip, userAgent: input.userAgent }
+      const user = await store.users.findById(input.userId)
+      if (!user) throw new ProblemError('not_found', 'No such account')
+      if (!(await hasher.verify(user.passwordHash, input.currentPassword))) throw invalidCredentials()
+      assertStrong(input.newPassword)
+      const passwordHash = await hasher.hash(input.newPassword)
+      await store.transaction(async (tx) => {
+        await tx.users.lock(user.id)
+        await tx.users.updatePasswordHash(user.id, passwordHash, { changed: true, now: clock() })
+        await events.record(tx, { type: 'password_changed', userId: user.id, sessionId: input.sessionId ?? null, ...context })
+        await sessions.revokeOthersIn(tx, user.id, input.sessionId, 'password_changed', context)
+      })
+    },
+
+    async profile(userId: string): Promise<PublicUser> {
+      const user = await store.users.findById(userId)
+      if (!user) throw new ProblemError('not_found', 'No such account')
+      return publicUser(user)
+    },
+  }
+}
+
+export type AccountService = ReturnType<typeof createAccountService>

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import {
+  bindingOutcome,
+  expiresAt,
+  extendedIdleExpiry,
+  initialExpiry,
+  isSessionLive,
+  sessionsToEvict,
+  type BindingOutcome,
+  type ClientFingerprint,
+  type SessionBinding,
+} from '../../../../src/domain/sessions/session-rules.js'
+
+const NOW = new Date('2026-01-10T12:00:00.000Z')
+const at = (offsetSeconds: number) => new Date(NOW.getTime() + offsetSeconds * 1000)
+const DAY = 24 * 3600
+
+describe('session lifetimes', () => {
+  it('start with the idle expiry ahead of now and the absolute one further', () => {
+    expect(initialExpiry(NOW, { idleSeconds: 7 * DAY, absoluteSeconds: 30 * DAY })).toEqual({
+      idleExpiresAt: at(7 * DAY),
+      absoluteExpiresAt: at(30 * DAY),
+    })
+  })
+
+  it.each([
+    ['pushed forward by the idle lifetime', at(0), at(7 * DAY)],
+    ['capped at the absolute expiry', at(25 * DAY), at(30 * DAY)],
+  ])('idle expiry is %s', (_name, now, expected) => {
+    expect(extendedIdleExpiry(now, 7 * DAY, at(30 * DAY))).toEqual(expected)
+  })
+
+  it.each([
+    ['live', { idleExpiresAt: at(1), absoluteExpiresAt: at(2), revokedAt: null }, true],
+    ['idle-expired', { idleExpiresAt: NOW, absoluteExpiresAt: at(2), revokedAt: null }, false],
+    ['absolutely expired', { idleExpiresAt: at(5), absoluteExpiresAt: at(-1), revokedAt: null }, false],
+    ['revoked', { idleExpiresAt: at(1), absoluteExpiresAt: at(2), revokedAt: at(-5) }, false],
+  ])('a %s session', (_name, session, live) => {
+    expect(isSessionLive(session, NOW)).toBe(live)
+  })
+
+  it('expires at the earlier of its two expiries', () => {
+    expect(expiresAt({ idleExpiresAt: at(5), absoluteExpiresAt: at(9) })).toEqual(at(5))
+    expect(expiresAt({ idleExpiresAt: at(9), absoluteExpiresAt: at(5) })).toEqual(at(5))
+  })
+})
+
+describe('sessionsToEvict', () => {
+  const sessions = [3, 1, 4, 2].map((n) => ({ id: `s${n}`, createdAt: at(n) }))
+
+  it.each([
+    [10, []],
+    [5, []],
+    [4, ['s1']],
+    [3, ['s1', 's2']],
+    [1, ['s1', 's2', 's3', 's4']],
+  ])('with a limit of %i, evicts %j (oldest first)', (max, expected) => {
+    expect(sessionsToEvict(sessions, max).map((s) => s.id)).toEqual(expected)
+  })
+})
+
+describe('session binding', () => {
+  const seen: ClientFingerprint = { ip: '192.0.2.1', userAgent: 'Firefox/140' }
+  const cases: [string, ClientFingerprint, ClientFingerprint, Record<SessionBinding, BindingOutcome>][] = [
+    ['same client', seen, seen, { off: 'ok', flag: 'ok', strict: 'ok' }],
+    ['new IP only', seen, { ...seen, ip: '198.51.100.7' }, { off: 'ok', flag: 'ok', strict: 'ok' }],
+    ['new user agent only', seen, { ...seen, userAgent: 'Firefox/141' }, { off: 'ok', flag: 'ok', strict: 'ok' }],
+    ['new IP and user agent', seen, { ip: '198.51.100.7', userAgent: 'curl/8' }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
+    ['new IP, user agent gone', seen, { ip: '198.51.100.7', userAgent: null }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
+    ['nothing seen before', { ip: null, userAgent: null }, { ip: '198.51.100.7', userAgent: 'curl/8' }, { off: 'ok', flag: 'ok', strict: 'ok' }],
+  ]
+
+  it.each(cases)('%s', (_name, lastSeen, current, expected) => {
+    for (const mode of ['off', 'flag', 'strict'] as const) {
+      expect(bindingOutcome(mode, lastSeen, current), mode).toBe(expected[mode])
+    }
+  })
+})
