@@ -1,5 +1,170 @@
-/** `tollgate clients ...`: placeholder until its issue lands. Returns the process exit code. */
-export async function clientsCommand(_args: string[]): Promise<number> {
-  process.stderr.write('tollgate clients: not available yet\n')
-  return 2
+import { parseArgs } from 'node:util'
+import { loadConfig, type Config } from '../config.js'
+import { openDatabase } from '../db/database.js'
+import { ProblemError } from '../errors.js'
+import { createOAuthClientsRepository } from '../repositories/oauth-clients.js'
+import { deriveSecret, loadKeyEncryptionKey } from '../services/key-encryption-key.js'
+import { createOAuthClientService, type OAuthClientService, type OAuthClientView } from '../services/oauth/clients.js'
+
+const USAGE = `usage: tollgate clients <command>
+
+  create --name NAME --scopes "a b" [--grants client_credentials] [--audience AUD] [--json]
+         creates a confidential client; its secret is printed once (--json: {"client_id","client_secret"})
+  list [--all] [--json]      the clients (--all: deleted ones too)
+  delete CLIENT_ID           the client can no longer authenticate
+`
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+const processIo: CliIo = {
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+}
+
+/** `tollgate clients create|list|delete`. Returns the process exit code. */
+export async function clientsCommand(args: string[], io: CliIo = processIo): Promise<number> {
+  const [subcommand, ...rest] = args
+  const run = subcommand ? SUBCOMMANDS[subcommand] : undefined
+  if (!run) {
+    io.stderr(USAGE)
+    return 2
+  }
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(rest)
+  } catch (error) {
+    io.stderr(`tollgate clients ${subcommand}: ${(error as Error).message}\n${USAGE}`)
+    return 2
+  }
+  let config: Config
+  try {
+    config = loadConfig(io.env)
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n`)
+    return 78 // EX_CONFIG, as the server exits
+  }
+  const log = { info: () => {}, warn: (message: string) => io.stderr(`${message}\n`) }
+  const db = await openDatabase({ config, log })
+  try {
+    const clients = createOAuthClientService({
+      clients: createOAuthClientsRepository(db.prisma),
+      secretKey: deriveSecret(loadKeyEncryptionKey(config, log), 'client-secret-hmac'),
+      firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
+      clock: () => new Date(),
+    })
+    return await run(clients, parsed, io)
+  } catch (error) {
+    if (error instanceof ProblemError) {
+      io.stderr(`tollgate clients ${subcommand}: ${error.detail ?? error.title}\n`)
+      return 1
+    }
+    throw error
+  } finally {
+    await db.close()
+  }
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      grants: { type: 'string' },
+      audience: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+    },
+  })
+}
+
+type Parsed = ReturnType<typeof parse>
+type Subcommand = (clients: OAuthClientService, parsed: Parsed, io: CliIo) => Promise<number>
+
+const words = (value: string | undefined) => (value ?? '').split(/[\s,]+/).filter(Boolean)
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  async create(clients, { values }, io) {
+    if (!values.name || !values.scopes) {
+      io.stderr(`tollgate clients create: --name and --scopes are required\n${USAGE}`)
+      return 2
+    }
+    const { client, clientSecret } = await clients.create({
+      name: values.name,
+      scopes: words(values.scopes),
+      ...(values.grants !== undefined ? { grantTypes: words(values.grants) } : {}),
+      audience: values.audience,
+    })
+    if (values.json) {
+      io.stdout(`${JSON.stringify({ client_id: client.clientId, client_secret: clientSecret })}\n`)
+      return 0
+    }
+    io.stdout(
+      [
+        `created client "${client.name}"`,
+        `  client_id:     ${client.clientId}`,
+        `  client_secret: ${clientSecret}`,
+        `  grants:        ${client.grantTypes.join(' ')}`,
+        `  scopes:        ${client.scopes.join(' ')}`,
+        `  audience:      ${client.audience ?? '(the default)'}`,
+        '',
+        'The secret is shown only this once: store it now. tollgate keeps only a keyed hash of it.',
+        '',
+      ].join('\n'),
+    )
+    return 0
+  },
+
+  async list(clients, { values }, io) {
+    const list = await clients.list({ includeDeleted: values.all })
+    if (values.json) {
+      io.stdout(`${JSON.stringify(list.map(toJson))}\n`)
+      return 0
+    }
+    if (list.length === 0) {
+      io.stdout('no clients\n')
+      return 0
+    }
+    const rows = list.map((c) => [c.clientId, c.name, c.grantTypes.join(' '), c.scopes.join(' '), c.audience ?? '-', c.createdAt.toISOString(), c.deletedAt ? `deleted ${c.deletedAt.toISOString()}` : 'active'])
+    io.stdout(table([['CLIENT_ID', 'NAME', 'GRANTS', 'SCOPES', 'AUDIENCE', 'CREATED', 'STATUS'], ...rows]))
+    return 0
+  },
+
+  async delete(clients, { positionals }, io) {
+    const [clientId] = positionals
+    if (!clientId || positionals.length > 1) {
+      io.stderr(`tollgate clients delete: one CLIENT_ID is required\n${USAGE}`)
+      return 2
+    }
+    if (!(await clients.delete(clientId))) {
+      io.stderr(`tollgate clients delete: no client ${clientId}\n`)
+      return 1
+    }
+    io.stdout(`deleted client ${clientId}\n`)
+    return 0
+  },
+}
+
+function toJson(client: OAuthClientView) {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    grant_types: client.grantTypes,
+    scopes: client.scopes,
+    audience: client.audience,
+    created_at: client.createdAt.toISOString(),
+    deleted_at: client.deletedAt?.toISOString() ?? null,
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n'
 }

@@ -1,5 +1,67 @@
 import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
 import type { Config } from '../../config.js'
+import { createOAuthClientsRepository } from '../../repositories/oauth-clients.js'
+import { createAccessTokenCheck } from '../../services/oauth/access-token-check.js'
+import { createOAuthClientService, type OAuthClientService } from '../../services/oauth/clients.js'
+import { createClientCredentialsGrant } from '../../services/oauth/grants/client-credentials.js'
+import { createRefreshTokenGrant } from '../../services/oauth/grants/refresh-token.js'
+import { createOAuthIntrospectionService, type OAuthIntrospectionService } from '../../services/oauth/introspection.js'
+import { createOAuthRevocationService, type OAuthRevocationService } from '../../services/oauth/revocation.js'
+import { createOAuthTokenService, type OAuthTokenService } from '../../services/oauth/token.js'
 
-// Placeholder: wires the oauth services (repositories → services) and decorates the app with them.
-export default fp<{ config: Config }>(async () => {}, { name: 'oauth', dependencies: ['database', 'keys'] })
+declare module 'fastify' {
+  interface FastifyInstance {
+    oauth: {
+      clients: OAuthClientService
+      token: OAuthTokenService
+      revocation: OAuthRevocationService
+      introspection: OAuthIntrospectionService
+    }
+  }
+}
+
+/** OAuth 2.0: clients, the token endpoint's grants, revocation and introspection. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const clock = () => new Date()
+    const clients = createOAuthClientService({
+      clients: createOAuthClientsRepository(app.db.prisma),
+      secretKey: app.secret('client-secret-hmac'),
+      firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
+      clock,
+    })
+    const checkAccessToken = createAccessTokenCheck({ keys: app.keys, config })
+
+    const issued = new Counter({
+      name: 'oauth_tokens_issued_total',
+      help: 'Tokens issued by POST /oauth/token, by grant type',
+      labelNames: ['grant_type'] as const,
+      registers: [app.metrics.registry],
+    })
+    const refused = new Counter({
+      name: 'oauth_token_errors_total',
+      help: 'Refused POST /oauth/token requests, by grant type and RFC 6749 error code',
+      labelNames: ['grant_type', 'error'] as const,
+      registers: [app.metrics.registry],
+    })
+
+    app.decorate('oauth', {
+      clients,
+      token: createOAuthTokenService({
+        clients,
+        grants: {
+          client_credentials: createClientCredentialsGrant({ accessTokens: app.accessTokens }),
+          refresh_token: createRefreshTokenGrant({ sessions: app.sessions }),
+        },
+        metrics: {
+          issued: (grantType) => issued.inc({ grant_type: grantType }),
+          refused: (grantType, error) => refused.inc({ grant_type: grantType, error }),
+        },
+      }),
+      revocation: createOAuthRevocationService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
+      introspection: createOAuthIntrospectionService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
+    })
+  },
+  { name: 'oauth', dependencies: ['database', 'keys', 'metrics', 'accounts'] },
+)

@@ -1,0 +1,51 @@
+/** The grant types a client may be allowed (oauth_clients.grant_types). */
+export const CLIENT_GRANT_TYPES = ['client_credentials', 'refresh_token'] as const
+export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number]
+
+export function isClientGrantType(value: string): value is ClientGrantType {
+  return (CLIENT_GRANT_TYPES as readonly string[]).includes(value)
+}
+
+/** The form parameters of POST /oauth/token that any grant may read. */
+export interface TokenRequestParameters {
+  grant_type?: string | undefined
+  scope?: string | undefined
+  refresh_token?: string | undefined
+  client_id?: string | undefined
+  client_secret?: string | undefined
+}
+
+/** A client as the token endpoint knows it once it has authenticated or identified itself. */
+export interface AuthenticatedClient {
+  clientId: string
+  /** A public client (the first-party app) identified by client_id alone. */
+  public: boolean
+  grantTypes: readonly string[]
+  scopes: readonly string[]
+  audience: string | null
+}
+
+/** RFC 6749 §5.1 successful response. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+}
+
+export interface GrantContext {
+  client: AuthenticatedClient
+  params: TokenRequestParameters
+  ip: string | null
+  userAgent: string | null
+}
+
+/**
+ * One module per grant, all with this shape (as in node-oidc-provider's lib/actions/grants):
+ * whether a public client may use it, and the handler that turns a request into tokens.
+ */
+export interface Grant {
+  allowsPublicClients: boolean
+  handle(context: GrantContext): Promise<TokenResponse>
+}

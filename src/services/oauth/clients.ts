@@ -1,0 +1,131 @@
+import { invalidClient, type ClientCredentials } from '../../domain/oauth/client-auth.js'
+import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from '../../domain/oauth/client-secret.js'
+import { isClientGrantType, type AuthenticatedClient, type ClientGrantType } from '../../domain/oauth/grants.js'
+import { isScopeToken } from '../../domain/oauth/scope.js'
+import { OAuthError, ProblemError } from '../../errors.js'
+import type { OAuthClientRecord, OAuthClientsRepository } from '../../repositories/oauth-clients.js'
+import type { Clock } from '../access-tokens.js'
+
+export interface CreateClientInput {
+  name: string
+  scopes: readonly string[]
+  grantTypes?: readonly string[]
+  audience?: string | undefined
+}
+
+/** A client as management shows it: never its secret or the secret's hash. */
+export interface OAuthClientView {
+  clientId: string
+  name: string
+  grantTypes: ClientGrantType[]
+  scopes: string[]
+  audience: string | null
+  createdAt: Date
+  deletedAt: Date | null
+}
+
+const DEFAULT_GRANT_TYPES: readonly ClientGrantType[] = ['client_credentials']
+// Compared against when the client is unknown, so that an unknown id costs the same as a wrong secret.
+const UNKNOWN_CLIENT_HASH = '0'.repeat(64)
+
+/**
+ * OAuth clients: management (create, list, delete) and client authentication for the OAuth
+ * endpoints. The first-party app is a public client known from configuration, not a row.
+ */
+export function createOAuthClientService(deps: {
+  clients: OAuthClientsRepository
+  /** app.secret('client-secret-hmac') */
+  secretKey: Buffer
+  firstPartyClientId: string
+  clock: Clock
+}) {
+  const { clients, secretKey, firstPartyClientId, clock } = deps
+
+  return {
+    /** Creates a confidential client. The secret is returned here once and stored only as a hash. */
+    async create(input: CreateClientInput): Promise<{ client: OAuthClientView; clientSecret: string }> {
+      const settings = validateClientSettings(input)
+      const clientSecret = generateClientSecret()
+      const record = await clients.create({
+        clientId: generateClientId(),
+        secretHash: hashClientSecret(clientSecret, secretKey),
+        createdAt: clock(),
+        ...settings,
+      })
+      return { client: view(record), clientSecret }
+    },
+
+    async list(options: { includeDeleted?: boolean } = {}): Promise<OAuthClientView[]> {
+      return (await clients.list({ includeDeleted: options.includeDeleted ?? false })).map(view)
+    },
+
+    /** Deletes the client: it can no longer authenticate. False when there is no such client. */
+    async delete(clientId: string): Promise<boolean> {
+      return clients.markDeleted(clientId, clock())
+    },
+
+    /** True while the client exists; the first-party client always does. */
+    async isActive(clientId: string): Promise<boolean> {
+      return clientId === firstPartyClientId || (await clients.findActive(clientId)) !== null
+    },
+
+    /**
+     * Authenticates a confidential client (HTTP Basic or client_secret_post), or, where the
+     * endpoint allows public clients, identifies the first-party client by client_id alone.
+     * Every failure is 401 invalid_client, with a Basic challenge when Basic was tried.
+     */
+    async authenticate(credentials: ClientCredentials, options: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+      if (credentials.method === 'absent') {
+        if (options.allowPublic) throw new OAuthError('invalid_request', 'client_id is required (with client authentication for a confidential client)')
+        throw invalidClient('Client authentication is required', false)
+      }
+      if (credentials.method === 'none') {
+        if (options.allowPublic && credentials.clientId === firstPartyClientId) {
+          return { clientId: firstPartyClientId, public: true, grantTypes: ['refresh_token'], scopes: [], audience: null }
+        }
+        throw invalidClient('Client authentication is required for this client', false)
+      }
+      const triedBasic = credentials.method === 'client_secret_basic'
+      const record = credentials.clientId === firstPartyClientId ? null : await clients.findActive(credentials.clientId)
+      const matches = clientSecretMatches(credentials.clientSecret, record?.secretHash ?? UNKNOWN_CLIENT_HASH, secretKey)
+      if (!record?.secretHash || !matches) throw invalidClient('Client authentication failed', triedBasic)
+      return {
+        clientId: record.clientId,
+        public: false,
+        grantTypes: record.grantTypes,
+        scopes: record.scopes,
+        audience: record.audience,
+      }
+    },
+  }
+}
+
+export type OAuthClientService = ReturnType<typeof createOAuthClientService>
+
+function validateClientSettings(input: CreateClientInput) {
+  const name = input.name.trim()
+  if (name.length < 1 || name.length > 200) throw new ProblemError('validation_failed', 'The client name must be 1 to 200 characters')
+  const scopes = [...new Set(input.scopes)]
+  if (scopes.length === 0) throw new ProblemError('validation_failed', 'A client needs at least one scope')
+  const badScope = scopes.find((scope) => !isScopeToken(scope))
+  if (badScope !== undefined) throw new ProblemError('validation_failed', `Not a valid scope: ${JSON.stringify(badScope)}`)
+  const grantTypes = [...new Set(input.grantTypes ?? DEFAULT_GRANT_TYPES)]
+  if (grantTypes.length === 0) throw new ProblemError('validation_failed', 'A client needs at least one grant type')
+  const badGrant = grantTypes.find((grant) => !isClientGrantType(grant))
+  if (badGrant !== undefined) throw new ProblemError('validation_failed', `Unsupported grant type: ${JSON.stringify(badGrant)}`)
+  const audience = input.audience?.trim() || null
+  if (audience !== null && /\s/.test(audience)) throw new ProblemError('validation_failed', 'The audience must not contain spaces')
+  return { name, scopes, grantTypes, audience }
+}
+
+function view(record: OAuthClientRecord): OAuthClientView {
+  return {
+    clientId: record.clientId,
+    name: record.name,
+    grantTypes: record.grantTypes.filter(isClientGrantType),
+    scopes: record.scopes,
+    audience: record.audience,
+    createdAt: record.createdAt,
+    deletedAt: record.revokedAt,
+  }
+}

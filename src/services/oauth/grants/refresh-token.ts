@@ -1,0 +1,35 @@
+import type { Grant } from '../../../domain/oauth/grants.js'
+import { OAuthError, ProblemError } from '../../../errors.js'
+import type { SessionService } from '../../sessions.js'
+
+/**
+ * RFC 6749 §6, on the same rotation code as /v1/auth/refresh (reuse detection, grace window,
+ * session binding): the session service does the work, this grant only speaks OAuth. The
+ * session service checks that the token belongs to the client that presents it.
+ */
+export function createRefreshTokenGrant(deps: { sessions: Pick<SessionService, 'refresh'> }): Grant {
+  return {
+    allowsPublicClients: true,
+    async handle({ client, params, ip, userAgent }) {
+      if (!client.public && !client.grantTypes.includes('refresh_token')) {
+        throw new OAuthError('unauthorized_client', 'This client may not use the refresh_token grant')
+      }
+      if (!params.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required')
+      try {
+        const refreshed = await deps.sessions.refresh({ refreshToken: params.refresh_token, clientId: client.clientId, ip, userAgent })
+        return {
+          access_token: refreshed.accessToken,
+          token_type: 'Bearer',
+          expires_in: refreshed.expiresIn,
+          refresh_token: refreshed.refreshToken,
+          scope: refreshed.scope,
+        }
+      } catch (error) {
+        if (error instanceof ProblemError && error.code === 'invalid_grant') {
+          throw new OAuthError('invalid_grant', error.detail ?? 'The refresh token is invalid, expired or revoked')
+        }
+        throw error
+      }
+    },
+  }
+}

@@ -1,0 +1,78 @@
+import { readClientCredentials, type ClientCredentialParameters } from '../../domain/oauth/client-auth.js'
+import type { RevocationService } from '../revocations.js'
+import type { SessionService } from '../sessions.js'
+import { looksLikeJwt, type AccessTokenCheck } from './access-token-check.js'
+import type { OAuthClientService } from './clients.js'
+
+export interface IntrospectionRequest {
+  authorization: string | undefined
+  params: ClientCredentialParameters & { token: string; token_type_hint?: string | undefined }
+}
+
+/** RFC 7662 §2.2. An inactive token says nothing more than `active: false`. */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true
+      token_type: 'Bearer' | 'refresh_token'
+      sub: string
+      client_id: string
+      scope: string
+      exp: number
+      iat: number
+      iss: string
+      aud?: string
+      jti?: string
+      sid?: string
+    }
+
+const INACTIVE = { active: false } as const
+
+/**
+ * POST /oauth/introspect for resource servers (confidential clients). Starts from inactive and
+ * returns early at the first reason a token is not good now: a bad signature, issuer or type,
+ * expiry, a revoked jti, a revoked session, or a deleted client.
+ */
+export function createOAuthIntrospectionService(deps: {
+  clients: Pick<OAuthClientService, 'authenticate' | 'isActive'>
+  checkAccessToken: AccessTokenCheck
+  revocations: Pick<RevocationService, 'isAccessTokenRevoked' | 'isSessionRevoked'>
+  sessions: Pick<SessionService, 'introspectRefreshToken'>
+}) {
+  async function introspectAccessToken(token: string): Promise<IntrospectionResponse> {
+    const claims = await deps.checkAccessToken(token)
+    if (!claims) return INACTIVE
+    if (await deps.revocations.isAccessTokenRevoked(claims.jti)) return INACTIVE
+    if (claims.sid !== undefined && (await deps.revocations.isSessionRevoked(claims.sid))) return INACTIVE
+    if (!(await deps.clients.isActive(claims.client_id))) return INACTIVE
+    return {
+      active: true,
+      token_type: 'Bearer',
+      sub: claims.sub,
+      client_id: claims.client_id,
+      scope: claims.scope,
+      exp: claims.exp,
+      iat: claims.iat,
+      iss: claims.iss,
+      aud: claims.aud,
+      jti: claims.jti,
+      ...(claims.sid !== undefined ? { sid: claims.sid } : {}),
+    }
+  }
+
+  async function introspectRefreshToken(token: string): Promise<IntrospectionResponse> {
+    const info = await deps.sessions.introspectRefreshToken(token)
+    if (!info) return INACTIVE
+    return { active: true, token_type: 'refresh_token', ...info }
+  }
+
+  return {
+    async introspect(request: IntrospectionRequest): Promise<IntrospectionResponse> {
+      await deps.clients.authenticate(readClientCredentials(request.authorization, request.params), { allowPublic: false })
+      const { token } = request.params
+      return looksLikeJwt(token) ? introspectAccessToken(token) : introspectRefreshToken(token)
+    },
+  }
+}
+
+export type OAuthIntrospectionService = ReturnType<typeof createOAuthIntrospectionService>

@@ -1,0 +1,52 @@
+import { readClientCredentials } from '../../domain/oauth/client-auth.js'
+import type { Grant, TokenRequestParameters, TokenResponse } from '../../domain/oauth/grants.js'
+import { OAuthError } from '../../errors.js'
+import type { OAuthClientService } from './clients.js'
+
+/** The grants POST /oauth/token serves; `password` is deliberately absent. */
+export const TOKEN_GRANT_TYPES = ['client_credentials', 'refresh_token'] as const
+export type TokenGrantType = (typeof TOKEN_GRANT_TYPES)[number]
+
+export interface TokenRequest {
+  authorization: string | undefined
+  params: TokenRequestParameters
+  ip: string | null
+  userAgent: string | null
+}
+
+export interface TokenMetrics {
+  issued(grantType: TokenGrantType): void
+  refused(grantType: string, error: string): void
+}
+
+/** POST /oauth/token: picks the grant, authenticates the client the way that grant requires, runs it. */
+export function createOAuthTokenService(deps: {
+  clients: Pick<OAuthClientService, 'authenticate'>
+  grants: Record<TokenGrantType, Grant>
+  metrics?: TokenMetrics
+}) {
+  return {
+    async exchange(request: TokenRequest): Promise<TokenResponse> {
+      const grantType = request.params.grant_type
+      try {
+        if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required')
+        if (!isTokenGrantType(grantType)) throw new OAuthError('unsupported_grant_type', 'Supported grant types: client_credentials, refresh_token')
+        const grant = deps.grants[grantType]
+        const credentials = readClientCredentials(request.authorization, request.params)
+        const client = await deps.clients.authenticate(credentials, { allowPublic: grant.allowsPublicClients })
+        const response = await grant.handle({ client, params: request.params, ip: request.ip, userAgent: request.userAgent })
+        deps.metrics?.issued(grantType)
+        return response
+      } catch (error) {
+        if (error instanceof OAuthError) deps.metrics?.refused(grantType && isTokenGrantType(grantType) ? grantType : 'other', error.error)
+        throw error
+      }
+    },
+  }
+}
+
+export type OAuthTokenService = ReturnType<typeof createOAuthTokenService>
+
+function isTokenGrantType(value: string): value is TokenGrantType {
+  return (TOKEN_GRANT_TYPES as readonly string[]).includes(value)
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientsCommand } from '../../../src/cli/clients.js'
+import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { basicAuth, postForm } from './helpers.js'
+
+describe('tollgate clients create|list|delete', () => {
+  let t: TestApp
+
+  beforeAll(async () => {
+    t = await buildTestApp()
+  })
+  afterAll(async () => t?.close())
+
+  /** Runs the command against the test app's database and key-encryption key, as an operator would. */
+  async function cli(...args: string[]) {
+    let stdout = ''
+    let stderr = ''
+    const code = await clientsCommand(args, {
+      env: {
+        NODE_ENV: 'test',
+        DATABASE_URL: t.database.url,
+        KEY_ENCRYPTION_KEY: t.config.KEY_ENCRYPTION_KEY,
+        MIGRATE_ON_START: 'false',
+      },
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+    })
+    return { code, stdout, stderr }
+  }
+
+  const tokenFor = (clientId: string, clientSecret: string, scope?: string) =>
+    postForm(t.app, '/oauth/token', { grant_type: 'client_credentials', ...(scope ? { scope } : {}) }, { authorization: basicAuth(clientId, clientSecret) })
+
+  it('create --json prints the id and the secret once; the client can get tokens with them', async () => {
+    const created = await cli('create', '--name', 'billing', '--scopes', 'invoices:read invoices:write', '--audience', 'billing-api', '--json')
+    expect(created).toMatchObject({ code: 0, stderr: '' })
+    const { client_id: clientId, client_secret: clientSecret, ...rest } = JSON.parse(created.stdout)
+    expect(rest).toEqual({})
+    expect(clientId).toMatch(/^[0-9a-f]{32}$/)
+    expect(clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/)
+
+    const res = await tokenFor(clientId, clientSecret, 'invoices:read')
+    expect(res.statusCode).toBe(200)
+    expect(res.json().scope).toBe('invoices:read')
+
+    const listed = await cli('list', '--json')
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).not.toContain(clientSecret)
+    expect(JSON.parse(listed.stdout)).toContainEqual({
+      client_id: clientId,
+      name: 'billing',
+      grant_types: ['client_credentials'],
+      scopes: ['invoices:read', 'invoices:write'],
+      audience: 'billing-api',
+      created_at: expect.any(String),
+      deleted_at: null,
+    })
+  })
+
+  it('create without --json explains that the secret is shown once', async () => {
+    const created = await cli('create', '--name', 'reports', '--scopes', 'reports')
+    expect(created.code).toBe(0)
+    expect(created.stdout).toMatch(/client_id: +[0-9a-f]{32}/)
+    expect(created.stdout).toMatch(/client_secret: +[A-Za-z0-9_-]{43}/)
+    expect(created.stdout).toMatch(/shown only this once/)
+  })
+
+  it('list prints a table of the clients, never a secret or its hash', async () => {
+    const { stdout, code } = await cli('list')
+    expect(code).toBe(0)
+    expect(stdout.split('\n')[0]).toMatch(/^CLIENT_ID +NAME +GRANTS +SCOPES +AUDIENCE +CREATED +STATUS$/)
+    expect(stdout).toContain('billing')
+    const hashes = (await t.app.db.prisma.oAuthClient.findMany()).map((c) => c.secretHash!)
+    for (const hash of hashes) expect(stdout).not.toContain(hash)
+  })
+
+  it('delete stops the client from authenticating; list --all still shows it', async () => {
+    const { client_id: clientId, client_secret: clientSecret } = JSON.parse((await cli('create', '--name', 'temp', '--scopes', 'x', '--json')).stdout)
+    expect((await tokenFor(clientId, clientSecret)).statusCode).toBe(200)
+
+    expect(await cli('delete', clientId)).toMatchObject({ code: 0, stdout: `deleted client ${clientId}\n` })
+    const refused = await tokenFor(clientId, clientSecret)
+    expect(refused.statusCode).toBe(401)
+    expect(refused.json().error).toBe('invalid_client')
+
+    expect(JSON.parse((await cli('list', '--json')).stdout).map((c: { client_id: string }) => c.client_id)).not.toContain(clientId)
+    const all = JSON.parse((await cli('list', '--all', '--json')).stdout) as { client_id: string; deleted_at: string | null }[]
+    expect(all.find((c) => c.client_id === clientId)?.deleted_at).toEqual(expect.any(String))
+
+    expect(await cli('delete', clientId)).toMatchObject({ code: 1, stderr: expect.stringContaining('no client') })
+  })
+
+  it('create --grants sets the allowed grants', async () => {
+    const { client_id: clientId, client_secret: clientSecret } = JSON.parse(
+      (await cli('create', '--name', 'refresher', '--scopes', 'x', '--grants', 'refresh_token', '--json')).stdout,
+    )
+    const res = await tokenFor(clientId, clientSecret)
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toBe('unauthorized_client')
+  })
+
+  it.each([
+    ['no subcommand', [], 2],
+    ['an unknown subcommand', ['frobnicate'], 2],
+    ['an unknown option', ['list', '--colour'], 2],
+    ['create without --name', ['create', '--scopes', 'a'], 2],
+    ['create without --scopes', ['create', '--name', 'a'], 2],
+    ['delete without an id', ['delete'], 2],
+    ['a malformed scope', ['create', '--name', 'a', '--scopes', 'ok "quoted"'], 1],
+    ['an unsupported grant', ['create', '--name', 'a', '--scopes', 'a', '--grants', 'password'], 1],
+  ])('refuses %s with exit code %i and a message on stderr', async (_case, args, code) => {
+    const result = await cli(...args)
+    expect(result.code).toBe(code)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).not.toBe('')
+  })
+})
