@@ -1,6 +1,149 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { entityTagOf, ifNoneMatchHit } from '../../../domain/cart/cart.js'
+import { problemResponses } from '../../../http/schemas.js'
+import {
+  AddItemBodySchema,
+  CartItemSchema,
+  CartSchema,
+  ConditionalReadHeadersSchema,
+  ConditionalWriteHeadersSchema,
+  EntityTagHeader,
+  ItemParamsSchema,
+  SetQuantityBodySchema,
+} from './schemas.js'
 
-// Placeholder: the endpoints of this prefix arrive with their issue.
-const routes: FastifyPluginAsyncTypebox = async () => {}
+const TAGS = ['cart']
+const SECURITY = [{ bearerAuth: [] }]
+const CONDITIONAL = 'Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed.'
 
-export default routes
+function subjectOf(request: FastifyRequest): string {
+  // Set by app.authenticate, which runs before every handler here.
+  return request.identity!.subject
+}
+
+const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const preHandler = [app.authenticate, app.requireScope('cart')]
+
+  app.get(
+    '/items',
+    {
+      preHandler,
+      schema: {
+        tags: TAGS,
+        security: SECURITY,
+        summary: 'List the items in your cart',
+        description: 'The items and the cart version; the version is also the ETag, and If-None-Match gets a 304 when nothing changed.',
+        headers: ConditionalReadHeadersSchema,
+        response: {
+          200: { ...CartSchema, description: 'Your cart', headers: { ETag: EntityTagHeader } },
+          304: Type.Null({ description: 'The cart has not changed since the ETag sent', headers: { ETag: EntityTagHeader } }),
+          ...problemResponses(401, 403),
+        },
+      },
+    },
+    async (request, reply) => {
+      const cart = await app.cart.get(subjectOf(request))
+      reply.header('etag', entityTagOf(cart.version)).header('cache-control', 'private, no-cache').header('vary', 'authorization')
+      if (ifNoneMatchHit(request.headers['if-none-match'], cart.version)) return reply.code(304).send(null)
+      return cart
+    },
+  )
+
+  app.post(
+    '/items',
+    {
+      preHandler,
+      schema: {
+        tags: TAGS,
+        security: SECURITY,
+        summary: 'Add an item to your cart',
+        description: `Adds a sku, or adds to its quantity when it is already in the cart (atomically: concurrent adds never lose an update). A total above 999 is 422 and changes nothing. ${CONDITIONAL}`,
+        headers: ConditionalWriteHeadersSchema,
+        body: AddItemBodySchema,
+        response: {
+          201: { ...CartItemSchema, description: 'The item, with its new quantity', headers: { ETag: EntityTagHeader } },
+          ...problemResponses(400, 401, 403, 412, 413, 415, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { item, version } = await app.cart.add(subjectOf(request), request.body, { ifMatch: request.headers['if-match'] })
+      return reply.code(201).header('etag', entityTagOf(version)).send(item)
+    },
+  )
+
+  app.patch(
+    '/items/:id',
+    {
+      preHandler,
+      schema: {
+        tags: TAGS,
+        security: SECURITY,
+        summary: 'Set the quantity of an item',
+        description: `Replaces the item's quantity. ${CONDITIONAL}`,
+        params: ItemParamsSchema,
+        headers: ConditionalWriteHeadersSchema,
+        body: SetQuantityBodySchema,
+        response: {
+          200: { ...CartItemSchema, description: 'The item', headers: { ETag: EntityTagHeader } },
+          ...problemResponses(400, 401, 403, 404, 412, 413, 415),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { item, version } = await app.cart.setQuantity(subjectOf(request), request.params.id, request.body.quantity, {
+        ifMatch: request.headers['if-match'],
+      })
+      return reply.header('etag', entityTagOf(version)).send(item)
+    },
+  )
+
+  app.delete(
+    '/items/:id',
+    {
+      preHandler,
+      schema: {
+        tags: TAGS,
+        security: SECURITY,
+        summary: 'Remove an item from your cart',
+        description: CONDITIONAL,
+        params: ItemParamsSchema,
+        headers: ConditionalWriteHeadersSchema,
+        response: {
+          204: Type.Null({ description: 'Removed', headers: { ETag: EntityTagHeader } }),
+          ...problemResponses(400, 401, 403, 404, 412),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { version } = await app.cart.remove(subjectOf(request), request.params.id, { ifMatch: request.headers['if-match'] })
+      return reply.code(204).header('etag', entityTagOf(version)).send(null)
+    },
+  )
+
+  app.delete(
+    '/',
+    {
+      preHandler,
+      schema: {
+        tags: TAGS,
+        security: SECURITY,
+        summary: 'Empty your cart',
+        description: `Removes every item (an empty cart is fine) and bumps the version. ${CONDITIONAL}`,
+        headers: ConditionalWriteHeadersSchema,
+        response: {
+          204: Type.Null({ description: 'Emptied', headers: { ETag: EntityTagHeader } }),
+          ...problemResponses(400, 401, 403, 412),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { version } = await app.cart.clear(subjectOf(request), { ifMatch: request.headers['if-match'] })
+      return reply.code(204).header('etag', entityTagOf(version)).send(null)
+    },
+  )
+}
+
+export default cartRoutes

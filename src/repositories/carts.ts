@@ -1,0 +1,106 @@
+import type { Cart, CartItem } from '../domain/cart/cart.js'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
+
+interface CartRow {
+  version: number
+  id: string | null
+  sku: string | null
+  quantity: number | null
+  createdAt: Date | null
+  updatedAt: Date | null
+}
+
+/**
+ * Statements that change a cart, for use inside one transaction. Every one of them runs on the
+ * transaction's own client: the embedded PGlite is a single multiplexed session, so awaiting
+ * another connection while a transaction is open would wait forever.
+ */
+function cartWriter(tx: Prisma.TransactionClient) {
+  return {
+    /**
+     * Bumps the cart's version, creating the cart (at version 1) if needed, and returns the new
+     * version. The row lock it takes serializes every write to one cart. `null` when the user
+     * does not exist.
+     */
+    async bumpOrCreate(userId: string, now: Date): Promise<number | null> {
+      const rows = await tx.$queryRaw<{ version: number }[]>`
+        INSERT INTO carts (user_id, version, updated_at)
+        SELECT id, 1, ${now}::timestamptz FROM users WHERE id = ${userId}::uuid
+        ON CONFLICT (user_id) DO UPDATE SET version = carts.version + 1, updated_at = EXCLUDED.updated_at
+        RETURNING version`
+      return rows[0]?.version ?? null
+    },
+
+    /** Bumps the version of an existing cart and returns it; `null` when the user has no cart. */
+    async bump(userId: string, now: Date): Promise<number | null> {
+      const rows = await tx.$queryRaw<{ version: number }[]>`
+        UPDATE carts SET version = version + 1, updated_at = ${now}::timestamptz
+        WHERE user_id = ${userId}::uuid
+        RETURNING version`
+      return rows[0]?.version ?? null
+    },
+
+    /**
+     * Adds to the quantity of a sku, or inserts it, in one statement, so concurrent adds never
+     * lose an update. `null` (and nothing written) when the total would exceed `max`.
+     */
+    async add(userId: string, item: { sku: string; quantity: number }, max: number, now: Date): Promise<CartItem | null> {
+      const rows = await tx.$queryRaw<CartItem[]>`
+        INSERT INTO cart_items (user_id, sku, quantity, created_at, updated_at)
+        VALUES (${userId}::uuid, ${item.sku}, ${item.quantity}, ${now}::timestamptz, ${now}::timestamptz)
+        ON CONFLICT (user_id, sku) DO UPDATE
+          SET quantity = cart_items.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
+          WHERE cart_items.quantity + EXCLUDED.quantity <= ${max}
+        RETURNING id, sku, quantity, created_at AS "createdAt", updated_at AS "updatedAt"`
+      return rows[0] ?? null
+    },
+
+    /** `null` when the user has no such item. */
+    async setQuantity(userId: string, itemId: string, quantity: number, now: Date): Promise<CartItem | null> {
+      const rows = await tx.$queryRaw<CartItem[]>`
+        UPDATE cart_items SET quantity = ${quantity}, updated_at = ${now}::timestamptz
+        WHERE id = ${itemId}::uuid AND user_id = ${userId}::uuid
+        RETURNING id, sku, quantity, created_at AS "createdAt", updated_at AS "updatedAt"`
+      return rows[0] ?? null
+    },
+
+    /** False when the user has no such item. */
+    async remove(userId: string, itemId: string): Promise<boolean> {
+      const count = await tx.$executeRaw`DELETE FROM cart_items WHERE id = ${itemId}::uuid AND user_id = ${userId}::uuid`
+      return count > 0
+    },
+
+    async removeAll(userId: string): Promise<void> {
+      await tx.$executeRaw`DELETE FROM cart_items WHERE user_id = ${userId}::uuid`
+    },
+  }
+}
+
+export type CartWriter = ReturnType<typeof cartWriter>
+
+export function createCartRepository(prisma: PrismaClient) {
+  return {
+    /** The items and the version in one statement, so they are read from one snapshot. */
+    async find(userId: string): Promise<Cart> {
+      const rows = await prisma.$queryRaw<CartRow[]>`
+        SELECT c.version, i.id, i.sku, i.quantity, i.created_at AS "createdAt", i.updated_at AS "updatedAt"
+        FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id
+        WHERE c.user_id = ${userId}::uuid
+        ORDER BY i.created_at, i.id`
+      const items: CartItem[] = []
+      for (const row of rows) {
+        if (row.id !== null) {
+          items.push({ id: row.id, sku: row.sku!, quantity: row.quantity!, createdAt: row.createdAt!, updatedAt: row.updatedAt! })
+        }
+      }
+      return { items, version: rows[0]?.version ?? 0 }
+    },
+
+    /** Runs `work` in one transaction; it commits when `work` resolves and rolls back when it throws. */
+    transaction<T>(work: (carts: CartWriter) => Promise<T>): Promise<T> {
+      return prisma.$transaction((tx) => work(cartWriter(tx)), { maxWait: 5_000, timeout: 10_000 })
+    },
+  }
+}
+
+export type CartRepository = ReturnType<typeof createCartRepository>

@@ -1,0 +1,61 @@
+import { Type } from 'typebox'
+import { CART_LIMITS, ENTITY_TAG_LIST_PATTERN, SKU_PATTERN } from '../../../domain/cart/cart.js'
+
+const QuantitySchema = Type.Integer({
+  minimum: CART_LIMITS.minQuantity,
+  maximum: CART_LIMITS.maxQuantity,
+  description: `An integer from ${CART_LIMITS.minQuantity} to ${CART_LIMITS.maxQuantity}.`,
+})
+
+// Dates leave the service as Date objects; the serializer writes them as ISO 8601 strings.
+const DateTimeSchema = Type.Unsafe<Date>({ type: 'string', format: 'date-time' })
+
+export const CartItemSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    sku: Type.String(),
+    quantity: Type.Integer(),
+    createdAt: DateTimeSchema,
+    updatedAt: DateTimeSchema,
+  },
+  { title: 'CartItem' },
+)
+
+export const CartSchema = Type.Object(
+  {
+    items: Type.Array(CartItemSchema, { description: 'Oldest first (by createdAt, then id).' }),
+    version: Type.Integer({ minimum: 0, description: 'Bumped by every change; the same value as the ETag, unquoted.' }),
+  },
+  { title: 'Cart' },
+)
+
+export const AddItemBodySchema = Type.Object({
+  sku: Type.String({
+    minLength: 1,
+    maxLength: CART_LIMITS.skuMaxLength,
+    pattern: SKU_PATTERN,
+    description: `1 to ${CART_LIMITS.skuMaxLength} characters of A-Z a-z 0-9 - _ .`,
+  }),
+  quantity: QuantitySchema,
+})
+
+export const SetQuantityBodySchema = Type.Object({ quantity: QuantitySchema })
+
+export const ItemParamsSchema = Type.Object({
+  id: Type.String({ description: 'The item id. Anything that is not the id of an item in your cart, a malformed one included, is 404.' }),
+})
+
+export const ConditionalWriteHeadersSchema = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      pattern: ENTITY_TAG_LIST_PATTERN,
+      description: 'The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.',
+    }),
+  ),
+})
+
+export const ConditionalReadHeadersSchema = Type.Object({
+  'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 if the cart has not changed since.' })),
+})
+
+export const EntityTagHeader = { type: 'string', description: 'The cart version as a strong entity tag, e.g. "7".' } as const
