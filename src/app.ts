@@ -46,7 +46,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
     trustProxy: config.TRUST_PROXY,
+    // Node enforces headersTimeout and requestTimeout only when it sweeps its connections, every
+    // 30 s by default: without this a slowloris socket outlives HEADERS_TIMEOUT_SECONDS by up to 30 s.
+    http: { connectionsCheckingInterval: 1000 },
+    // Malformed URLs (bad percent-encoding) fail in the router, before the error handler.
+    frameworkErrors: renderError,
     return503OnClosing: true,
+    // Opening the embedded PGlite and applying migrations can take several seconds on a busy machine.
+    pluginTimeout: 60_000,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: true } },

@@ -67,6 +67,7 @@ export const ENVIRONMENT = {
 
   RATE_LIMIT_LOGIN_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
   RATE_LIMIT_LOGIN_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 5 }),
+  RATE_LIMIT_LOGIN_PER_ACCOUNT_ANY_IP: Type.Integer({ minimum: 1, default: 30 }),
   RATE_LIMIT_REGISTER_PER_IP: Type.Integer({ minimum: 1, default: 10 }),
   RATE_LIMIT_REFRESH_PER_IP: Type.Integer({ minimum: 1, default: 120 }),
   RATE_LIMIT_REFRESH_PER_SESSION: Type.Integer({ minimum: 1, default: 30 }),

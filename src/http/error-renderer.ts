@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { OAuthError, PROBLEMS, ProblemError, type OAuthErrorCode, type ProblemCode } from '../errors.js'
+import { OAUTH_ERRORS, OAuthError, PROBLEMS, ProblemError, type OAuthErrorCode, type ProblemCode } from '../errors.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
@@ -29,6 +29,7 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_VALIDATION: 'validation_failed',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_BAD_URL: 'validation_failed',
 }
 
 function classify(error: FastifyError | Error): Rendered {
@@ -37,7 +38,7 @@ function classify(error: FastifyError | Error): Rendered {
       status: error.status,
       headers: error.headers,
       problem: { code: error.code, detail: error.detail },
-      oauth: { error: error.status === 401 ? 'invalid_client' : error.status >= 500 ? 'server_error' : 'invalid_request', error_description: error.detail },
+      oauth: { error: oauthErrorForProblem(error), error_description: error.detail },
     }
   }
   if (error instanceof OAuthError) {
@@ -80,6 +81,22 @@ function classify(error: FastifyError | Error): Rendered {
   }
 }
 
+function oauthErrorForProblem(error: ProblemError): OAuthErrorCode {
+  if (error.code === 'invalid_grant') return 'invalid_grant'
+  if (error.status === 401) return 'invalid_client'
+  return error.status >= 500 ? 'server_error' : 'invalid_request'
+}
+
+/**
+ * RFC 6749 §5.2 status on OAuth routes: a malformed request (a bad or repeated field, a body
+ * that is not form-encoded) is 400 invalid_request, and invalid_grant is 400 there, not 401.
+ */
+function oauthStatus(rendered: Rendered): number {
+  if (rendered.oauth.error === 'invalid_grant') return OAUTH_ERRORS.invalid_grant
+  const malformed: ProblemCode[] = ['validation_failed', 'unsupported_media_type']
+  return rendered.oauth.error === 'invalid_request' && malformed.includes(rendered.problem.code) ? OAUTH_ERRORS.invalid_request : rendered.status
+}
+
 function codeForStatus(status: number): ProblemCode {
   const match = Object.entries(PROBLEMS).find(([, p]) => p.status === status)
   return (match?.[0] as ProblemCode | undefined) ?? 'validation_failed'
@@ -93,13 +110,14 @@ export function renderError(error: FastifyError | Error, request: FastifyRequest
   } else {
     request.log.info({ code: rendered.problem.code, status: rendered.status }, 'request refused')
   }
-  reply.code(rendered.status).headers(rendered.headers)
   if (request.routeOptions.config?.errorFormat === 'oauth') {
+    reply.code(oauthStatus(rendered)).headers(rendered.headers)
     reply.header('cache-control', 'no-store')
     const body: Record<string, string> = { error: rendered.oauth.error }
     if (rendered.oauth.error_description && rendered.status < 500) body.error_description = rendered.oauth.error_description
     return reply.type('application/json; charset=utf-8').send(body)
   }
+  reply.code(rendered.status).headers(rendered.headers)
   const { code, detail } = rendered.problem
   return reply.type(PROBLEM_CONTENT_TYPE).send({
     type: `urn:tollgate:problem:${code}`,

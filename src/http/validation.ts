@@ -1,4 +1,4 @@
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 
@@ -18,5 +18,25 @@ function makeAjv(options: Options) {
 const bodyAjv = makeAjv({ coerceTypes: false })
 const textAjv = makeAjv({ coerceTypes: 'array' })
 
+const containsNul = (value: unknown): boolean =>
+  typeof value === 'string' ? value.includes('\u0000') : typeof value === 'object' && value !== null && Object.values(value).some(containsNul)
+
+/**
+ * PostgreSQL text cannot hold U+0000: a NUL that reached a query would be a 500, so every
+ * validated part of a request refuses it as a 400, whatever the route's schema says.
+ */
+function refusingNul(validate: ValidateFunction) {
+  const check = (data: unknown) => {
+    if (!validate(data)) {
+      check.errors = validate.errors
+      return false
+    }
+    check.errors = containsNul(data) ? [{ instancePath: '', schemaPath: '#', keyword: 'nul', params: {}, message: 'must not contain U+0000' }] : null
+    return check.errors === null
+  }
+  check.errors = null as ValidateFunction['errors']
+  return check
+}
+
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema)
+  refusingNul(httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema))

@@ -11,6 +11,10 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     COOKIE_SECURE: 'false',
     KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     ISSUER: 'http://tollgate.test',
+    // Tests log in far more often than the limits allow; abuse tests turn them back on.
+    RATE_LIMIT_ENABLED: 'false',
+    // PGlite can hold the event loop for a second while a database is set up: no load shedding.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   })
 }
@@ -28,7 +32,8 @@ export interface TestApp {
  */
 export async function buildTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const database = await createTestDatabase()
-  const config = testConfig({ ...env, DATABASE_URL: database.url })
+  // A PGlite socket is one session that serves one connection at a time (see src/db/database.ts).
+  const config = testConfig({ ...(database.real ? {} : { DATABASE_POOL_SIZE: '1' }), ...env, DATABASE_URL: database.url })
   try {
     const app = await buildApp(config, { logger: false })
     return {

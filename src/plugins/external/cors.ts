@@ -1,5 +1,32 @@
+import cors from '@fastify/cors'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 
-// Placeholder: registers the library with tollgate's settings.
-export default fp<{ config: Config }>(async () => {}, { name: 'cors' })
+/**
+ * CORS for the browser origins listed in CORS_ORIGINS, exactly (no patterns, no wildcard), with
+ * credentials so that the refresh cookie flow works. With none listed the plugin is not
+ * registered at all: no CORS headers, and preflights are 404.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    if (config.CORS_ORIGINS.length === 0) return
+    await app.register(cors, {
+      origin: config.CORS_ORIGINS,
+      credentials: true,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match'],
+      exposedHeaders: [
+        'ETag',
+        'Location',
+        'Retry-After',
+        'WWW-Authenticate',
+        'RateLimit-Limit',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+      ],
+      maxAge: 600,
+      strictPreflight: true,
+    })
+  },
+  { name: 'cors' },
+)

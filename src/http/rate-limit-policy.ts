@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto'
+import { normalizeIP } from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
+
+/** The refresh-token cookie the first-party endpoints set (Path=/v1/auth). */
+export const REFRESH_COOKIE = 'tollgate_refresh'
+
+/**
+ * One counter. `key` names the bucket a request falls into, or undefined when the rule does not
+ * apply to it (no email in the body, no refresh token, ...). Rules that read the body run in
+ * preHandler, after parsing and validation; the others in onRequest, before any parsing.
+ */
+export interface RateLimitRule {
+  readonly name: string
+  readonly hook: 'onRequest' | 'preHandler'
+  readonly max: (config: Config) => number
+  /** Each request over the limit doubles the wait (@fastify/rate-limit's exponentialBackoff). */
+  readonly backoff?: boolean
+  readonly key: (request: FastifyRequest) => string | undefined
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32)
+
+/** The client address, IPv6 folded to its /64 so that one host cannot rotate through its subnet. */
+export const clientAddress = (request: FastifyRequest) => normalizeIP(request.ip)
+
+function bodyField(request: FastifyRequest, name: string): string | undefined {
+  const body = request.body
+  if (typeof body !== 'object' || body === null) return undefined
+  const value = (body as Record<string, unknown>)[name]
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** Emails compare case-insensitively; the counter key holds a digest, never the address itself. */
+export function accountOf(request: FastifyRequest): string | undefined {
+  const email = bodyField(request, 'email')?.trim().toLowerCase()
+  return email ? digest(email) : undefined
+}
+
+/** The presented refresh token (body first, then the cookie), as a digest: tokens never become keys. */
+export function refreshTokenOf(request: FastifyRequest): string | undefined {
+  const token = bodyField(request, 'refresh_token') ?? request.cookies?.[REFRESH_COOKIE]
+  return token ? digest(token) : undefined
+}
+
+/**
+ * The client an OAuth request authenticates as: HTTP Basic (RFC 6749 §2.3.1, form-encoded id) or
+ * client_secret_post. A public client (client_id alone) is not counted per client: every user of
+ * the first-party client shares that id, and their refreshes are counted per IP and per token.
+ */
+export function authenticatedClientOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (header && /^basic /i.test(header)) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const separator = decoded.indexOf(':')
+    const id = separator > 0 ? decoded.slice(0, separator) : ''
+    try {
+      return id ? decodeURIComponent(id.replace(/\+/g, ' ')) : undefined
+    } catch {
+      return id
+    }
+  }
+  return bodyField(request, 'client_secret') ? bodyField(request, 'client_id') : undefined
+}
+
+const isRefreshGrant = (request: FastifyRequest) => bodyField(request, 'grant_type') === 'refresh_token'
+
+export const RULES = {
+  loginPerIp: {
+    name: 'login-ip',
+    hook: 'onRequest',
+    max: (config) => config.RATE_LIMIT_LOGIN_PER_IP,
+    key: (request) => clientAddress(request),
+  },
+  // The attacker's own address is what backs off, not the account: the owner elsewhere is not locked out.
+  loginPerAccountAndIp: {
+    name: 'login-account-ip',
+    hook: 'preHandler',
+    max: (config) => config.RATE_LIMIT_LOGIN_PER_ACCOUNT,
+    backoff: true,
+    key: (request) => {
+      const account = accountOf(request)
+      return account && `${account}:${clientAddress(request)}`
+    },
+  },
+  // Caps a guessing campaign spread over many addresses; a fixed window, so it never outlasts one.
+  loginPerAccount: {
+    name: 'login-account',
+    hook: 'preHandler',
+    max: (config) => config.RATE_LIMIT_LOGIN_PER_ACCOUNT_ANY_IP,
+    key: accountOf,
+  },
+  registerPerIp: {
+    name: 'register-ip',
+    hook: 'onRequest',
+    max: (config) => config.RATE_LIMIT_REGISTER_PER_IP,
+    key: (request) => clientAddress(request),
+  },
+  passwordChangePerIp: {
+    name: 'password-ip',
+    hook: 'onRequest',
+    max: (config) => config.RATE_LIMIT_LOGIN_PER_IP,
+    key: (request) => clientAddress(request),
+  },
+  refreshPerIp: {
+    name: 'refresh-ip',
+    hook: 'onRequest',
+    max: (config) => config.RATE_LIMIT_REFRESH_PER_IP,
+    key: (request) => clientAddress(request),
+  },
+  refreshPerToken: {
+    name: 'refresh-token',
+    hook: 'preHandler',
+    max: (config) => config.RATE_LIMIT_REFRESH_PER_SESSION,
+    key: refreshTokenOf,
+  },
+  oauthRefreshPerIp: {
+    name: 'refresh-ip',
+    hook: 'preHandler',
+    max: (config) => config.RATE_LIMIT_REFRESH_PER_IP,
+    key: (request) => (isRefreshGrant(request) ? clientAddress(request) : undefined),
+  },
+  oauthRefreshPerToken: {
+    name: 'refresh-token',
+    hook: 'preHandler',
+    max: (config) => config.RATE_LIMIT_REFRESH_PER_SESSION,
+    key: (request) => (isRefreshGrant(request) ? refreshTokenOf(request) : undefined),
+  },
+  tokenPerClient: {
+    name: 'token-client',
+    hook: 'preHandler',
+    max: (config) => config.RATE_LIMIT_TOKEN_PER_CLIENT,
+    key: (request) => {
+      const client = authenticatedClientOf(request)
+      if (client) return `client:${client}`
+      return isRefreshGrant(request) ? undefined : `ip:${clientAddress(request)}`
+    },
+  },
+} as const satisfies Record<string, RateLimitRule>
+
+/**
+ * The policy table, keyed by method and route template. Rules run in order and stop at the first
+ * one exceeded, so a request refused by a narrow counter does not also use up a wider one: an
+ * address already backing off on an account cannot keep that account's shared budget exhausted.
+ */
+export const RATE_LIMIT_POLICIES: Readonly<Record<string, readonly RateLimitRule[]>> = {
+  'POST /v1/auth/login': [RULES.loginPerIp, RULES.loginPerAccountAndIp, RULES.loginPerAccount],
+  'POST /v1/auth/register': [RULES.registerPerIp],
+  'POST /v1/auth/password': [RULES.passwordChangePerIp],
+  'POST /v1/auth/refresh': [RULES.refreshPerIp, RULES.refreshPerToken],
+  'POST /oauth/token': [RULES.tokenPerClient, RULES.oauthRefreshPerIp, RULES.oauthRefreshPerToken],
+}
+
+export function policyFor(method: string, url: string): readonly RateLimitRule[] {
+  return RATE_LIMIT_POLICIES[`${method.toUpperCase()} ${url}`] ?? []
+}
