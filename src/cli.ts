@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { clientsCommand } from './cli/clients.js'
 import { keysCommand } from './cli/keys.js'
 import { openDatabase } from './db/database.js'
-import { migrate } from './db/migrations.js'
+import { EmbeddedDatabaseInUseError } from './db/embedded-postgres.js'
+import { migrate, MigrationError } from './db/migrations.js'
 import { configOrExit, startServer } from './server.js'
 
 const USAGE = `usage: tollgate [command]
@@ -47,6 +48,13 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const code = await runCli(process.argv.slice(2))
-  if (code >= 0) process.exit(code)
+  try {
+    const code = await runCli(process.argv.slice(2))
+    if (code >= 0) process.exit(code)
+  } catch (error) {
+    // Expected failures (a locked embedded database, a migration that cannot apply) are one line.
+    const known = error instanceof EmbeddedDatabaseInUseError || error instanceof MigrationError
+    console.error(known ? (error as Error).message : error)
+    process.exit(1)
+  }
 }
