@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util'
-import { loadConfig, type Config } from '../config.js'
-import { openDatabase } from '../db/database.js'
 import { ProblemError } from '../errors.js'
 import { createOAuthClientsRepository } from '../repositories/oauth-clients.js'
-import { deriveSecret, loadKeyEncryptionKey } from '../services/key-encryption-key.js'
+import { deriveSecret } from '../services/key-encryption-key.js'
 import { createOAuthClientService, type OAuthClientService, type OAuthClientView } from '../services/oauth/clients.js'
+import { processIo, withCliContext, type CliIo } from './context.js'
 
 const USAGE = `usage: tollgate clients <command>
 
@@ -14,17 +13,7 @@ const USAGE = `usage: tollgate clients <command>
   delete CLIENT_ID           the client can no longer authenticate
 `
 
-export interface CliIo {
-  env: NodeJS.ProcessEnv
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-}
-
-const processIo: CliIo = {
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-}
+export type { CliIo } from './context.js'
 
 /** `tollgate clients create|list|delete`. Returns the process exit code. */
 export async function clientsCommand(args: string[], io: CliIo = processIo): Promise<number> {
@@ -41,32 +30,23 @@ export async function clientsCommand(args: string[], io: CliIo = processIo): Pro
     io.stderr(`tollgate clients ${subcommand}: ${(error as Error).message}\n${USAGE}`)
     return 2
   }
-  let config: Config
-  try {
-    config = loadConfig(io.env)
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n`)
-    return 78 // EX_CONFIG, as the server exits
-  }
-  const log = { info: () => {}, warn: (message: string) => io.stderr(`${message}\n`) }
-  const db = await openDatabase({ config, log })
-  try {
+  return withCliContext(io, async ({ config, db, kek }) => {
     const clients = createOAuthClientService({
       clients: createOAuthClientsRepository(db.prisma),
-      secretKey: deriveSecret(loadKeyEncryptionKey(config, log), 'client-secret-hmac'),
+      secretKey: deriveSecret(kek, 'client-secret-hmac'),
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
       clock: () => new Date(),
     })
-    return await run(clients, parsed, io)
-  } catch (error) {
-    if (error instanceof ProblemError) {
-      io.stderr(`tollgate clients ${subcommand}: ${error.detail ?? error.title}\n`)
-      return 1
+    try {
+      return await run(clients, parsed, io)
+    } catch (error) {
+      if (error instanceof ProblemError) {
+        io.stderr(`tollgate clients ${subcommand}: ${error.detail ?? error.title}\n`)
+        return 1
+      }
+      throw error
     }
-    throw error
-  } finally {
-    await db.close()
-  }
+  })
 }
 
 function parse(args: string[]) {

@@ -1,10 +1,9 @@
 import { parseArgs } from 'node:util'
-import { loadConfig, type Config } from '../config.js'
-import { openDatabase } from '../db/database.js'
 import { publishLeadSeconds, lifecycleSettings } from '../domain/keys/lifecycle.js'
 import { createSigningKeyRepository } from '../repositories/signing-keys.js'
-import { deriveSecret, loadKeyEncryptionKey } from '../services/key-encryption-key.js'
+import { deriveSecret } from '../services/key-encryption-key.js'
 import { createSigningKeyService, summarizeKeys, type SigningKeySummary } from '../services/signing-keys.js'
+import { processIo, withCliContext, type CliIo } from './context.js'
 
 const USAGE = `usage: tollgate keys <command>
 
@@ -13,17 +12,6 @@ const USAGE = `usage: tollgate keys <command>
                   (running instances pick the change up within KEY_REFRESH_INTERVAL_SECONDS)
 `
 
-export interface KeysCliIo {
-  env: NodeJS.ProcessEnv
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-}
-
-const processIo: KeysCliIo = {
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-}
 
 const date = (value: Date | null) => (value ? value.toISOString() : '-')
 
@@ -37,7 +25,7 @@ function table(keys: SigningKeySummary[]): string {
 }
 
 /** `tollgate keys list|rotate`. Returns the process exit code. */
-export async function keysCommand(args: string[], io: KeysCliIo = processIo): Promise<number> {
+export async function keysCommand(args: string[], io: CliIo = processIo): Promise<number> {
   const [subcommand, ...rest] = args
   if (subcommand !== 'list' && subcommand !== 'rotate') {
     io.stderr(USAGE)
@@ -50,45 +38,35 @@ export async function keysCommand(args: string[], io: KeysCliIo = processIo): Pr
     io.stderr(`tollgate keys ${subcommand}: ${(error as Error).message}\n${USAGE}`)
     return 2
   }
-  let config: Config
-  try {
-    config = loadConfig(io.env)
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\n`)
-    return 78 // EX_CONFIG, as the server exits
-  }
-
-  const log = { info: () => {}, warn: (message: string) => io.stderr(`${message}\n`) }
-  const db = await openDatabase({ config, log })
-  try {
-    const repository = createSigningKeyRepository(db.prisma)
-    if (subcommand === 'rotate') {
-      const service = createSigningKeyService({
-        repository,
-        config,
-        encryptionKey: deriveSecret(loadKeyEncryptionKey(config, log), 'signing-key-encryption'),
-      })
-      const promoted = (await repository.list()).find((key) => key.status === 'next')
-      await service.maintain({ rotateNow: true })
-      const after = await repository.list()
-      const active = after.find((key) => key.status === 'active')
-      const next = after.find((key) => key.status === 'next')
-      io.stdout(`active key: ${active?.kid} (${active?.alg})\nnext key:   ${next?.kid}, activates ${date(next?.activatesAt ?? null)}\n`)
-      const lead = publishLeadSeconds(lifecycleSettings(config))
-      if (promoted && Date.now() - promoted.createdAt.getTime() < lead * 1000) {
-        io.stderr(
-          `note: the promoted key was published less than ${lead}s ago; verifiers holding an older JWKS ` +
-            'refetch it when they meet the new kid\n',
-        )
+  return withCliContext(io, async ({ config, db, kek }) => {
+    try {
+      const repository = createSigningKeyRepository(db.prisma)
+      if (subcommand === 'rotate') {
+        const service = createSigningKeyService({
+          repository,
+          config,
+          encryptionKey: deriveSecret(kek, 'signing-key-encryption'),
+        })
+        const promoted = (await repository.list()).find((key) => key.status === 'next')
+        await service.maintain({ rotateNow: true })
+        const after = await repository.list()
+        const active = after.find((key) => key.status === 'active')
+        const next = after.find((key) => key.status === 'next')
+        io.stdout(`active key: ${active?.kid} (${active?.alg})\nnext key:   ${next?.kid}, activates ${date(next?.activatesAt ?? null)}\n`)
+        const lead = publishLeadSeconds(lifecycleSettings(config))
+        if (promoted && Date.now() - promoted.createdAt.getTime() < lead * 1000) {
+          io.stderr(
+            `note: the promoted key was published less than ${lead}s ago; verifiers holding an older JWKS ` +
+              'refetch it when they meet the new kid\n',
+          )
+        }
       }
+      const keys = summarizeKeys(await repository.list(), new Date())
+      io.stdout(json ? `${JSON.stringify(keys, null, 2)}\n` : subcommand === 'list' ? table(keys) : '')
+      return 0
+    } catch (error) {
+      io.stderr(`tollgate keys ${subcommand}: ${(error as Error).message}\n`)
+      return 1
     }
-    const keys = summarizeKeys(await repository.list(), new Date())
-    io.stdout(json ? `${JSON.stringify(keys, null, 2)}\n` : subcommand === 'list' ? table(keys) : '')
-    return 0
-  } catch (error) {
-    io.stderr(`tollgate keys ${subcommand}: ${(error as Error).message}\n`)
-    return 1
-  } finally {
-    await db.close()
-  }
+  })
 }
