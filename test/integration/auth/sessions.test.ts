@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { login, refresh, registerAndLogin, timeTravel } from '../../helpers/accounts.js'
 import { userWithAccessToken } from '../../helpers/tokens.js'
+import type { SessionListItem } from '../../../src/services/sessions.js'
 
 let t: TestApp
 let clock: ReturnType<typeof timeTravel>
@@ -12,16 +13,7 @@ beforeAll(async () => {
 })
 afterAll(async () => t?.close())
 
-interface ListedSession {
-  id: string
-  current: boolean
-  createdAt: string
-  lastUsedAt: string
-  expiresAt: string
-  userAgent: string | null
-  ip: string | null
-  flagged: boolean
-}
+type ListedSession = SessionListItem
 
 async function list(authorization: string) {
   const response = await t.app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: { authorization } })
