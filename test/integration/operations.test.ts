@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { buildApp } from '../../src/app.js'
+import { openDatabase } from '../../src/db/database.js'
+import { PrismaClient } from '../../src/generated/prisma/client.js'
+import { buildTestApp, testConfig, type TestApp } from '../helpers/app.js'
+import { createTestDatabase } from '../helpers/database.js'
 
 describe('operations endpoints', () => {
   let t: TestApp
@@ -51,18 +56,31 @@ describe('operations endpoints', () => {
   })
 })
 
-describe('readiness when the database is gone', () => {
+describe('readiness when the database does not answer', () => {
   it('GET /health/ready answers 503 problem+json while /health/live stays 200', async () => {
-    const t = await buildTestApp()
+    const database = await createTestDatabase()
+    const config = testConfig({ DATABASE_URL: database.url })
+    const real = await openDatabase({ config })
+    // The same client code against a port where nothing listens: a real failing query, without
+    // killing the connections the app's background work is using.
+    const unreachable = new PrismaClient({
+      adapter: new PrismaPg({ connectionString: 'postgresql://postgres@127.0.0.1:9/none', connectionTimeoutMillis: 1000 }),
+    })
+    const app = await buildApp(config, {
+      logger: false,
+      database: { ...real, ping: async () => void (await unreachable.$queryRaw`SELECT 1`) },
+    })
     try {
-      await t.app.db.prisma.$disconnect()
-      await t.database.drop()
-      const ready = await t.app.inject('/health/ready')
+      const ready = await app.inject('/health/ready')
       expect(ready.statusCode).toBe(503)
+      expect(ready.headers['content-type']).toMatch(/^application\/problem\+json/)
       expect(ready.json()).toMatchObject({ code: 'service_unavailable', status: 503 })
-      expect((await t.app.inject('/health/live')).statusCode).toBe(200)
+      expect((await app.inject('/health/live')).statusCode).toBe(200)
     } finally {
-      await t.app.close().catch(() => {})
+      await app.close()
+      await unreachable.$disconnect()
+      await real.close()
+      await database.drop()
     }
   })
 })
