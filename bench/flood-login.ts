@@ -10,43 +10,20 @@
  * then checks that the real owner, from an address of their own, logs in: at once after floods 1
  * and 2, and after at most one window after flood 3.
  *
- *   npx tsx bench/flood-login.ts                          # embedded PGlite in a temporary directory
- *   DATABASE_URL=postgresql://... npx tsx bench/flood-login.ts   # a scratch database, dropped after
+ *   npx tsx bench/flood-login.ts     # a scratch database on DATABASE_URL's server (default: local PostgreSQL), dropped after
  *
  * FLOOD_SECONDS (default 10) bounds each flood, FLOOD_CONCURRENCY (default 32) the requests in
  * flight. The RATE_LIMIT_* variables apply as in the service, except RATE_LIMIT_WINDOW_SECONDS,
  * 10 here unless set, so that the wait after flood 3 stays short.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pg from 'pg'
 import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
+import { openBenchDatabase } from './lib/database.js'
+import { benchConfig } from './servers/tollgate.js'
 
 const SECONDS = Number(process.env.FLOOD_SECONDS ?? 10)
 const CONCURRENCY = Number(process.env.FLOOD_CONCURRENCY ?? 32)
 const PASSWORD = 'the owner knows this passphrase'
-
-async function scratchDatabase(serverUrl: string) {
-  const name = `tollgate_flood_${randomBytes(4).toString('hex')}`
-  const admin = new URL(serverUrl)
-  admin.pathname = '/postgres'
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() })
-    await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
-  }
-  await run(`CREATE DATABASE "${name}"`)
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) }
-}
 
 interface Tally {
   attempts: number
@@ -98,21 +75,15 @@ function report(name: string, tally: Tally) {
 }
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-flood-'))
-  const scratch = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL) : undefined
-  const config = loadConfig({
-    RATE_LIMIT_WINDOW_SECONDS: '10',
-    ...process.env,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    DATABASE_URL: scratch?.url,
-    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+  const database = await openBenchDatabase('tollgate_flood')
+  process.env.BENCH_DATABASE_URL = database.url ?? ''
+  process.env.BENCH_EMBEDDED = database.embedded ? '1' : '0'
+  const { config, cleanup } = benchConfig({
+    RATE_LIMIT_WINDOW_SECONDS: process.env.RATE_LIMIT_WINDOW_SECONDS ?? '10',
+    ...Object.fromEntries(Object.entries(process.env).filter(([name, value]) => name.startsWith('RATE_LIMIT_') && value !== undefined)) as Record<string, string>,
     RATE_LIMIT_ENABLED: 'true',
     TRUST_PROXY: 'true',
     MAX_EVENT_LOOP_DELAY_MS: '0',
-    HOST: '127.0.0.1',
-    PORT: '0',
   })
   const app = await buildApp(config, { logger: false })
   try {
@@ -153,8 +124,8 @@ async function main() {
     process.exitCode = ok ? 0 : 1
   } finally {
     await app.close()
-    await scratch?.drop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await database.drop()
+    cleanup()
   }
 }
 

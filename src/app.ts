@@ -11,6 +11,7 @@ import cart from './plugins/app/cart.js'
 import database from './plugins/app/database.js'
 import keys from './plugins/app/keys.js'
 import oauth from './plugins/app/oauth.js'
+import purge from './plugins/app/purge.js'
 import cookie from './plugins/external/cookie.js'
 import cors from './plugins/external/cors.js'
 import formbody from './plugins/external/formbody.js'
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(accounts, { config })
   await app.register(oauth, { config })
   await app.register(cart, { config })
+  await app.register(purge, { config })
 
   await app.register(healthRoutes, { prefix: '/health' })
   await app.register(wellKnownRoutes, { prefix: '/.well-known' })

@@ -6,6 +6,7 @@ declare module 'autocannon' {
     headers?: Record<string, string>
     body?: string
     setupRequest?: (request: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest
+    onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void
   }
 
   export interface Histogram {
@@ -23,17 +24,23 @@ declare module 'autocannon' {
     connections?: number
     pipelining?: number
     duration?: number
+    /** Seconds before a request counts as timed out. */
+    timeout?: number
+    /** Requests per second over all connections. */
+    overallRate?: number
     requests?: AutocannonRequest[]
   }
 
   export interface AutocannonResult {
     requests: Histogram
     latency: Histogram
+    /** Seconds. */
+    duration: number
     errors: number
     timeouts: number
     non2xx: number
     '2xx': number
-    statusCodeStats: Record<string, { count: number }>
+    statusCodeStats?: Record<string, { count: number }>
   }
 
   function autocannon(options: AutocannonOptions): Promise<AutocannonResult>

@@ -1,77 +1,159 @@
-import autocannon, { type AutocannonRequest } from 'autocannon'
+import { connect, type Socket } from 'node:net'
+import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon'
+import { serve } from './child.js'
+import type { LoadResult, LoadSpec } from './load.js'
 
 /**
- * Runs autocannon in a process of its own, so the load generator never competes with the server
- * under test for an event loop. The parent (bench/*.ts) sends one LoadSpec over IPC and receives
- * one LoadResult.
+ * The load generator: a long-lived process of its own (autocannon in the same process as a server
+ * would steal its CPU), running one LoadSpec per `run` call.
  */
-export interface LoadSpec {
-  url: string
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
-  path: string
-  connections: number
-  durationSeconds: number
-  warmupSeconds: number
-  /** Rotated so consecutive requests act as different users. */
-  authorizations?: string[]
-  /** JSON bodies; request i uses body floor(i / authorizations.length) % bodies.length, spreading every (user, body) pair evenly. */
-  bodies?: string[]
-}
+const MAX_SAMPLE_ERRORS = 3
 
-export interface LoadResult {
-  requestsPerSecond: number
-  p50: number
-  p99: number
-  requests: number
-  non2xx: number
-  errors: number
-  timeouts: number
-  statusCodes: Record<string, number>
-}
-
-function requestFor(spec: LoadSpec): AutocannonRequest {
-  const authorizations = spec.authorizations ?? []
-  const bodies = spec.bodies ?? []
+function requestFor(spec: LoadSpec, sampleErrors: string[], pool: string[]): AutocannonRequest {
+  const variants = spec.variants ?? []
   let sent = 0
+  // A response's onResponse and the next setupRequest of the same connection run synchronously one
+  // after the other (autocannon, pipelining 1), so a token handed over here never crosses connections.
+  let handoff: string | undefined
+  const chain = spec.chain
   return {
     method: spec.method,
     path: spec.path,
-    headers: bodies.length > 0 ? { 'content-type': 'application/json' } : {},
+    headers: { ...(spec.body !== undefined || spec.chain || variants.some((v) => v.body !== undefined) ? { 'content-type': 'application/json' } : {}), ...spec.headers },
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
     setupRequest(request) {
-      const i = sent++
-      const users = Math.max(authorizations.length, 1)
-      const headers = { ...request.headers }
-      if (authorizations.length > 0) headers.authorization = authorizations[i % users]!
-      const next: AutocannonRequest = { ...request, headers }
-      if (bodies.length > 0) next.body = bodies[Math.floor(i / users) % bodies.length]!
+      let next = request
+      if (variants.length > 0) {
+        const variant = variants[sent++ % variants.length]!
+        next = { ...request, headers: { ...request.headers, ...variant.headers }, ...(variant.body !== undefined ? { body: variant.body } : {}) }
+      }
+      if (chain) {
+        const token = handoff ?? pool.shift() ?? 'chain-pool-exhausted'
+        handoff = undefined
+        next = { ...next, body: chain.body.replace('{token}', token) }
+      }
       return next
     },
+    onResponse(status, body) {
+      if (status >= 300 && sampleErrors.length < MAX_SAMPLE_ERRORS) sampleErrors.push(`${status} ${body.slice(0, 300)}`)
+      if (chain && status >= 200 && status < 300) {
+        try {
+          handoff = (JSON.parse(body) as Record<string, string>)[chain.field]
+        } catch {
+          handoff = undefined
+        }
+      }
+    },
   }
+}
+
+/**
+ * Requests still queued in the server when autocannon stops are abandoned, not cancelled: the
+ * server keeps working on them. Wait until it is through, so the next run starts on an idle
+ * server (a login flood leaves seconds of argon2 work behind; hello-world, microseconds).
+ */
+function drain(result: AutocannonResult, connections: number): Promise<void> {
+  const perSecond = Math.max(result['2xx'] + result.non2xx, 1) / Math.max(result.duration, 0.001)
+  const ms = Math.min(5000, (connections / perSecond) * 1200 + 50)
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function statusCodes(result: AutocannonResult): Record<string, number> {
+  return Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]))
 }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
+  const sampleErrors: string[] = []
+  const pool = [...(spec.chain?.tokens ?? [])]
+  const base = { url: spec.url, connections: spec.connections, pipelining: 1, timeout: 20 }
+  let warmup: AutocannonResult | undefined
   if (spec.warmupSeconds > 0) {
-    await autocannon({ url: spec.url, connections: spec.connections, duration: spec.warmupSeconds, requests: [requestFor(spec)] })
+    warmup = await autocannon({ ...base, duration: spec.warmupSeconds, requests: [requestFor(spec, sampleErrors, pool)] })
+    await drain(warmup, spec.connections)
   }
-  const result = await autocannon({ url: spec.url, connections: spec.connections, duration: spec.durationSeconds, requests: [requestFor(spec)] })
+  const main = autocannon({ ...base, duration: spec.durationSeconds, requests: [requestFor(spec, sampleErrors, pool)] })
+  const probe = spec.probe
+    ? autocannon({ url: spec.url, connections: 1, overallRate: spec.probe.ratePerSecond, duration: spec.durationSeconds, requests: [{ method: 'GET', path: spec.probe.path }] })
+    : undefined
+  const [result, probed] = await Promise.all([main, probe])
+  await drain(result, spec.connections)
   return {
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    requests: result.requests.total,
+    requestsPerSecond: result['2xx'] / result.duration,
+    ok: result['2xx'],
+    total: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    statusCodes: statusCodes(result),
+    durationSeconds: result.duration,
+    connections: spec.connections,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    mean: result.latency.mean,
+    warmupOk: warmup?.['2xx'] ?? 0,
+    warmupNon2xx: (warmup?.non2xx ?? 0) + (warmup?.errors ?? 0),
+    sampleErrors,
+    ...(probed
+      ? {
+          probe: {
+            count: probed.requests.total,
+            non2xx: probed.non2xx,
+            errors: probed.errors + probed.timeouts,
+            p50: probed.latency.p50,
+            p90: probed.latency.p90,
+            p99: probed.latency.p99,
+            max: probed.latency.max,
+            mean: probed.latency.mean,
+          },
+        }
+      : {}),
   }
 }
 
-process.once('message', (spec: LoadSpec) => {
-  run(spec).then(
-    (result) => process.send!(result, () => process.exit(0)),
-    (error: unknown) => {
-      console.error(error)
-      process.exit(1)
+const idle: Socket[] = []
+
+/**
+ * Opens `count` keep-alive connections, each sending one request (so the server has parsed
+ * something on it), and leaves them open and silent until `connections.close`.
+ */
+async function openIdle(params: { url: string; count: number; path: string }): Promise<{ open: number; failed: number; firstError?: string }> {
+  const { hostname, port } = new URL(params.url)
+  const request = `GET ${params.path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: keep-alive\r\n\r\n`
+  let failed = 0
+  let firstError: string | undefined
+  const openOne = () =>
+    new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname)
+      const fail = (error: Error) => {
+        failed++
+        firstError ??= error.message
+        socket.destroy()
+        resolve()
+      }
+      socket.once('error', fail)
+      socket.once('connect', () => socket.write(request))
+      socket.once('data', () => {
+        socket.removeListener('error', fail)
+        socket.on('error', () => {})
+        idle.push(socket)
+        resolve()
+      })
+    })
+  for (let i = 0; i < params.count; i += 200) {
+    await Promise.all(Array.from({ length: Math.min(200, params.count - i) }, openOne))
+  }
+  return { open: idle.filter((socket) => !socket.destroyed).length, failed, ...(firstError ? { firstError } : {}) }
+}
+
+serve(
+  { pid: process.pid },
+  {
+    run: (spec) => run(spec as LoadSpec),
+    'connections.open': (params) => openIdle(params as { url: string; count: number; path: string }),
+    'connections.close': () => {
+      for (const socket of idle.splice(0)) socket.destroy()
     },
-  )
-})
+  },
+)

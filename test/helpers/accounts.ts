@@ -97,5 +97,6 @@ export function timeTravel(app: App) {
     reset() {
       offsetMs = 0
     },
+    now: () => app.accountsClock(),
   }
 }

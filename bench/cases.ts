@@ -1,0 +1,88 @@
+import type { ServerKind } from './lib/server.js'
+
+/** One line of the table: a server answering HTTP load, or a measurement inside one process. */
+export type BenchCase =
+  | { name: string; title: string; type: 'http'; server: ServerKind; baseline?: true }
+  | { name: string; title: string; type: 'in-process'; unit: string; baseline?: true }
+
+/**
+ * Every case, in the order each round runs them. Each round runs every selected case once, so
+ * over three rounds a case and the baseline it is compared with alternate (ABAB...) and a drift
+ * of the machine hits both.
+ */
+export const CASES = [
+  { name: 'hello', title: 'Fastify hello-world', type: 'http', server: 'hello', baseline: true },
+  { name: 'jwks', title: 'GET /.well-known/jwks.json', type: 'http', server: 'tollgate' },
+  { name: 'jwt', title: 'Fastify + jose EdDSA verify', type: 'http', server: 'jwt', baseline: true },
+  { name: 'jwt-pg', title: 'Fastify + jose verify + indexed pg SELECT (floor)', type: 'http', server: 'jwt', baseline: true },
+  { name: 'cart-get', title: 'GET /v1/cart/items', type: 'http', server: 'tollgate' },
+  { name: 'express-get', title: 'Express + express-session + connect-pg-simple GET cart', type: 'http', server: 'express-session', baseline: true },
+  { name: 'cart-post', title: 'POST /v1/cart/items', type: 'http', server: 'tollgate' },
+  { name: 'express-post', title: 'Express + express-session + connect-pg-simple POST cart', type: 'http', server: 'express-session', baseline: true },
+  { name: 'refresh', title: 'POST /v1/auth/refresh (rotation)', type: 'http', server: 'tollgate' },
+  { name: 'oidc-refresh', title: 'oidc-provider refresh_token rotation (in-memory adapter)', type: 'http', server: 'oidc-provider', baseline: true },
+  { name: 'client-credentials', title: 'POST /oauth/token client_credentials', type: 'http', server: 'tollgate' },
+  { name: 'oidc-cc', title: 'oidc-provider client_credentials (in-memory adapter)', type: 'http', server: 'oidc-provider', baseline: true },
+  { name: 'login', title: 'POST /v1/auth/login (argon2id)', type: 'http', server: 'tollgate' },
+  { name: 'argon2', title: 'raw argon2id verify, same parameters and threadpool', type: 'in-process', unit: 'verifies/s', baseline: true },
+  { name: 'jose-verify', title: 'raw jose jwtVerify (EdDSA), sequential', type: 'in-process', unit: 'verifies/s', baseline: true },
+  { name: 'verifier', title: 'tollgate/verifier, cache on (2,000 tokens, each seen again)', type: 'in-process', unit: 'verifies/s' },
+  { name: 'verifier-uncached', title: 'tollgate/verifier, cache off (every token verified)', type: 'in-process', unit: 'verifies/s' },
+] as const satisfies readonly BenchCase[]
+
+export type CaseName = (typeof CASES)[number]['name']
+
+/** Not a round case: the memory and growth measurement, run once after the rounds. */
+export const MEMORY_CASE = 'memory'
+
+export interface CaseSummary {
+  value: number
+  p50?: number
+  p99?: number
+  probeP99?: number
+  probeMax?: number
+}
+
+/** A target of issue 8: a ratio of two medians of the same run, or a latency bound. */
+export interface Target {
+  name: string
+  needs: CaseName[]
+  /** The measured figure and how it is shown. */
+  measure(cases: Partial<Record<CaseName, CaseSummary>>): number | undefined
+  format(value: number): string
+  pass(value: number): boolean
+  required: string
+}
+
+const ratio = (a: CaseName, b: CaseName) => (cases: Partial<Record<CaseName, CaseSummary>>) =>
+  cases[a] && cases[b] ? cases[a]!.value / cases[b]!.value : undefined
+const times = (value: number) => `${value.toFixed(2)}x`
+const ms = (value: number) => `${value.toFixed(1)} ms`
+
+export const TARGETS: Target[] = [
+  { name: 'JWKS vs hello-world', needs: ['jwks', 'hello'], measure: ratio('jwks', 'hello'), format: times, pass: (v) => v >= 0.8, required: '>= 0.80x' },
+  { name: 'cart GET vs express-session GET', needs: ['cart-get', 'express-get'], measure: ratio('cart-get', 'express-get'), format: times, pass: (v) => v >= 2, required: '>= 2.00x' },
+  { name: 'cart GET vs jwt+pg floor', needs: ['cart-get', 'jwt-pg'], measure: ratio('cart-get', 'jwt-pg'), format: times, pass: (v) => v >= 0.9, required: '>= 0.90x' },
+  { name: 'cart POST vs express-session POST', needs: ['cart-post', 'express-post'], measure: ratio('cart-post', 'express-post'), format: times, pass: (v) => v >= 2, required: '>= 2.00x' },
+  { name: 'refresh vs oidc-provider refresh', needs: ['refresh', 'oidc-refresh'], measure: ratio('refresh', 'oidc-refresh'), format: times, pass: (v) => v >= 0.6, required: '>= 0.60x' },
+  { name: 'refresh p99 latency', needs: ['refresh'], measure: (c) => c.refresh?.p99, format: ms, pass: (v) => v < 50, required: '< 50 ms' },
+  { name: 'client_credentials vs oidc-provider', needs: ['client-credentials', 'oidc-cc'], measure: ratio('client-credentials', 'oidc-cc'), format: times, pass: (v) => v >= 1.5, required: '>= 1.50x' },
+  {
+    name: 'verifier cost per verification vs raw jose',
+    needs: ['verifier', 'jose-verify'],
+    measure: (c) => (c.verifier && c['jose-verify'] ? c['jose-verify'].value / c.verifier.value : undefined),
+    format: times,
+    pass: (v) => v <= 1.15,
+    required: '<= 1.15x',
+  },
+  {
+    name: 'verifier cost, cache off (info)',
+    needs: ['verifier-uncached', 'jose-verify'],
+    measure: (c) => (c['verifier-uncached'] && c['jose-verify'] ? c['jose-verify'].value / c['verifier-uncached'].value : undefined),
+    format: times,
+    pass: (v) => v <= 1.15,
+    required: '<= 1.15x',
+  },
+  { name: 'login vs raw argon2', needs: ['login', 'argon2'], measure: ratio('login', 'argon2'), format: times, pass: (v) => v >= 0.85, required: '>= 0.85x' },
+  { name: '/health/live p99 during the login flood', needs: ['login'], measure: (c) => c.login?.probeP99, format: ms, pass: (v) => v < 50, required: '< 50 ms' },
+]

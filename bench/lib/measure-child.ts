@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto'
+import argon2 from 'argon2'
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose'
+import { argon2Parameters } from '../../src/services/password-hasher.js'
+import { createVerifier } from '../../src/verifier/index.js'
+import { benchConfig, PASSWORD } from '../servers/tollgate.js'
+import { serve } from './child.js'
+
+/**
+ * In-process measurements, each in this process of its own: raw argon2id verifies (the ceiling
+ * of the login case, at tollgate's parameters and with the same libuv threadpool size), and the
+ * verifier package against raw jose jwtVerify on the same keys and tokens.
+ */
+export interface Measurement {
+  opsPerSecond: number
+  ops: number
+  seconds: number
+}
+
+const ISSUER = 'https://auth.example.test'
+const AUDIENCE = 'tollgate'
+const TOKENS = 2000
+const THREADPOOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+
+async function forDuration(seconds: number, concurrency: number, operation: (i: number) => Promise<unknown>): Promise<Measurement> {
+  let ops = 0
+  const started = performance.now()
+  const deadline = started + seconds * 1000
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await operation(ops)
+        ops++
+      }
+    }),
+  )
+  const elapsed = (performance.now() - started) / 1000
+  return { opsPerSecond: ops / elapsed, ops, seconds: elapsed }
+}
+
+/** Sequential verifications in small synchronous-looking batches, as a request handler would await them. */
+async function verifications(seconds: number, verify: (token: string) => Promise<unknown>, tokens: string[]): Promise<Measurement> {
+  for (let i = 0; i < 200; i++) await verify(tokens[i % tokens.length]!)
+  return forDuration(seconds, 1, (i) => verify(tokens[i % tokens.length]!))
+}
+
+const { config, cleanup } = benchConfig()
+cleanup()
+const parameters = argon2Parameters(config)
+const digest = await argon2.hash(PASSWORD, { type: argon2.argon2id, ...parameters })
+
+const { privateKey, publicKey } = await generateKeyPair('EdDSA')
+const kid = randomUUID()
+const keySet = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }] })
+const now = Math.floor(Date.now() / 1000)
+const tokens = await Promise.all(
+  Array.from({ length: TOKENS }, () =>
+    new SignJWT({ iss: ISSUER, sub: randomUUID(), aud: AUDIENCE, iat: now, exp: now + 3600, jti: randomUUID(), client_id: 'tollgate-web', scope: 'cart', sid: randomUUID() })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+      .sign(privateKey),
+  ),
+)
+const joseOptions = { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt', algorithms: ['EdDSA'], clockTolerance: 5 }
+const revoked = { sids: new Set<string>(), jtis: new Set<string>(['not-this-one']) }
+const revocations = { isRevoked: (claims: { sid?: string | undefined; jti?: string | undefined }) => revoked.sids.has(claims.sid!) || revoked.jtis.has(claims.jti!) }
+const cached = createVerifier({ issuer: ISSUER, audience: AUDIENCE, keySet, revocations })
+const uncached = createVerifier({ issuer: ISSUER, audience: AUDIENCE, keySet, revocations, cacheSize: 0 })
+
+serve(
+  { pid: process.pid, threadpool: THREADPOOL, argon2: parameters },
+  {
+    // As many verifies in flight as the threadpool has threads: all of them busy, none queued behind.
+    argon2: (seconds) => forDuration(seconds as number, THREADPOOL, () => argon2.verify(digest, PASSWORD)),
+    'jose-verify': (seconds) => verifications(seconds as number, (token) => jwtVerify(token, keySet, joseOptions), tokens),
+    verifier: (seconds) => verifications(seconds as number, (token) => cached.verify(token), tokens),
+    'verifier-uncached': (seconds) => verifications(seconds as number, (token) => uncached.verify(token), tokens),
+    close: () => {
+      cached.close()
+      uncached.close()
+    },
+  },
+)

@@ -1,0 +1,26 @@
+/**
+ * The benchmark suite (a script, not a test): tollgate beside its baselines, in one run, read as
+ * ratios. Needs a PostgreSQL server (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres),
+ * where it creates a database of its own and drops it at the end.
+ *
+ *   npm run bench                                  # every case but memory (about 5 minutes)
+ *   npm run bench:memory                           # the memory and growth case (about 3 minutes)
+ *   npm run bench -- --only cart-get,jwt-pg        # some cases (names: npm run bench -- --list)
+ *   BENCH_SECONDS=3 BENCH_RUNS=1 npm run bench -- --only refresh
+ *
+ * BENCH_SECONDS (5) per run after BENCH_WARMUP_SECONDS (1), BENCH_RUNS (3) rounds, BENCH_CONNECTIONS (50),
+ * BENCH_VERIFY_SECONDS (2) per in-process verifier run, BENCH_MARKDOWN=1 also prints Markdown tables,
+ * TOLLGATE_<SETTING>=value overrides a tollgate setting (TOLLGATE_DATABASE_POOL_SIZE=20),
+ * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers under test, --no-save
+ * skips the JSON. Prints the table and the targets of issue 8 (PASS/FAIL), and writes
+ * bench/results/<time>.json. Exit code 1 when a case failed (any non-2xx answer), 2 when refused.
+ */
+import { CASES, MEMORY_CASE } from './cases.js'
+import { runCases } from './lib/main.js'
+
+if (process.argv.includes('--list')) {
+  for (const c of CASES) console.log(`${c.name.padEnd(20)} ${c.title}`)
+  console.log(`${MEMORY_CASE.padEnd(20)} RSS after 10,000 sessions, 100,000 rotations and 5,000 idle connections; table sizes with the purge`)
+} else {
+  await runCases()
+}

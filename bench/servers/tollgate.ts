@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildApp, type App } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { argon2Parameters, createPasswordHasher } from '../../src/services/password-hasher.js'
+import type { LoadRequest } from '../lib/load.js'
+import { benchEnvironment, type BenchServer, type RunCheck } from '../lib/server.js'
+import { memoryCalls } from './tollgate-memory.js'
+
+export const PASSWORD = 'bench passphrase 4711'
+export const SKUS = Array.from({ length: 20 }, (_, i) => `BENCH-${String(i).padStart(3, '0')}`)
+const CART_USERS = 100
+const LOGIN_USERS = 500
+/** Chains per connection and run: one for the warm-up, one for the run, spares for reconnects. */
+const CHAINS_PER_CONNECTION = 3
+const CLIENT_CONTEXT = { ip: '127.0.0.1', userAgent: null }
+
+/**
+ * tollgate as deployed, in a process of its own: real PostgreSQL, argon2 at the configured
+ * parameters, no logging, no rate limits (the load comes from one address), the rest default.
+ * Any TOLLGATE_* variable of the benchmark's environment overrides a setting (TOLLGATE_ARGON2_MEMORY_KIB=...).
+ */
+export function benchConfig(overrides: Record<string, string> = {}): { config: Config; cleanup(): void } {
+  const bench = benchEnvironment()
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
+  const fromEnvironment = Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([name, value]) => name.startsWith('TOLLGATE_') && value !== undefined)
+      .map(([name, value]) => [name.slice('TOLLGATE_'.length), value!]),
+  )
+  const config = loadConfig({
+    NODE_ENV: bench.databaseUrl ? 'production' : 'development',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    ...(bench.databaseUrl ? { DATABASE_URL: bench.databaseUrl, MIGRATE_ON_START: 'false' } : {}),
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    RATE_LIMIT_ENABLED: 'false',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...fromEnvironment,
+    ...overrides,
+  })
+  return { config, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) }
+}
+
+/** Users that all share one argon2 digest of PASSWORD (hashing each would only slow the setup). */
+export async function createUsers(app: App, digest: string, prefix: string, count: number): Promise<{ id: string; email: string }[]> {
+  const emails = Array.from({ length: count }, (_, i) => `${prefix}-${i}@bench.example`)
+  await app.db.prisma.user.createMany({ data: emails.map((email) => ({ email, passwordHash: digest })), skipDuplicates: true })
+  const users = await app.db.prisma.user.findMany({ where: { email: { in: emails } }, select: { id: true, email: true } })
+  return users.sort((a, b) => a.email.localeCompare(b.email, 'en', { numeric: true }))
+}
+
+export async function inBatches<T, R>(items: readonly T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(work))))
+  return results
+}
+
+async function counts(app: App) {
+  const [row] = await app.db.prisma.$queryRaw<Array<{ rotated: bigint; reused: bigint }>>`
+    SELECT (SELECT count(*) FROM refresh_tokens WHERE rotated_at IS NOT NULL) AS rotated,
+           (SELECT count(*) FROM security_events WHERE type = 'refresh_token_reused') AS reused`
+  return { rotated: Number(row!.rotated), reused: Number(row!.reused) }
+}
+
+export async function start(): Promise<BenchServer> {
+  const { config, cleanup } = benchConfig()
+  const app = await buildApp(config, { logger: false })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const digest = await createPasswordHasher(argon2Parameters(config)).hash(PASSWORD)
+  const json = (value: unknown) => JSON.stringify(value)
+
+  let refreshUsers = 0
+  const before = new Map<string, Awaited<ReturnType<typeof counts>>>()
+  const once = new Map<string, Promise<LoadRequest>>()
+  const memo = (name: string, make: () => Promise<LoadRequest>) => {
+    if (!once.has(name)) once.set(name, make())
+    return once.get(name)!
+  }
+
+  async function sessionsFor(prefix: string, count: number) {
+    const users = await createUsers(app, digest, prefix, count)
+    return inBatches(users, 10, async (user) => ({ user, grant: await app.sessions.start({ userId: user.id, ...CLIENT_CONTEXT }) }))
+  }
+
+  const prepare: Record<string, (run: { index: number; connections: number }) => Promise<LoadRequest>> = {
+    jwks: async () => ({ method: 'GET', path: '/.well-known/jwks.json' }),
+
+    'cart-get': () =>
+      memo('cart-get', async () => {
+        const sessions = await sessionsFor('cart-get', CART_USERS)
+        for (const { user } of sessions) for (const sku of SKUS.slice(0, 5)) await app.cart.add(user.id, { sku, quantity: 1 })
+        return {
+          method: 'GET',
+          path: '/v1/cart/items',
+          variants: sessions.map(({ grant }) => ({ headers: { authorization: `Bearer ${grant.accessToken}` } })),
+        }
+      }),
+
+    // Every (user, sku) pair in turn: many carts, so the run measures writes, not one cart's row lock.
+    'cart-post': () =>
+      memo('cart-post', async () => {
+        const sessions = await sessionsFor('cart-post', CART_USERS)
+        return {
+          method: 'POST',
+          path: '/v1/cart/items',
+          variants: SKUS.flatMap((sku) =>
+            sessions.map(({ grant }) => ({ headers: { authorization: `Bearer ${grant.accessToken}` }, body: json({ sku, quantity: 1 }) })),
+          ),
+        }
+      }),
+
+    refresh: async ({ connections }) => {
+      const count = connections * CHAINS_PER_CONNECTION
+      const sessions = await sessionsFor(`refresh-${refreshUsers++}`, count)
+      before.set('refresh', await counts(app))
+      return {
+        method: 'POST',
+        path: '/v1/auth/refresh',
+        chain: { tokens: sessions.map(({ grant }) => grant.refreshToken), body: '{"refresh_token":"{token}"}', field: 'refresh_token' },
+      }
+    },
+
+    'client-credentials': () =>
+      memo('client-credentials', async () => {
+        const { client, clientSecret } = await app.oauth.clients.create({ name: 'bench', scopes: ['cart', 'bench:read'] })
+        return {
+          method: 'POST',
+          path: '/oauth/token',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+          },
+          body: 'grant_type=client_credentials&scope=cart',
+        }
+      }),
+
+    login: () =>
+      memo('login', async () => {
+        const users = await createUsers(app, digest, 'login', LOGIN_USERS)
+        return {
+          method: 'POST',
+          path: '/v1/auth/login',
+          variants: users.map((user) => ({ body: json({ email: user.email, password: PASSWORD }) })),
+          probe: { path: '/health/live', ratePerSecond: 20 },
+        }
+      }),
+  }
+
+  return {
+    url,
+    async prepare(caseName, run) {
+      const make = prepare[caseName]
+      if (!make) throw new Error(`tollgate has no case ${caseName}`)
+      return make(run)
+    },
+    async afterRun(caseName, result): Promise<RunCheck> {
+      if (caseName !== 'refresh') return {}
+      const start = before.get('refresh')!
+      const end = await counts(app)
+      const rotations = end.rotated - start.rotated
+      const replays = end.reused - start.reused
+      const answered = result.ok + result.warmupOk
+      const failures: string[] = []
+      // A rotation whose answer was cut off by the end of the run is in the database and not in `answered`.
+      if (rotations < answered) failures.push(`only ${rotations} rotations in the database for ${answered} 2xx answers`)
+      if (replays > 0) failures.push(`${replays} refresh_token_reused events: some requests were replays, not rotations`)
+      return { failures, notes: [`${rotations} rotations recorded in refresh_tokens for ${answered} 2xx answers, ${replays} replays`] }
+    },
+    calls: process.env.BENCH_MEMORY === '1' ? memoryCalls(app, digest) : {},
+    async close() {
+      await app.close()
+      cleanup()
+    },
+  }
+}

@@ -1,0 +1,53 @@
+import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
+import type { Config } from '../../config.js'
+import { createPurgeRepository } from '../../repositories/purge.js'
+import { createPurgeService, type PurgeService } from '../../services/purge.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Deletes ended sessions, their refresh tokens and old security events; runs every PURGE_INTERVAL_SECONDS. */
+    purge: PurgeService
+  }
+}
+
+/** The purge job: every PURGE_INTERVAL_SECONDS (0: never), on whichever instance takes the lock. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const deleted = new Counter({
+      name: 'purged_rows_total',
+      help: 'Rows deleted by the purge job, by table',
+      labelNames: ['table'] as const,
+      registers: [app.metrics.registry],
+    })
+    const purge = createPurgeService({
+      repository: createPurgeRepository(app.db.prisma),
+      // The accounts' clock, so that tests walking sessions through their lifetimes purge on the same time.
+      clock: () => app.accountsClock(),
+      config,
+      onPurged: (result) => {
+        deleted.inc({ table: 'sessions' }, result.sessions)
+        deleted.inc({ table: 'refresh_tokens' }, result.refreshTokens)
+        deleted.inc({ table: 'security_events' }, result.securityEvents)
+      },
+    })
+    app.decorate('purge', purge)
+
+    if (config.PURGE_INTERVAL_SECONDS > 0) {
+      const timer = setInterval(() => {
+        purge.run().then(
+          (result) => {
+            if (result.sessions + result.securityEvents > 0) app.log.info({ purged: result }, 'purged ended sessions and old security events')
+          },
+          (error: unknown) => app.log.warn({ err: error }, 'the purge failed; the next run will retry'),
+        )
+      }, config.PURGE_INTERVAL_SECONDS * 1000)
+      timer.unref()
+      app.addHook('onClose', async () => {
+        clearInterval(timer)
+        await purge.idle()
+      })
+    }
+  },
+  { name: 'purge', dependencies: ['database', 'metrics', 'accounts'] },
+)
