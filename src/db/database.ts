@@ -16,8 +16,39 @@ export interface Database {
   close(): Promise<void>
 }
 
+// Distinct statements kept prepared on each connection; any beyond are parsed every time.
+const PREPARED_STATEMENTS = 200
+
+/**
+ * Names for prepared statements, one per distinct SQL text (as Prisma's former query engine kept
+ * them): PostgreSQL then parses and plans a statement once per connection instead of every time.
+ * Off until enabled: PGlite is one backend behind every connection to it, where a name prepared
+ * through another connection (or another client) may already exist, which pg cannot know.
+ */
+function preparedStatementNames(limit: number) {
+  const names = new Map<string, string>()
+  let enabled = false
+  return {
+    enable() {
+      enabled = true
+    },
+    name(query: { sql: string }): string {
+      // An empty name is pg's unnamed statement, parsed each time.
+      if (!enabled) return ''
+      let name = names.get(query.sql)
+      if (name === undefined) {
+        if (names.size >= limit) return ''
+        name = `tollgate_${names.size}`
+        names.set(query.sql, name)
+      }
+      return name
+    },
+  }
+}
+
 export interface OpenDatabaseOptions {
-  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'DATA_DIR' | 'MIGRATE_ON_START'>
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'DATA_DIR' | 'MIGRATE_ON_START'> &
+    Partial<Pick<Config, 'DATABASE_PREPARED_STATEMENTS'>>
   log?: { info(message: string): void; warn(message: string): void }
 }
 
@@ -40,16 +71,26 @@ export async function openDatabase({ config, log }: OpenDatabaseOptions): Promis
     if (config.MIGRATE_ON_START) {
       await migrate(url, { log: (message) => log?.info(message) })
     }
-    const adapter = new PrismaPg({
-      connectionString: url,
-      // PGlite is a single session, and its socket server keeps a connection's protocol messages
-      // together only inside a transaction: concurrent plain queries from several connections
-      // interleave their Parse/Bind/Execute and fail. One connection costs nothing there.
-      max: embedded ? 1 : config.DATABASE_POOL_SIZE,
-      connectionTimeoutMillis: 5_000,
-      idleTimeoutMillis: 30_000,
-    })
-    const prisma = new PrismaClient({ adapter })
+    const statements = preparedStatementNames(PREPARED_STATEMENTS)
+    const adapter = new PrismaPg(
+      {
+        connectionString: url,
+        // PGlite is a single session, and its socket server keeps a connection's protocol messages
+        // together only inside a transaction: concurrent plain queries from several connections
+        // interleave their Parse/Bind/Execute and fail. One connection costs nothing there.
+        max: embedded ? 1 : config.DATABASE_POOL_SIZE,
+        connectionTimeoutMillis: 5_000,
+        idleTimeoutMillis: 30_000,
+      },
+      { statementNameGenerator: (query) => statements.name(query) },
+    )
+    // 'minimal': the other formats capture a stack trace on every query, in case it fails.
+    const prisma = new PrismaClient({ adapter, errorFormat: 'minimal' })
+    if (!embedded && config.DATABASE_PREPARED_STATEMENTS !== false) {
+      // A PGlite served on a socket (the tests') is not `embedded` here, but it says what it is.
+      const version = await prisma.$queryRaw<{ version: string }[]>`SELECT version()`.catch(() => [])
+      if (version[0] && !version[0].version.includes('PGlite')) statements.enable()
+    }
     return {
       prisma,
       url,

@@ -1,7 +1,8 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js'
+import type { PrismaClient } from '../generated/prisma/client.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
 import { createSecurityEventsRepository } from './security-events.js'
 import { createSessionsRepository } from './sessions.js'
+import { isTransientConflict } from './database-errors.js'
 import { createUsersRepository, type Db } from './users.js'
 
 function repositories(db: Db) {
@@ -54,13 +55,3 @@ export function createAccountStore(prisma: PrismaClient) {
 }
 
 export type AccountStore = ReturnType<typeof createAccountStore>
-
-const TRANSIENT_SQLSTATES = new Set(['40001', '40P01'])
-
-function isTransientConflict(error: unknown): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false
-  if (error.code === 'P2034') return true
-  const meta = error.meta as { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } | undefined
-  const sqlState = meta?.code ?? meta?.driverAdapterError?.cause?.originalCode
-  return typeof sqlState === 'string' && TRANSIENT_SQLSTATES.has(sqlState)
-}

@@ -1,13 +1,17 @@
 import type { Cart, CartItem } from '../domain/cart/cart.js'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
+import { isTransientConflict } from './database-errors.js'
 
-interface CartRow {
-  version: number
+interface NullableItem {
   id: string | null
   sku: string | null
   quantity: number | null
   createdAt: Date | null
   updatedAt: Date | null
+}
+
+interface CartRow extends NullableItem {
+  version: number
 }
 
 /**
@@ -23,9 +27,10 @@ function cartWriter(tx: Prisma.TransactionClient) {
      * does not exist.
      */
     async bumpOrCreate(userId: string, now: Date): Promise<number | null> {
+      const at = now.toISOString()
       const rows = await tx.$queryRaw<{ version: number }[]>`
         INSERT INTO carts (user_id, version, updated_at)
-        SELECT id, 1, ${now}::timestamptz FROM users WHERE id = ${userId}::uuid
+        SELECT id, 1, ${at}::timestamptz FROM users WHERE id = ${userId}::uuid
         ON CONFLICT (user_id) DO UPDATE SET version = carts.version + 1, updated_at = EXCLUDED.updated_at
         RETURNING version`
       return rows[0]?.version ?? null
@@ -34,7 +39,7 @@ function cartWriter(tx: Prisma.TransactionClient) {
     /** Bumps the version of an existing cart and returns it; `null` when the user has no cart. */
     async bump(userId: string, now: Date): Promise<number | null> {
       const rows = await tx.$queryRaw<{ version: number }[]>`
-        UPDATE carts SET version = version + 1, updated_at = ${now}::timestamptz
+        UPDATE carts SET version = version + 1, updated_at = ${now.toISOString()}::timestamptz
         WHERE user_id = ${userId}::uuid
         RETURNING version`
       return rows[0]?.version ?? null
@@ -45,9 +50,10 @@ function cartWriter(tx: Prisma.TransactionClient) {
      * lose an update. `null` (and nothing written) when the total would exceed `max`.
      */
     async add(userId: string, item: { sku: string; quantity: number }, max: number, now: Date): Promise<CartItem | null> {
+      const at = now.toISOString()
       const rows = await tx.$queryRaw<CartItem[]>`
         INSERT INTO cart_items (user_id, sku, quantity, created_at, updated_at)
-        VALUES (${userId}::uuid, ${item.sku}, ${item.quantity}, ${now}::timestamptz, ${now}::timestamptz)
+        VALUES (${userId}::uuid, ${item.sku}, ${item.quantity}, ${at}::timestamptz, ${at}::timestamptz)
         ON CONFLICT (user_id, sku) DO UPDATE
           SET quantity = cart_items.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
           WHERE cart_items.quantity + EXCLUDED.quantity <= ${max}
@@ -58,7 +64,7 @@ function cartWriter(tx: Prisma.TransactionClient) {
     /** `null` when the user has no such item. */
     async setQuantity(userId: string, itemId: string, quantity: number, now: Date): Promise<CartItem | null> {
       const rows = await tx.$queryRaw<CartItem[]>`
-        UPDATE cart_items SET quantity = ${quantity}, updated_at = ${now}::timestamptz
+        UPDATE cart_items SET quantity = ${quantity}, updated_at = ${now.toISOString()}::timestamptz
         WHERE id = ${itemId}::uuid AND user_id = ${userId}::uuid
         RETURNING id, sku, quantity, created_at AS "createdAt", updated_at AS "updatedAt"`
       return rows[0] ?? null
@@ -94,6 +100,49 @@ export function createCartRepository(prisma: PrismaClient) {
         }
       }
       return { items, version: rows[0]?.version ?? 0 }
+    },
+
+    /**
+     * An add without preconditions to an existing cart in one statement (one round trip, no
+     * explicit transaction), with the effect and the lock order of a transaction of bump and add:
+     * the cart row is locked first, then the item is upserted, and only if it was is the version
+     * bumped. `refused` when the total would exceed `max`, nothing written. Null, nothing written,
+     * when there is no cart yet (the first write creates it in a transaction) or the statement
+     * lost a deadlock: the caller then uses the transaction.
+     */
+    async addToExisting(
+      userId: string,
+      item: { sku: string; quantity: number },
+      max: number,
+      now: Date,
+    ): Promise<{ item: CartItem; version: number } | 'refused' | null> {
+      const at = now.toISOString()
+      try {
+        const [row] = await prisma.$queryRaw<[{ carts: number; version: number | null } & NullableItem]>`
+          WITH locked AS (
+            SELECT user_id FROM carts WHERE user_id = ${userId}::uuid FOR UPDATE
+          ), item AS (
+            INSERT INTO cart_items (user_id, sku, quantity, created_at, updated_at)
+            SELECT user_id, ${item.sku}, ${item.quantity}, ${at}::timestamptz, ${at}::timestamptz FROM locked
+            ON CONFLICT (user_id, sku) DO UPDATE
+              SET quantity = cart_items.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
+              WHERE cart_items.quantity + EXCLUDED.quantity <= ${max}
+            RETURNING id, user_id, sku, quantity, created_at, updated_at
+          ), cart AS (
+            UPDATE carts SET version = carts.version + 1, updated_at = ${at}::timestamptz
+              FROM item WHERE carts.user_id = item.user_id
+            RETURNING carts.version
+          )
+          SELECT (SELECT count(*) FROM locked)::int AS carts, cart.version,
+                 item.id, item.sku, item.quantity, item.created_at AS "createdAt", item.updated_at AS "updatedAt"
+            FROM (SELECT 1) AS one LEFT JOIN item ON true LEFT JOIN cart ON true`
+        if (!row || row.carts === 0) return null
+        if (row.version === null || row.id === null) return 'refused'
+        return { item: { id: row.id, sku: row.sku!, quantity: row.quantity!, createdAt: row.createdAt!, updatedAt: row.updatedAt! }, version: row.version }
+      } catch (error) {
+        if (isTransientConflict(error)) return null
+        throw error
+      }
     },
 
     /** Runs `work` in one transaction; it commits when `work` resolves and rolls back when it throws. */

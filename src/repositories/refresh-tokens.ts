@@ -1,3 +1,4 @@
+import { isTransientConflict } from './database-errors.js'
 import type { Db } from './users.js'
 
 /** A refresh-token row joined with its session, as rotation needs it. */
@@ -16,6 +17,15 @@ export interface TokenWithSession {
   ip: string | null
   userAgent: string | null
   flaggedAt: Date | null
+}
+
+/** What a one-statement rotation returns: the session, as the new access token needs it. */
+export interface RotatedSession {
+  sessionId: string
+  userId: string
+  clientId: string
+  scope: string
+  absoluteExpiresAt: Date
 }
 
 export function createRefreshTokensRepository(db: Db) {
@@ -68,6 +78,65 @@ export function createRefreshTokensRepository(db: Db) {
 
     async findByHash(tokenHash: string): Promise<{ id: string; sessionId: string; rotatedAt: Date | null } | null> {
       return db.refreshToken.findUnique({ where: { tokenHash }, select: { id: true, sessionId: true, rotatedAt: true } })
+    },
+
+    /**
+     * The common rotation in one statement, one round trip and no explicit transaction: the
+     * presented token is live and not yet rotated, its session is live (for `clientId`, when
+     * given) and last seen from this very IP and user agent. It locks both rows, marks the token
+     * rotated, inserts the successor and extends the session's idle expiry (never past the
+     * absolute one). Null, with nothing written, whenever any condition fails or a concurrent
+     * rotation holds the rows: the caller then decides on the locked rows in a transaction.
+     * A rotation waiting here behind another of the same token re-reads the token once that one
+     * commits, sees it rotated and returns null; by then the successor is committed too.
+     */
+    async rotateLive(input: {
+      tokenHash: string
+      successorHash: string
+      clientId: string | null
+      now: Date
+      /** now + the idle lifetime; the statement caps it at the session's absolute expiry. */
+      idleExpiresAt: Date
+      ip: string | null
+      userAgent: string | null
+    }): Promise<RotatedSession | null> {
+      // Timestamps go as ISO strings: Prisma checks each Date parameter with Date#toString(), which is slow.
+      const now = input.now.toISOString()
+      try {
+        const rows = await db.$queryRaw<RotatedSession[]>`
+          WITH presented AS (
+            SELECT rt.id AS token_id, s.id AS session_id
+              FROM refresh_tokens rt
+              JOIN sessions s ON s.id = rt.session_id
+             WHERE rt.token_hash = ${input.tokenHash}
+               AND rt.rotated_at IS NULL
+               AND s.revoked_at IS NULL
+               AND s.idle_expires_at > ${now}::timestamptz
+               AND s.absolute_expires_at > ${now}::timestamptz
+               AND (${input.clientId}::text IS NULL OR s.client_id = ${input.clientId}::text)
+               AND s.ip IS NOT DISTINCT FROM ${input.ip}::text
+               AND s.user_agent IS NOT DISTINCT FROM ${input.userAgent}::text
+               FOR UPDATE OF rt, s
+          ), rotated AS (
+            UPDATE refresh_tokens SET rotated_at = ${now}::timestamptz
+              FROM presented WHERE refresh_tokens.id = presented.token_id
+            RETURNING presented.session_id
+          ), successor AS (
+            INSERT INTO refresh_tokens (session_id, token_hash, created_at)
+            SELECT session_id, ${input.successorHash}, ${now}::timestamptz FROM rotated
+          )
+          UPDATE sessions s
+             SET last_used_at = ${now}::timestamptz,
+                 idle_expires_at = LEAST(${input.idleExpiresAt.toISOString()}::timestamptz, s.absolute_expires_at)
+            FROM rotated
+           WHERE s.id = rotated.session_id
+          RETURNING s.id AS "sessionId", s.user_id AS "userId", s.client_id AS "clientId", s.scope,
+                    s.absolute_expires_at AS "absoluteExpiresAt"`
+        return rows[0] ?? null
+      } catch (error) {
+        if (isTransientConflict(error)) return null
+        throw error
+      }
     },
 
     /** Marks the token rotated unless it already is; false when another rotation got there first. */

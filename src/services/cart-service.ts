@@ -11,7 +11,8 @@ export interface WriteConditions {
 /**
  * The cart use cases. Every write runs in one transaction that first bumps the cart's version
  * (which locks the cart row, serializing writes to one cart), then changes the items; any refusal
- * throws, which rolls the whole transaction back, version included.
+ * throws, which rolls the whole transaction back, version included. An add without If-Match to
+ * an existing cart, the common write, is one statement with the same effect and locks instead.
  */
 export function createCartService(deps: { carts: CartRepository; clock: Clock }) {
   const { carts, clock } = deps
@@ -24,6 +25,10 @@ export function createCartService(deps: { carts: CartRepository; clock: Clock })
 
   function itemNotFound(): ProblemError {
     return new ProblemError('not_found', 'No such item in your cart')
+  }
+
+  function quantityLimitExceeded(input: { sku: string; quantity: number }): ProblemError {
+    return new ProblemError('quantity_limit_exceeded', `Adding ${input.quantity} of ${input.sku} would take it above ${CART_LIMITS.maxQuantity}`)
   }
 
   function checkPrecondition(conditions: WriteConditions, currentVersion: number) {
@@ -46,14 +51,17 @@ export function createCartService(deps: { carts: CartRepository; clock: Clock })
 
     async add(subject: string, input: { sku: string; quantity: number }, conditions: WriteConditions = {}): Promise<{ item: CartItem; version: number }> {
       const userId = userIdOf(subject)
+      if (conditions.ifMatch === undefined) {
+        const added = await carts.addToExisting(userId, input, CART_LIMITS.maxQuantity, clock())
+        if (added === 'refused') throw quantityLimitExceeded(input)
+        if (added) return added
+      }
       return carts.transaction(async (writer) => {
         const now = clock()
         const version = await bumpOrCreate(writer, userId, now)
         checkPrecondition(conditions, version - 1)
         const item = await writer.add(userId, input, CART_LIMITS.maxQuantity, now)
-        if (!item) {
-          throw new ProblemError('quantity_limit_exceeded', `Adding ${input.quantity} of ${input.sku} would take it above ${CART_LIMITS.maxQuantity}`)
-        }
+        if (!item) throw quantityLimitExceeded(input)
         return { item, version }
       })
     },

@@ -12,20 +12,49 @@ export function argon2Parameters(config: Pick<Config, 'ARGON2_MEMORY_KIB' | 'ARG
   return { memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_ITERATIONS, parallelism: config.ARGON2_PARALLELISM }
 }
 
+/**
+ * At most `limit` of the given jobs run at once; the others wait their turn, first come first served.
+ */
+export function createLimiter(limit: number) {
+  let running = 0
+  const waiting: (() => void)[] = []
+  return async function limited<T>(job: () => Promise<T>): Promise<T> {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
+    else running++
+    try {
+      return await job()
+    } finally {
+      const next = waiting.shift()
+      if (next) next()
+      else running--
+    }
+  }
+}
+
+/**
+ * argon2 jobs let into libuv's threadpool at once: all of it but one thread. A login flood then
+ * queues here, not in the threadpool, where it would hold up every short job behind it (token
+ * signatures, file and DNS work) for as long as the whole backlog takes.
+ */
+export function argon2Concurrency(threadpoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4): number {
+  return Math.max(1, threadpoolSize - 1)
+}
+
 /** argon2id at the configured parameters. */
-export function createPasswordHasher(parameters: Argon2Parameters) {
+export function createPasswordHasher(parameters: Argon2Parameters, concurrency = argon2Concurrency()) {
   const options: HashOptions = { type: argon2.argon2id, ...parameters }
+  const limited = createLimiter(concurrency)
   let dummy: Promise<string> | undefined
 
   const hasher = {
     hash(password: string): Promise<string> {
-      return argon2.hash(password, options)
+      return limited(() => argon2.hash(password, options))
     },
 
     /** False (never a throw) for a wrong password or a digest argon2 cannot read. */
     async verify(digest: string, password: string): Promise<boolean> {
       try {
-        return await argon2.verify(digest, password)
+        return await limited(() => argon2.verify(digest, password))
       } catch {
         return false
       }
@@ -46,14 +75,14 @@ export function createPasswordHasher(parameters: Argon2Parameters) {
      * answer's timing does not tell whether the email is registered. Always false.
      */
     async verifyNothing(password: string): Promise<false> {
-      dummy ??= argon2.hash(randomBytes(32).toString('base64url'), options)
+      dummy ??= hasher.hash(randomBytes(32).toString('base64url'))
       await hasher.verify(await dummy, password)
       return false
     },
 
     /** Computes the dummy digest ahead of the first unknown-email login. */
     async warmUp(): Promise<void> {
-      dummy ??= argon2.hash(randomBytes(32).toString('base64url'), options)
+      dummy ??= hasher.hash(randomBytes(32).toString('base64url'))
       await dummy
     },
   }

@@ -201,6 +201,19 @@ export function createSessionService(deps: {
       const now = clock()
       const context = contextOf(input)
       const presentedHash = hashRefreshToken(input.refreshToken)
+      const successor = successorOf(input.refreshToken, deps.rotationSecret)
+
+      // The common case (a first rotation of a live token, from where the session was last seen)
+      // needs no decision beyond what one statement can check; everything else is decided below.
+      const rotated = await store.refreshTokens.rotateLive({
+        tokenHash: presentedHash,
+        successorHash: hashRefreshToken(successor),
+        clientId: input.clientId ?? null,
+        now,
+        idleExpiresAt: new Date(now.getTime() + config.SESSION_IDLE_TTL_SECONDS * 1000),
+        ...context,
+      })
+      if (rotated) return grant(rotated, successor)
 
       const outcome = await store.transaction(async (tx): Promise<RefreshOutcome> => {
         const row = await tx.refreshTokens.lockWithSession(presentedHash)
@@ -234,7 +247,7 @@ export function createSessionService(deps: {
 
         let refreshToken: string | null
         if (decision.action === 'rotate') {
-          refreshToken = successorOf(input.refreshToken, deps.rotationSecret)
+          refreshToken = successor
           if (!(await tx.refreshTokens.markRotated(row.tokenId, now))) return { ok: false }
           await tx.refreshTokens.insert({ sessionId: row.sessionId, tokenHash: hashRefreshToken(refreshToken), now })
         } else {

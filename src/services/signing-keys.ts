@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { createLocalJWKSet, SignJWT, type CryptoKey } from 'jose'
+import { createLocalJWKSet, type CryptoKey } from 'jose'
 import type { Config } from '../config.js'
+import { createJwsSigner, type JwsSigner } from '../domain/keys/jws-signer.js'
 import { generateSigningKey, importPrivateKey, publicMembers, type PublicSigningJwk } from '../domain/keys/key-material.js'
 import type { KeyProvider } from '../domain/keys/key-provider.js'
 import {
@@ -45,13 +46,15 @@ export interface SigningKeySummary {
 /** The JWKS as served: the key set, its ETag, and how long caches may keep it. */
 export interface JwksDocument {
   jwks: { keys: PublicSigningJwk[] }
+  /** `jwks` serialized once per key change, for serving as is. */
+  body: string
   etag: string
   maxAgeSeconds: number
 }
 
 interface KeyView {
   records: SigningKeyRecord[]
-  active: { kid: string; alg: string; privateKey: CryptoKey }
+  active: { kid: string; alg: string; signer: JwsSigner }
   jwks: { keys: PublicSigningJwk[] }
   body: string
   etag: string
@@ -104,6 +107,7 @@ export function createSigningKeyService(deps: {
   let view: KeyView | undefined
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> | undefined
+  let served: { keys: KeyView; at: number; document: JwksDocument } | undefined
 
   async function privateKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {
     const cached = privateKeys.get(record.kid)
@@ -157,7 +161,11 @@ export function createSigningKeyService(deps: {
     }
     view = {
       records,
-      active: { kid: active.kid, alg: active.alg, privateKey },
+      active: {
+        kid: active.kid,
+        alg: active.alg,
+        signer: previous?.active.kid === active.kid ? previous.active.signer : createJwsSigner(privateKey, active.alg, active.kid),
+      },
       jwks,
       body,
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`,
@@ -217,10 +225,7 @@ export function createSigningKeyService(deps: {
 
   const provider: KeyProvider = {
     async sign(payload, header) {
-      const { active } = current()
-      return new SignJWT(payload)
-        .setProtectedHeader({ alg: active.alg, kid: active.kid, typ: header.typ })
-        .sign(active.privateKey)
+      return current().active.signer.sign(payload, header.typ)
     },
     async jwks() {
       return structuredClone(current().jwks)
@@ -247,8 +252,14 @@ export function createSigningKeyService(deps: {
       await running
     },
     jwksDocument(): JwksDocument {
-      const { jwks, etag, records } = current()
-      return { jwks, etag, maxAgeSeconds: jwksMaxAgeSeconds(records, clock(), settings) }
+      const keys = current()
+      const at = clock().getTime()
+      // Requests within one millisecond share the document (it is read on every JWKS request).
+      if (served?.keys !== keys || served.at !== at) {
+        const { jwks, body, etag, records } = keys
+        served = { keys, at, document: { jwks, body, etag, maxAgeSeconds: jwksMaxAgeSeconds(records, new Date(at), settings) } }
+      }
+      return served.document
     },
     activeKid(): string {
       return current().active.kid

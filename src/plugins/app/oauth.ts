@@ -30,6 +30,7 @@ export default fp<{ config: Config }>(
       secretKey: app.secret('client-secret-hmac'),
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
       clock,
+      cacheSeconds: config.OAUTH_CLIENT_CACHE_SECONDS,
     })
     const checkAccessToken = createAccessTokenCheck({ keys: app.keys, config })
 

@@ -1,5 +1,6 @@
-import helmet from '@fastify/helmet'
-import type { FastifyReply, onSendHookHandler } from 'fastify'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyReply, onRequestHookHandler, onSendHookHandler } from 'fastify'
+import helmet, { type HelmetOptions } from 'helmet'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import { REFRESH_COOKIE } from '../../http/rate-limit-policy.js'
@@ -26,33 +27,72 @@ export function carriesToken(reply: FastifyReply, payload: unknown): boolean {
   return list.some((cookie) => REFRESH_COOKIE_SET.test(cookie))
 }
 
+const HELMET_OPTIONS = {
+  contentSecurityPolicy: API_CSP,
+  crossOriginEmbedderPolicy: false,
+  // Browsers fetch the API cross-origin through CORS (see cors.ts); other embedding stays blocked.
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+  referrerPolicy: { policy: 'no-referrer' },
+  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+} satisfies HelmetOptions
+
+// Headers that only mean something to a browser rendering a document (OWASP REST Security Cheat
+// Sheet, "Security Headers"): the HTML page gets them, JSON responses are spared their bytes.
+const DOCUMENT_ONLY = {
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+} satisfies HelmetOptions
+
 /**
- * Security headers for an API (@fastify/helmet), and `Cache-Control: no-store` on every response
- * that carries a token. The token routes set no-store themselves; this is the safety net for any
+ * The headers helmet sets with these options. None of them depends on the request, so they are
+ * worked out once here: @fastify/helmet rebuilds the whole helmet middleware on every request.
+ */
+export function securityHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {}
+  const response = {
+    setHeader(name: string, value: unknown) {
+      headers[name.toLowerCase()] = String(value)
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()]
+    },
+  }
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => {
+    if (error) throw error
+  })
+  return headers
+}
+
+/**
+ * Security headers (helmet's, for an API; the full set on the HTML page), and `Cache-Control: no-store` on every response that
+ * carries a token. The token routes set no-store themselves; this is the safety net for any
  * route that forgets.
  */
 export default fp<{ config: Config }>(
   async (app) => {
-    await app.register(helmet, {
-      global: true,
-      contentSecurityPolicy: API_CSP,
-      crossOriginEmbedderPolicy: false,
-      // Browsers fetch the API cross-origin through CORS (see cors.ts); other embedding stays blocked.
-      crossOriginResourcePolicy: { policy: 'same-origin' },
-      referrerPolicy: { policy: 'no-referrer' },
-      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
-    })
+    const apiHeaders = securityHeaders({ ...HELMET_OPTIONS, ...DOCUMENT_ONLY })
+    const documentHeaders = { ...securityHeaders(HELMET_OPTIONS), 'content-security-policy': HTML_CSP }
+    const setSecurityHeaders: onRequestHookHandler = (_request, reply, done) => {
+      reply.headers(apiHeaders)
+      done()
+    }
+    app.addHook('onRequest', setSecurityHeaders)
 
-    app.addHook('onSend', async (_request, reply, payload) => {
-      if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', HTML_CSP)
-      return payload
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      const type = reply.getHeader('content-type')
+      if (typeof type === 'string' && type.startsWith('text/html')) reply.headers(documentHeaders)
+      done(null, payload)
     })
 
     // A route-level hook runs after every app-level onSend, @fastify/cookie's included, so it
     // sees the Set-Cookie header that plugin writes there.
-    const noStoreOnTokens: onSendHookHandler = async (_request, reply, payload) => {
+    const noStoreOnTokens: onSendHookHandler = (_request, reply, payload, done) => {
       if (carriesToken(reply, payload)) reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-      return payload
+      done(null, payload)
     }
     app.addHook('onRoute', (routeOptions) => {
       const existing = routeOptions.onSend

@@ -27,6 +27,39 @@ export interface OAuthClientView {
 const DEFAULT_GRANT_TYPES: readonly ClientGrantType[] = ['client_credentials']
 // Compared against when the client is unknown, so that an unknown id costs the same as a wrong secret.
 const UNKNOWN_CLIENT_HASH = '0'.repeat(64)
+// Clients kept at most; past this the longest-kept is dropped. Unknown ids are never kept.
+const CLIENT_CACHE_SIZE = 10_000
+
+/**
+ * Active clients by id, each kept for `ttlMs` after it was read, so that the token endpoint does
+ * not read the database on every request. A deletion through this cache applies at once; one made
+ * elsewhere (another instance, the CLI) within `ttlMs`. 0 keeps nothing.
+ */
+function createClientCache(clients: Pick<OAuthClientsRepository, 'findActive'>, ttlMs: number, clock: Clock) {
+  const kept = new Map<string, { record: OAuthClientRecord; until: number }>()
+  // Bumped by every local deletion: a read that started before one must not put its client back.
+  let deletions = 0
+  return {
+    async findActive(clientId: string): Promise<OAuthClientRecord | null> {
+      if (ttlMs <= 0) return clients.findActive(clientId)
+      const now = clock().getTime()
+      const hit = kept.get(clientId)
+      if (hit && hit.until > now) return hit.record
+      const started = deletions
+      const record = await clients.findActive(clientId)
+      kept.delete(clientId)
+      if (record && started === deletions) {
+        if (kept.size >= CLIENT_CACHE_SIZE) kept.delete(kept.keys().next().value!)
+        kept.set(clientId, { record, until: now + ttlMs })
+      }
+      return record
+    },
+    forget(clientId: string) {
+      deletions++
+      kept.delete(clientId)
+    },
+  }
+}
 
 /**
  * OAuth clients: management (create, list, delete) and client authentication for the OAuth
@@ -38,8 +71,11 @@ export function createOAuthClientService(deps: {
   secretKey: Buffer
   firstPartyClientId: string
   clock: Clock
+  /** OAUTH_CLIENT_CACHE_SECONDS: how long a looked-up client is kept (0: not at all). */
+  cacheSeconds?: number
 }) {
   const { clients, secretKey, firstPartyClientId, clock } = deps
+  const cache = createClientCache(clients, (deps.cacheSeconds ?? 0) * 1000, clock)
 
   return {
     /** Creates a confidential client. The secret is returned here once and stored only as a hash. */
@@ -61,12 +97,15 @@ export function createOAuthClientService(deps: {
 
     /** Deletes the client: it can no longer authenticate. False when there is no such client. */
     async delete(clientId: string): Promise<boolean> {
-      return clients.markDeleted(clientId, clock())
+      cache.forget(clientId)
+      const deleted = await clients.markDeleted(clientId, clock())
+      cache.forget(clientId)
+      return deleted
     },
 
     /** True while the client exists; the first-party client always does. */
     async isActive(clientId: string): Promise<boolean> {
-      return clientId === firstPartyClientId || (await clients.findActive(clientId)) !== null
+      return clientId === firstPartyClientId || (await cache.findActive(clientId)) !== null
     },
 
     /**
@@ -86,7 +125,7 @@ export function createOAuthClientService(deps: {
         throw invalidClient('Client authentication is required for this client', false)
       }
       const triedBasic = credentials.method === 'client_secret_basic'
-      const record = credentials.clientId === firstPartyClientId ? null : await clients.findActive(credentials.clientId)
+      const record = credentials.clientId === firstPartyClientId ? null : await cache.findActive(credentials.clientId)
       const matches = clientSecretMatches(credentials.clientSecret, record?.secretHash ?? UNKNOWN_CLIENT_HASH, secretKey)
       if (!record?.secretHash || !matches) throw invalidClient('Client authentication failed', triedBasic)
       return {

@@ -7,7 +7,9 @@ describe('tollgate clients create|list|delete', () => {
   let t: TestApp
 
   beforeAll(async () => {
-    t = await buildTestApp()
+    // The CLI deletes behind the app's back: with no client cache the app sees it at once
+    // (with one, within OAUTH_CLIENT_CACHE_SECONDS: see client-cache.test.ts).
+    t = await buildTestApp({ OAUTH_CLIENT_CACHE_SECONDS: '0' })
   })
   afterAll(async () => t?.close())
 
