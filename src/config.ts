@@ -25,6 +25,7 @@ export const ENVIRONMENT = {
 
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DATABASE_PREPARED_STATEMENTS: Flag(true),
   DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
   MIGRATE_ON_START: Flag(true),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
@@ -37,6 +38,7 @@ export const ENVIRONMENT = {
   ACCESS_TOKEN_TTL_SECONDS: Seconds(600),
   ACCESS_TOKEN_AUDIENCE: Type.String({ minLength: 1, default: 'tollgate' }),
   REVOCATIONS_MAX_AGE_SECONDS: Seconds(5, 0),
+  OAUTH_CLIENT_CACHE_SECONDS: Seconds(5, 0),
 
   FIRST_PARTY_CLIENT_ID: Type.String({ minLength: 1, default: 'tollgate-web' }),
   DEFAULT_SCOPES: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: ['cart'] }),
@@ -47,6 +49,7 @@ export const ENVIRONMENT = {
   REUSE_REVOKES: Type.Union([Type.Literal('session'), Type.Literal('user')], { default: 'session' }),
   SESSION_BINDING: Type.Union([Type.Literal('off'), Type.Literal('flag'), Type.Literal('strict')], { default: 'flag' }),
   PURGE_INTERVAL_SECONDS: Seconds(3600, 0),
+  SECURITY_EVENT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90 }),
 
   COOKIE_SECURE: Flag(true),
   ALLOWED_ORIGINS: List(),

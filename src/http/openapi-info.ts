@@ -1,5 +1,31 @@
 import type { OpenAPIV3_1 } from 'openapi-types'
 
+// One line per paragraph or list item: the YAML writer folds long lines, and hard wraps would show.
+const DESCRIPTION = [
+  'Stateless token authentication: short-lived JWT access tokens that any service verifies through the JWKS, ' +
+    'rotating opaque refresh tokens with reuse detection, OAuth 2.0 token, revocation and introspection endpoints, ' +
+    'and a cart API whose state lives in PostgreSQL, never in a server session.',
+  '## The flow in five requests',
+  [
+    '1. `POST /v1/auth/register` with `{email, password}` creates an account.',
+    '2. `POST /v1/auth/login` answers a token response: `access_token` (a JWT, valid for `expires_in` seconds) and ' +
+      '`refresh_token` (opaque; also set as the `tollgate_refresh` cookie).',
+    '3. Call the API with `Authorization: Bearer <access_token>`, e.g. `GET /v1/cart/items`.',
+    '4. Before the access token expires, `POST /v1/auth/refresh` with `{refresh_token}`: the answer carries a new access token ' +
+      "and the session's **next** refresh token. Keep only the newest one: presenting an old refresh token after the grace " +
+      'window revokes the whole session.',
+    '5. `POST /v1/auth/logout` ends the session.',
+  ].join('\n'),
+  '## Errors',
+  'Errors under `/v1`, `/health` and `/.well-known` are RFC 9457 problem details (`application/problem+json`) with a stable ' +
+    'machine-readable `code`: branch on `code`, never on `detail`. The `/oauth` endpoints answer RFC 6749 errors: ' +
+    '`{error, error_description}`. A missing or bad access token is 401 with `WWW-Authenticate: Bearer ..., error="invalid_token"`; ' +
+    'a token without the needed scope is 403 with `error="insufficient_scope"`.',
+  '## Verifying tokens in your own service',
+  "Fetch `/.well-known/jwks.json` (cache it as its `Cache-Control` says), verify the JWT's signature, `iss`, `aud`, `exp` and " +
+    '`typ: at+jwt`, and poll `/v1/revocations` to drop revoked sessions within seconds. The `tollgate/verifier` package does all of this.',
+].join('\n\n')
+
 /** The parts of the OpenAPI document that are not derived from routes. */
 export const OPENAPI_INFO: {
   info: OpenAPIV3_1.InfoObject
@@ -9,22 +35,43 @@ export const OPENAPI_INFO: {
   info: {
     title: 'tollgate',
     version: '0.1.0',
-    description:
-      'Stateless token authentication: short-lived JWT access tokens verified by anyone through the JWKS, ' +
-      'rotating opaque refresh tokens with reuse detection, OAuth 2.0 token, revocation and introspection endpoints, ' +
-      'and a cart API whose state lives in PostgreSQL.',
+    summary: 'Stateless token authentication: JWT access tokens, rotating refresh tokens, OAuth 2.0, and a stateless cart API.',
+    description: DESCRIPTION,
     license: { name: 'MIT', identifier: 'MIT' },
   },
   tags: [
-    { name: 'operations', description: 'Health, readiness and metrics.' },
-    { name: 'discovery', description: 'Keys and metadata for verifiers and OAuth clients.' },
-    { name: 'auth', description: 'First-party accounts, tokens and sessions.' },
-    { name: 'oauth', description: 'OAuth 2.0 endpoints (form-encoded, RFC 6749 errors).' },
-    { name: 'cart', description: 'A stateless API: the cart lives in PostgreSQL.' },
+    { name: 'auth', description: 'First-party accounts: register, log in, refresh, log out, and manage your sessions.' },
+    { name: 'cart', description: 'A stateless API: the cart lives in PostgreSQL. Needs an access token with scope `cart`.' },
+    {
+      name: 'oauth',
+      description: 'OAuth 2.0 endpoints for other clients: form-encoded requests (`application/x-www-form-urlencoded`) and RFC 6749 error bodies.',
+    },
+    { name: 'discovery', description: 'Public keys, the revocations feed and metadata, for services that verify tokens and for OAuth clients.' },
+    { name: 'operations', description: 'Health, readiness, metrics and this document.' },
   ],
   securitySchemes: {
-    bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token (RFC 9068 JWT).' },
-    refreshCookie: { type: 'apiKey', in: 'cookie', name: 'tollgate_refresh', description: 'The refresh-token cookie set by login and refresh.' },
-    clientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client authentication: client_id and client_secret.' },
+    bearerAuth: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description:
+        'An access token (RFC 9068 JWT) from login, refresh or `POST /oauth/token`, sent as `Authorization: Bearer <token>`. ' +
+        'It expires after `expires_in` seconds (600 by default); refresh it with the refresh token.',
+    },
+    refreshCookie: {
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'tollgate_refresh',
+      description:
+        'The refresh token as the HttpOnly cookie that login and refresh set (`Path=/v1/auth`, `SameSite=Strict`), for browsers. ' +
+        'A cookie-authenticated request from another origin is refused.',
+    },
+    clientBasic: {
+      type: 'http',
+      scheme: 'basic',
+      description:
+        'OAuth client authentication (RFC 6749 §2.3.1): the form-urlencoded client_id and client_secret as HTTP Basic credentials. ' +
+        'Clients may instead send `client_id` and `client_secret` in the form body.',
+    },
   },
 }

@@ -1,31 +1,191 @@
 import { Type } from 'typebox'
+import { OAUTH_ERRORS, PROBLEMS, type OAuthErrorCode, type ProblemCode } from '../errors.js'
+
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json'
+export const OAUTH_ERROR_MEDIA_TYPE = 'application/json'
+
+const PROBLEM_CODES = Object.keys(PROBLEMS) as ProblemCode[]
+const OAUTH_ERROR_CODES = Object.keys(OAUTH_ERRORS) as OAuthErrorCode[]
 
 /** RFC 9457 problem details, as every /v1 and operations error is sent. */
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ description: 'A URN naming the problem type, e.g. urn:tollgate:problem:email_taken' }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: 'Stable machine-readable code; see the catalogue in the README.' }),
+    type: Type.String({ description: 'A URN naming the problem type: `urn:tollgate:problem:` followed by the code.', examples: ['urn:tollgate:problem:email_taken'] }),
+    title: Type.String({ description: 'A short summary of the problem type; the same for every occurrence of a code.' }),
+    status: Type.Integer({ minimum: 400, maximum: 599, description: 'The HTTP status code, repeated.' }),
+    detail: Type.String({ description: 'What went wrong with this request, for a human. Do not parse it: use `code`.' }),
+    code: Type.String({
+      enum: PROBLEM_CODES,
+      description: 'Stable machine-readable code: branch on this. The same codes are listed by each operation.',
+    }),
   },
-  { $id: 'Problem', title: 'Problem' },
+  {
+    $id: 'Problem',
+    title: 'Problem',
+    description: 'RFC 9457 problem details (`application/problem+json`) with a stable `code`.',
+  },
 )
 
 /** RFC 6749 §5.2 error response, as the /oauth endpoints send it. */
 export const OAuthErrorSchema = Type.Object(
   {
-    error: Type.String(),
-    error_description: Type.Optional(Type.String()),
+    error: Type.String({ enum: OAUTH_ERROR_CODES, description: 'An RFC 6749 §5.2 (or RFC 7009 / RFC 7662) error code.' }),
+    error_description: Type.Optional(Type.String({ description: 'Human-readable detail. Absent on server errors.' })),
   },
-  { $id: 'OAuthError', title: 'OAuthError' },
+  { $id: 'OAuthError', title: 'OAuthError', description: 'RFC 6749 §5.2 error response, sent by the /oauth endpoints.' },
 )
 
-/** The shared error responses, by status, for a route's `response` schema. */
-export function problemResponses(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((status) => [status, Type.Ref('Problem')]))
+/** Response headers that come with some error statuses. */
+const ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description: string }>> = {
+  401: {
+    'WWW-Authenticate': {
+      type: 'string',
+      description: 'On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`.',
+    },
+  },
+  403: {
+    'WWW-Authenticate': { type: 'string', description: 'On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`.' },
+  },
+  429: { 'Retry-After': { type: 'string', description: 'Seconds to wait before trying again.' } },
+  503: { 'Retry-After': { type: 'string', description: 'Seconds to wait before trying again (sent when the service sheds load).' } },
 }
 
-export function oauthErrorResponses(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((status) => [status, Type.Ref('OAuthError')]))
+const OAUTH_ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description: string }>> = {
+  401: { 'WWW-Authenticate': { type: 'string', description: 'When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2).' } },
+  429: ERROR_HEADERS[429]!,
+  503: ERROR_HEADERS[503]!,
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  412: 'Precondition failed',
+  413: 'Content too large',
+  414: 'URI too long',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+}
+
+/** Codes a status is sent with, where it is not the catalogue's own status for the code. */
+const STATUS_OVERRIDES: Record<number, ProblemCode[]> = {
+  414: ['validation_failed'],
+}
+
+export interface ErrorResponse {
+  description: string
+  headers?: Record<string, { type: 'string'; description: string }>
+  content: Record<string, { schema: ReturnType<typeof Type.Ref>; examples: Record<string, { summary: string; value: object }> }>
+}
+
+/** One documented error status: its codes in the description, and an example body of each. */
+export function problemResponse(status: number, codes: readonly ProblemCode[] = codesForStatus(status)): ErrorResponse {
+  const list = codes.map((code) => `\`${code}\`: ${PROBLEMS[code].title.toLowerCase()}`).join('; ')
+  return {
+    description: `${STATUS_TEXT[status] ?? `Status ${status}`}. Problem \`code\` ${list}.`,
+    ...(ERROR_HEADERS[status] ? { headers: ERROR_HEADERS[status] } : {}),
+    content: {
+      [PROBLEM_MEDIA_TYPE]: {
+        schema: Type.Ref('Problem'),
+        examples: Object.fromEntries(
+          codes.map((code) => [
+            code,
+            {
+              summary: PROBLEMS[code].title,
+              value: { type: `urn:tollgate:problem:${code}`, title: PROBLEMS[code].title, status, detail: PROBLEMS[code].title, code },
+            },
+          ]),
+        ),
+      },
+    },
+  }
+}
+
+function codesForStatus(status: number): ProblemCode[] {
+  const codes = STATUS_OVERRIDES[status] ?? PROBLEM_CODES.filter((code) => PROBLEMS[code].status === status)
+  if (codes.length === 0) throw new Error(`no problem code is sent with status ${status}`)
+  return codes
+}
+
+/**
+ * The problem+json error responses of a route, for its `response` schema: by status (every code
+ * of that status) or by code (grouped by their status). Statuses every route of a kind can send
+ * (400 on malformed input, 413, 415, 429, 503, ...) are added centrally by the swagger plugin.
+ */
+export function problemResponses(...errors: Array<number | ProblemCode>): Record<number, ErrorResponse> {
+  const byStatus = new Map<number, ProblemCode[]>()
+  for (const error of errors) {
+    if (typeof error === 'number') {
+      byStatus.set(error, [...new Set([...(byStatus.get(error) ?? []), ...codesForStatus(error)])])
+    } else {
+      const status = PROBLEMS[error].status
+      byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), error])])
+    }
+  }
+  return Object.fromEntries([...byStatus].map(([status, codes]) => [status, problemResponse(status, codes)]))
+}
+
+/** One documented OAuth error status (RFC 6749 body), with an example of each error code. */
+export function oauthErrorResponse(status: number, errors: readonly OAuthErrorCode[], description?: string): ErrorResponse {
+  const list = errors.map((error) => `\`${error}\``).join(', ')
+  return {
+    description: `${STATUS_TEXT[status] ?? `Status ${status}`}: RFC 6749 error ${list}.${description ? ` ${description}` : ''}`,
+    ...(OAUTH_ERROR_HEADERS[status] ? { headers: OAUTH_ERROR_HEADERS[status] } : {}),
+    content: {
+      [OAUTH_ERROR_MEDIA_TYPE]: {
+        schema: Type.Ref('OAuthError'),
+        examples: Object.fromEntries(
+          errors.map((error) => [
+            error,
+            {
+              summary: error,
+              value: status >= 500 ? { error } : { error, error_description: OAUTH_STATUS_EXAMPLES[status] ?? OAUTH_EXAMPLE_DESCRIPTIONS[error] },
+            },
+          ]),
+        ),
+      },
+    },
+  }
+}
+
+// Statuses whose one error code (invalid_request) is sent for a reason of their own.
+const OAUTH_STATUS_EXAMPLES: Record<number, string> = {
+  413: 'The request body is too large',
+  429: 'Too many requests; retry in 30 s',
+}
+
+const OAUTH_EXAMPLE_DESCRIPTIONS: Record<OAuthErrorCode, string> = {
+  invalid_request: 'The body must be application/x-www-form-urlencoded',
+  invalid_client: 'Client authentication failed',
+  invalid_grant: 'The refresh token is invalid, expired or revoked',
+  unauthorized_client: 'The client may not use this grant type',
+  unsupported_grant_type: 'Supported grant types: client_credentials, refresh_token',
+  invalid_scope: 'The requested scope exceeds the client\'s scopes',
+  unsupported_token_type: 'The token type cannot be revoked',
+  server_error: 'Internal server error',
+  temporarily_unavailable: 'The service is overloaded; retry later',
+}
+
+/**
+ * The RFC 6749 error responses of an /oauth route, by status: each status with the error codes
+ * it is sent with (by default, every code whose status it is).
+ */
+export function oauthErrorResponses(...statuses: Array<number | [number, OAuthErrorCode[]]>): Record<number, ErrorResponse> {
+  return Object.fromEntries(
+    statuses.map((entry) => {
+      const [status, errors] = typeof entry === 'number' ? [entry, OAUTH_ERROR_CODES.filter((code) => OAUTH_ERRORS[code] === entry)] : entry
+      return [status, oauthErrorResponse(status, errors)]
+    }),
+  )
+}
+
+/** A response without a body (304, an empty 200): documented with no content, sent with `reply.send()`. */
+export function noBody(description: string, headers?: Record<string, { type: 'string'; description: string }>) {
+  return Type.Unsafe<undefined>({ type: 'null', description, ...(headers ? { headers } : {}) })
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createTestDatabase, type TestDatabase } from './database.js'
+import { createResponseValidator, type InjectedResponse } from './openapi-validator.js'
 
 /** Test defaults: quiet, plain-http cookies, and argon2 at OWASP's minimum. */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
@@ -36,6 +37,7 @@ export async function buildTestApp(env: Record<string, string | undefined> = {})
   const config = testConfig({ ...(database.real ? {} : { DATABASE_POOL_SIZE: '1' }), ...env, DATABASE_URL: database.url })
   try {
     const app = await buildApp(config, { logger: false })
+    validateResponses(app)
     return {
       app,
       config,
@@ -49,4 +51,23 @@ export async function buildTestApp(env: Record<string, string | undefined> = {})
     await database.drop()
     throw error
   }
+}
+
+type LightMyRequestResponse = InjectedResponse & { raw: { req: { method?: string; url?: string } } }
+
+/**
+ * Every response of app.inject() (called with options, awaited) is checked against openapi.yaml;
+ * one that the document does not describe fails the test that sent it.
+ */
+function validateResponses(app: App) {
+  const validator = createResponseValidator()
+  const inject = app.inject.bind(app) as (...args: unknown[]) => unknown
+  const checked = (...args: unknown[]) => {
+    if (args.length !== 1) return inject(...args)
+    return (inject(args[0]) as Promise<LightMyRequestResponse>).then((response) => {
+      validator.assert(response.raw.req.method ?? 'GET', response.raw.req.url ?? '/', response)
+      return response
+    })
+  }
+  Object.defineProperty(app, 'inject', { value: checked, configurable: true, writable: true })
 }

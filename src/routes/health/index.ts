@@ -3,17 +3,19 @@ import { Type } from 'typebox'
 import { ProblemError } from '../../errors.js'
 import { problemResponses } from '../../http/schemas.js'
 
-const StatusSchema = Type.Object({ status: Type.Literal('ok') })
+const StatusSchema = Type.Object({ status: Type.Literal('ok') }, { title: 'Status', examples: [{ status: 'ok' }] })
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/live',
     {
       schema: {
+        operationId: 'liveness',
         tags: ['operations'],
         summary: 'Liveness',
-        description: 'Answers 200 while the process runs; touches nothing else.',
-        response: { 200: StatusSchema },
+        description: 'Answers 200 while the process runs; touches nothing else and never sheds load.',
+        security: [],
+        response: { 200: { ...StatusSchema, 'x-response-description': 'The process runs' } },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -23,10 +25,12 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/ready',
     {
       schema: {
+        operationId: 'readiness',
         tags: ['operations'],
         summary: 'Readiness',
-        description: 'Answers 200 when the database answers, 503 otherwise.',
-        response: { 200: StatusSchema, ...problemResponses(503) },
+        description: 'Answers 200 when the database answers, 503 otherwise: take the instance out of rotation while it is 503.',
+        security: [],
+        response: { 200: { ...StatusSchema, 'x-response-description': 'Ready to serve' }, ...problemResponses(503) },
       },
     },
     async () => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { noBody } from '../../http/schemas.js'
 import { ifNoneMatchHits } from './etag.js'
 
 export const PublicJwkSchema = Type.Object(
@@ -14,12 +15,22 @@ export const PublicJwkSchema = Type.Object(
     n: Type.Optional(Type.String()),
     e: Type.Optional(Type.String()),
   },
-  { title: 'PublicJwk', description: 'A public signing key: never a private member (d, p, q, dp, dq, qi, k).' },
+  { title: 'PublicJwk', description: 'A public signing key (RFC 7517): never a private member (d, p, q, dp, dq, qi, k).' },
 )
 
 export const JwksSchema = Type.Object(
   { keys: Type.Array(PublicJwkSchema) },
-  { title: 'Jwks', description: 'The published public keys (RFC 7517), with Cache-Control max-age and an ETag' },
+  {
+    title: 'Jwks',
+    description: 'The published public keys (RFC 7517), with Cache-Control max-age and an ETag',
+    examples: [
+      {
+        keys: [
+          { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: '4_3gNZmE8Yb9KuQ2n1Wq7TzVt0XcR5lJhPdAsFoM6iE', alg: 'EdDSA', use: 'sig' },
+        ],
+      },
+    ],
+  },
 )
 
 export const AuthorizationServerMetadataSchema = Type.Object(
@@ -37,31 +48,61 @@ export const AuthorizationServerMetadataSchema = Type.Object(
     scopes_supported: Type.Array(Type.String()),
     service_documentation: Type.String(),
   },
-  { title: 'AuthorizationServerMetadata', description: 'RFC 8414 authorization server metadata' },
+  {
+    title: 'AuthorizationServerMetadata',
+    description: 'RFC 8414 authorization server metadata',
+    examples: [
+      {
+        issuer: 'http://localhost:3000',
+        token_endpoint: 'http://localhost:3000/oauth/token',
+        jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
+        revocation_endpoint: 'http://localhost:3000/oauth/revoke',
+        introspection_endpoint: 'http://localhost:3000/oauth/introspect',
+        grant_types_supported: ['refresh_token', 'client_credentials'],
+        response_types_supported: [],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+        revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        scopes_supported: ['cart'],
+        service_documentation: 'http://localhost:3000/docs',
+      },
+    ],
+  },
 )
 
-const IfNoneMatchSchema = Type.Object({ 'if-none-match': Type.Optional(Type.String()) })
+const IfNoneMatchSchema = Type.Object({
+  'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 when the key set has not changed.' })),
+})
+
+const ETAG_HEADER = { type: 'string', description: 'The version of the key set: send it back as If-None-Match.' } as const
+const CACHE_HEADER = { type: 'string', description: '`public, max-age=...`: how long the key set may be cached, derived from the rotation schedule.' } as const
 
 const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/jwks.json',
     {
       schema: {
+        operationId: 'getJwks',
         tags: ['discovery'],
         summary: 'JSON Web Key Set',
         description:
           'The public keys that verify access tokens and the revocations feed: the next key (published ' +
           'before it signs), the active key, and retired keys until every token they signed has expired. ' +
           'Cache-Control max-age follows the rotation schedule; send If-None-Match with the ETag for a 304.',
+        security: [],
         headers: IfNoneMatchSchema,
-        response: { 200: JwksSchema, 304: { description: 'Not modified: the ETag still matches' } },
+        response: {
+          200: { ...JwksSchema, headers: { ETag: ETAG_HEADER, 'Cache-Control': CACHE_HEADER } },
+          304: noBody('Not modified: the ETag still matches', { ETag: ETAG_HEADER }),
+        },
       },
     },
     async (request, reply) => {
       const document = app.signingKeys.jwksDocument()
       reply.header('cache-control', `public, max-age=${document.maxAgeSeconds}`).header('etag', document.etag)
       if (ifNoneMatchHits(request.headers['if-none-match'], document.etag)) return reply.code(304).send()
-      return document.jwks
+      // document.body is the key set already serialized (once per key change): a string is sent as is.
+      return reply.type('application/json; charset=utf-8').send(document.body as never)
     },
   )
 
@@ -69,9 +110,11 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/oauth-authorization-server',
     {
       schema: {
+        operationId: 'getAuthorizationServerMetadata',
         tags: ['discovery'],
         summary: 'OAuth 2.0 authorization server metadata',
         description: 'RFC 8414 metadata: the endpoints, grants, client authentication methods and scopes.',
+        security: [],
         response: { 200: AuthorizationServerMetadataSchema },
       },
     },

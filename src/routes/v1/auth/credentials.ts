@@ -2,7 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { problemResponses } from '../../../http/schemas.js'
 import { requestContext } from '../../../plugins/app/accounts.js'
-import { ChangePasswordBodySchema, LoginBodySchema, RegisterBodySchema, TokenResponseSchema, UserSchema, tokenResponse } from './schemas.js'
+import {
+  ChangePasswordBodySchema,
+  LoginBodySchema,
+  NO_STORE_HEADER,
+  RegisterBodySchema,
+  SET_REFRESH_COOKIE_HEADER,
+  TokenResponseSchema,
+  UserSchema,
+  tokenResponse,
+} from './schemas.js'
 
 /** Registration, password login and password change. */
 const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -10,13 +19,19 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/register',
     {
       schema: {
+        operationId: 'register',
         tags: ['auth'],
         summary: 'Create an account',
         description:
           'Creates an account. The email is trimmed and lower-cased (emails are one account whatever their case); ' +
-          'the password must be 8 to 256 characters and not a commonly used one.',
+          'the password must be 8 to 256 characters and not a commonly used one (else 400 `weak_password`). ' +
+          'Registering does not log in: call `POST /v1/auth/login` next.',
+        security: [],
         body: RegisterBodySchema,
-        response: { 201: UserSchema, ...problemResponses(400, 409, 413, 415, 429) },
+        response: {
+          201: { ...UserSchema, 'x-response-description': 'The account was created' },
+          ...problemResponses('validation_failed', 'weak_password', 'email_taken'),
+        },
       },
     },
     async (request, reply) => {
@@ -29,14 +44,24 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/login',
     {
       schema: {
+        operationId: 'login',
         tags: ['auth'],
         summary: 'Log in with email and password',
         description:
           'Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth). ' +
-          'An unknown email and a wrong password get the same 401 invalid_credentials, after the same work. ' +
+          'An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. ' +
+          'Failed logins are throttled per account and per address (429 with Retry-After). ' +
           'A new session beyond the per-user limit evicts the oldest.',
+        security: [],
         body: LoginBodySchema,
-        response: { 200: TokenResponseSchema, ...problemResponses(400, 401, 413, 415, 429) },
+        response: {
+          200: {
+            ...TokenResponseSchema,
+            'x-response-description': 'Logged in: a new session',
+            headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, 'Cache-Control': NO_STORE_HEADER },
+          },
+          ...problemResponses('validation_failed', 'invalid_credentials'),
+        },
       },
     },
     async (request, reply) => {
@@ -51,12 +76,18 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: [app.authenticate, app.requireLiveSession],
       schema: {
+        operationId: 'changePassword',
         tags: ['auth'],
         summary: 'Change the password',
-        description: 'Needs the current password. Revokes every other session of the user; the current one stays.',
+        description:
+          'Needs the current password (a wrong one is 401 `invalid_credentials`). Revokes every other session of the user; ' +
+          'the current one stays. The new password follows the rules of registration.',
         security: [{ bearerAuth: [] }],
         body: ChangePasswordBodySchema,
-        response: { 204: Type.Null({ description: 'Changed' }), ...problemResponses(400, 401, 413, 415, 429) },
+        response: {
+          204: Type.Null({ description: 'Changed; every other session is revoked' }),
+          ...problemResponses('validation_failed', 'weak_password', 'invalid_token', 'invalid_credentials'),
+        },
       },
     },
     async (request, reply) => {

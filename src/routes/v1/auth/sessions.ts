@@ -16,11 +16,12 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'listSessions',
         tags: ['auth'],
         summary: 'List your sessions',
         description: 'Your live sessions (not revoked, not expired), newest first; `current` marks the one of the access token used.',
         security: SECURITY,
-        response: { 200: SessionListSchema, ...problemResponses(401, 429) },
+        response: { 200: { ...SessionListSchema, 'x-response-description': 'Your live sessions' }, ...problemResponses('invalid_token') },
       },
     },
     async (request, reply) => {
@@ -35,11 +36,12 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'revokeOtherSessions',
         tags: ['auth'],
         summary: 'Log out everywhere else',
         description: 'Revokes every session of yours except the current one.',
         security: SECURITY,
-        response: { 204: Type.Null({ description: 'Revoked' }), ...problemResponses(401, 429) },
+        response: { 204: Type.Null({ description: 'Every other session is revoked' }), ...problemResponses('invalid_token') },
       },
     },
     async (request, reply) => {
@@ -54,12 +56,13 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'revokeSession',
         tags: ['auth'],
         summary: 'Revoke one of your sessions',
         description: 'Revokes one of your live sessions (possibly the current one). Any other id, another user\'s included, is 404.',
         security: SECURITY,
         params: SessionIdParamsSchema,
-        response: { 204: Type.Null({ description: 'Revoked' }), ...problemResponses(401, 404, 429) },
+        response: { 204: Type.Null({ description: 'The session is revoked' }), ...problemResponses('invalid_token', 'not_found') },
       },
     },
     async (request, reply) => {
@@ -74,11 +77,12 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'listSecurityEvents',
         tags: ['auth'],
         summary: 'List your security events',
         description: 'Your latest 100 security events, newest first: logins, failed logins, refresh-token reuse, revoked and flagged sessions, password changes.',
         security: SECURITY,
-        response: { 200: SecurityEventListSchema, ...problemResponses(401, 429) },
+        response: { 200: { ...SecurityEventListSchema, 'x-response-description': 'Your latest security events' }, ...problemResponses('invalid_token') },
       },
     },
     async (request, reply) => {

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
 import { problemResponses } from '../../../http/schemas.js'
 import { requestContext } from '../../../plugins/app/accounts.js'
-import { RefreshTokenBodySchema, TokenResponseSchema, tokenResponse } from './schemas.js'
+import { NO_STORE_HEADER, RefreshTokenBodySchema, SET_REFRESH_COOKIE_HEADER, TokenResponseSchema, tokenResponse } from './schemas.js'
 
 /** A cookie-authenticated browser POST may carry no body at all. */
 async function allowEmptyBody(request: FastifyRequest) {
@@ -27,6 +27,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preValidation: allowEmptyBody,
       schema: {
+        operationId: 'refreshToken',
         tags: ['auth'],
         summary: 'Rotate the refresh token',
         description:
@@ -36,7 +37,14 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'A cookie-authenticated request from another origin is refused with 403 forbidden_origin.',
         security: [{ refreshCookie: [] }, {}],
         body: RefreshTokenBodySchema,
-        response: { 200: TokenResponseSchema, ...problemResponses(400, 401, 403, 413, 415, 429) },
+        response: {
+          200: {
+            ...TokenResponseSchema,
+            'x-response-description': 'A new access token and the session\'s next refresh token',
+            headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, 'Cache-Control': NO_STORE_HEADER },
+          },
+          ...problemResponses('validation_failed', 'invalid_grant', 'forbidden_origin'),
+        },
       },
     },
     async (request, reply) => {
@@ -57,14 +65,19 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preValidation: allowEmptyBody,
       schema: {
+        operationId: 'logout',
         tags: ['auth'],
         summary: 'Log out',
         description:
           'Revokes the session of the refresh token (body refresh_token, or the cookie) or, with neither, of the bearer ' +
-          'access token, and clears the cookie. Answers 204 also when the session had already ended.',
+          'access token, and clears the cookie. Answers 204 also when the session had already ended; with no credential ' +
+          'at all it is 401 `invalid_token`.',
         security: [{ refreshCookie: [] }, { bearerAuth: [] }, {}],
         body: RefreshTokenBodySchema,
-        response: { 204: Type.Null({ description: 'Logged out' }), ...problemResponses(400, 401, 403, 413, 415, 429) },
+        response: {
+          204: Type.Null({ description: 'Logged out: the session is revoked and the cookie cleared' }),
+          ...problemResponses('validation_failed', 'invalid_token', 'forbidden_origin'),
+        },
       },
     },
     async (request, reply) => {

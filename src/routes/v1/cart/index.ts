@@ -31,15 +31,16 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'listCartItems',
         tags: TAGS,
         security: SECURITY,
         summary: 'List the items in your cart',
         description: 'The items and the cart version; the version is also the ETag, and If-None-Match gets a 304 when nothing changed.',
         headers: ConditionalReadHeadersSchema,
         response: {
-          200: { ...CartSchema, description: 'Your cart', headers: { ETag: EntityTagHeader } },
+          200: { ...CartSchema, 'x-response-description': 'Your cart', headers: { ETag: EntityTagHeader } },
           304: Type.Null({ description: 'The cart has not changed since the ETag sent', headers: { ETag: EntityTagHeader } }),
-          ...problemResponses(401, 403),
+          ...problemResponses('invalid_token', 'insufficient_scope'),
         },
       },
     },
@@ -56,6 +57,7 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'addCartItem',
         tags: TAGS,
         security: SECURITY,
         summary: 'Add an item to your cart',
@@ -63,8 +65,8 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         headers: ConditionalWriteHeadersSchema,
         body: AddItemBodySchema,
         response: {
-          201: { ...CartItemSchema, description: 'The item, with its new quantity', headers: { ETag: EntityTagHeader } },
-          ...problemResponses(400, 401, 403, 412, 413, 415, 422),
+          201: { ...CartItemSchema, 'x-response-description': 'The item, with its new quantity', headers: { ETag: EntityTagHeader } },
+          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'precondition_failed', 'quantity_limit_exceeded'),
         },
       },
     },
@@ -79,6 +81,7 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'updateCartItem',
         tags: TAGS,
         security: SECURITY,
         summary: 'Set the quantity of an item',
@@ -87,8 +90,8 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         headers: ConditionalWriteHeadersSchema,
         body: SetQuantityBodySchema,
         response: {
-          200: { ...CartItemSchema, description: 'The item', headers: { ETag: EntityTagHeader } },
-          ...problemResponses(400, 401, 403, 404, 412, 413, 415),
+          200: { ...CartItemSchema, 'x-response-description': 'The item', headers: { ETag: EntityTagHeader } },
+          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'not_found', 'precondition_failed'),
         },
       },
     },
@@ -105,15 +108,16 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'deleteCartItem',
         tags: TAGS,
         security: SECURITY,
         summary: 'Remove an item from your cart',
-        description: CONDITIONAL,
+        description: `Removes the item; its id is then 404. ${CONDITIONAL}`,
         params: ItemParamsSchema,
         headers: ConditionalWriteHeadersSchema,
         response: {
           204: Type.Null({ description: 'Removed', headers: { ETag: EntityTagHeader } }),
-          ...problemResponses(400, 401, 403, 404, 412),
+          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'not_found', 'precondition_failed'),
         },
       },
     },
@@ -128,6 +132,7 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler,
       schema: {
+        operationId: 'clearCart',
         tags: TAGS,
         security: SECURITY,
         summary: 'Empty your cart',
@@ -135,7 +140,7 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         headers: ConditionalWriteHeadersSchema,
         response: {
           204: Type.Null({ description: 'Emptied', headers: { ETag: EntityTagHeader } }),
-          ...problemResponses(400, 401, 403, 412),
+          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'precondition_failed'),
         },
       },
     },

@@ -10,15 +10,23 @@ const QuantitySchema = Type.Integer({
 // Dates leave the service as Date objects; the serializer writes them as ISO 8601 strings.
 const DateTimeSchema = Type.Unsafe<Date>({ type: 'string', format: 'date-time' })
 
+const EXAMPLE_ITEM = {
+  id: '5b2e8c1a-7d4f-4e6b-9a3c-0f1e2d3c4b5a',
+  sku: 'TEA-EARL-GREY-250G',
+  quantity: 2,
+  createdAt: '2025-03-14T09:30:00.000Z',
+  updatedAt: '2025-03-14T09:31:12.500Z',
+}
+
 export const CartItemSchema = Type.Object(
   {
-    id: Type.String({ format: 'uuid' }),
-    sku: Type.String(),
-    quantity: Type.Integer(),
+    id: Type.String({ format: 'uuid', description: 'The item id, for PATCH and DELETE /v1/cart/items/{id}.' }),
+    sku: Type.String({ description: 'The product\'s stock-keeping unit.' }),
+    quantity: Type.Integer({ minimum: CART_LIMITS.minQuantity, maximum: CART_LIMITS.maxQuantity }),
     createdAt: DateTimeSchema,
     updatedAt: DateTimeSchema,
   },
-  { title: 'CartItem' },
+  { title: 'CartItem', description: 'One sku in your cart, with its quantity.', examples: [EXAMPLE_ITEM] },
 )
 
 export const CartSchema = Type.Object(
@@ -26,23 +34,29 @@ export const CartSchema = Type.Object(
     items: Type.Array(CartItemSchema, { description: 'Oldest first (by createdAt, then id).' }),
     version: Type.Integer({ minimum: 0, description: 'Bumped by every change; the same value as the ETag, unquoted.' }),
   },
-  { title: 'Cart' },
+  { title: 'Cart', examples: [{ items: [EXAMPLE_ITEM], version: 7 }] },
 )
 
-export const AddItemBodySchema = Type.Object({
-  sku: Type.String({
-    minLength: 1,
-    maxLength: CART_LIMITS.skuMaxLength,
-    pattern: SKU_PATTERN,
-    description: `1 to ${CART_LIMITS.skuMaxLength} characters of A-Z a-z 0-9 - _ .`,
-  }),
-  quantity: QuantitySchema,
-})
+export const AddItemBodySchema = Type.Object(
+  {
+    sku: Type.String({
+      minLength: 1,
+      maxLength: CART_LIMITS.skuMaxLength,
+      pattern: SKU_PATTERN,
+      description: `1 to ${CART_LIMITS.skuMaxLength} characters of A-Z a-z 0-9 - _ .`,
+    }),
+    quantity: QuantitySchema,
+  },
+  { examples: [{ sku: EXAMPLE_ITEM.sku, quantity: 2 }] },
+)
 
-export const SetQuantityBodySchema = Type.Object({ quantity: QuantitySchema })
+export const SetQuantityBodySchema = Type.Object({ quantity: QuantitySchema }, { examples: [{ quantity: 3 }] })
 
 export const ItemParamsSchema = Type.Object({
-  id: Type.String({ description: 'The item id. Anything that is not the id of an item in your cart, a malformed one included, is 404.' }),
+  id: Type.String({
+    description: 'The item id. Anything that is not the id of an item in your cart, a malformed one included, is 404.',
+    examples: [EXAMPLE_ITEM.id],
+  }),
 })
 
 export const ConditionalWriteHeadersSchema = Type.Object({
@@ -50,12 +64,13 @@ export const ConditionalWriteHeadersSchema = Type.Object({
     Type.String({
       pattern: ENTITY_TAG_LIST_PATTERN,
       description: 'The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.',
+      examples: ['"7"'],
     }),
   ),
 })
 
 export const ConditionalReadHeadersSchema = Type.Object({
-  'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 if the cart has not changed since.' })),
+  'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 if the cart has not changed since.', examples: ['"7"'] })),
 })
 
 export const EntityTagHeader = { type: 'string', description: 'The cart version as a strong entity tag, e.g. "7".' } as const

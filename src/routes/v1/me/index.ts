@@ -8,11 +8,12 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       preHandler: [app.authenticate, app.requireLiveSession],
       schema: {
+        operationId: 'getMe',
         tags: ['auth'],
         summary: 'Your account',
         description: 'The account of the access token\'s user.',
         security: [{ bearerAuth: [] }],
-        response: { 200: UserSchema, ...problemResponses(401, 404, 429) },
+        response: { 200: { ...UserSchema, 'x-response-description': 'Your account' }, ...problemResponses('invalid_token', 'not_found') },
       },
     },
     async (request, reply) => {

@@ -1,13 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { problemResponses } from '../../../http/schemas.js'
+import { noBody } from '../../../http/schemas.js'
 import { ifNoneMatchHits } from '../../well-known/etag.js'
+
+const FEED_ETAG_HEADER = { type: 'string', description: 'The version of the feed: send it back as If-None-Match.' } as const
+const FEED_CACHE_HEADER = { type: 'string', description: '`public, max-age=5` by default (REVOCATIONS_MAX_AGE_SECONDS).' } as const
 
 const revocationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/',
     {
       schema: {
+        operationId: 'getRevocations',
         tags: ['discovery'],
         summary: 'Revocations feed',
         description:
@@ -15,14 +19,25 @@ const revocationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`sids` and `jtis` list the sessions and access tokens revoked while tokens of theirs may still be ' +
           'unexpired; also `iss`, `iat`, `exp`. Stateless verifiers poll it (with If-None-Match) so a revoked ' +
           "session's access tokens stop working within seconds.",
-        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String()) }),
+        security: [],
+        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 when the feed has not changed.' })) }),
         response: {
           200: {
-            description: 'The signed feed (compact JWS)',
-            content: { 'application/jwt': { schema: Type.String({ description: 'compact JWS' }) } },
+            description: 'The signed feed: a compact JWS whose payload is `{iss, iat, exp, sids, jtis}`',
+            headers: { ETag: FEED_ETAG_HEADER, 'Cache-Control': FEED_CACHE_HEADER },
+            content: {
+              'application/jwt': {
+                schema: Type.String({
+                  pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+                  description: 'A compact JWS (header `typ: revocations+jwt`); verify it with the JWKS.',
+                  examples: [
+                    'eyJhbGciOiJFZERTQSIsInR5cCI6InJldm9jYXRpb25zK2p3dCIsImtpZCI6IjRfM2dOWm1FIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAiLCJpYXQiOjE3NDE5NDQ0MDAsImV4cCI6MTc0MTk0NTAwMCwic2lkcyI6W10sImp0aXMiOltdfQ.c2lnbmF0dXJl',
+                  ],
+                }),
+              },
+            },
           },
-          304: { description: 'Not modified: the ETag still matches' },
-          ...problemResponses(503),
+          304: noBody('Not modified: the ETag still matches', { ETag: FEED_ETAG_HEADER }),
         },
       },
     },

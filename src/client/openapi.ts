@@ -1,0 +1,2740 @@
+// Generated from openapi.yaml by `npm run client:generate` (openapi-typescript): do not edit.
+export interface paths {
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This OpenAPI document
+         * @description The OpenAPI 3.1 document of this API, as JSON: the same document as `openapi.yaml` in the package.
+         */
+        get: operations["getOpenApiDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Prometheus text exposition format: `http_requests_total` and `http_request_duration_seconds` by route template and status, security events, rate-limit rejections, and process metrics. Keep it off the public internet.
+         */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness
+         * @description Answers 200 while the process runs; touches nothing else and never sheds load.
+         */
+        get: operations["liveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness
+         * @description Answers 200 when the database answers, 503 otherwise: take the instance out of rotation while it is 503.
+         */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * JSON Web Key Set
+         * @description The public keys that verify access tokens and the revocations feed: the next key (published before it signs), the active key, and retired keys until every token they signed has expired. Cache-Control max-age follows the rotation schedule; send If-None-Match with the ETag for a 304.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OAuth 2.0 authorization server metadata
+         * @description RFC 8414 metadata: the endpoints, grants, client authentication methods and scopes.
+         */
+        get: operations["getAuthorizationServerMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an account
+         * @description Creates an account. The email is trimmed and lower-cased (emails are one account whatever their case); the password must be 8 to 256 characters and not a commonly used one (else 400 `weak_password`). Registering does not log in: call `POST /v1/auth/login` next.
+         */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with email and password
+         * @description Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth). An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. Failed logins are throttled per account and per address (429 with Retry-After). A new session beyond the per-user limit evicts the oldest.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password
+         * @description Needs the current password (a wrong one is 401 `invalid_credentials`). Revokes every other session of the user; the current one stays. The new password follows the rules of registration.
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the refresh token
+         * @description Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the session's next refresh token, and sets the cookie again. The presented token stops working; presented again within the grace window (several tabs, a retry) it gets the same successor, after it the whole session is revoked. A cookie-authenticated request from another origin is refused with 403 forbidden_origin.
+         */
+        post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out
+         * @description Revokes the session of the refresh token (body refresh_token, or the cookie) or, with neither, of the bearer access token, and clears the cookie. Answers 204 also when the session had already ended; with no credential at all it is 401 `invalid_token`.
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your sessions
+         * @description Your live sessions (not revoked, not expired), newest first; `current` marks the one of the access token used.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /**
+         * Log out everywhere else
+         * @description Revokes every session of yours except the current one.
+         */
+        delete: operations["revokeOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of your sessions
+         * @description Revokes one of your live sessions (possibly the current one). Any other id, another user's included, is 404.
+         */
+        delete: operations["revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your security events
+         * @description Your latest 100 security events, newest first: logins, failed logins, refresh-token reuse, revoked and flagged sessions, password changes.
+         */
+        get: operations["listSecurityEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your account
+         * @description The account of the access token's user.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cart/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the items in your cart
+         * @description The items and the cart version; the version is also the ETag, and If-None-Match gets a 304 when nothing changed.
+         */
+        get: operations["listCartItems"];
+        put?: never;
+        /**
+         * Add an item to your cart
+         * @description Adds a sku, or adds to its quantity when it is already in the cart (atomically: concurrent adds never lose an update). A total above 999 is 422 and changes nothing. Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed.
+         */
+        post: operations["addCartItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cart/items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an item from your cart
+         * @description Removes the item; its id is then 404. Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed.
+         */
+        delete: operations["deleteCartItem"];
+        options?: never;
+        head?: never;
+        /**
+         * Set the quantity of an item
+         * @description Replaces the item's quantity. Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed.
+         */
+        patch: operations["updateCartItem"];
+        trace?: never;
+    };
+    "/v1/cart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Empty your cart
+         * @description Removes every item (an empty cart is fine) and bumps the version. Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed.
+         */
+        delete: operations["clearCart"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revocations feed
+         * @description A JWT (typ revocations+jwt, signed with the current key, verifiable with the JWKS) whose claims `sids` and `jtis` list the sessions and access tokens revoked while tokens of theirs may still be unexpired; also `iss`, `iat`, `exp`. Stateless verifiers poll it (with If-None-Match) so a revoked session's access tokens stop working within seconds.
+         */
+        get: operations["getRevocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token endpoint
+         * @description RFC 6749 token endpoint. `client_credentials`: a confidential client authenticates (HTTP Basic or `client_secret_post`) and gets an access token whose `sub` is its client id, with `scope` within the client's. `refresh_token`: rotates a refresh token exactly like `POST /v1/auth/refresh`; first-party tokens belong to a public client, so `client_id` alone is enough. `password` and other grants: 400 `unsupported_grant_type`. Bad client: 401 `invalid_client`.
+         */
+        post: operations["oauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token revocation
+         * @description RFC 7009. Revoking a refresh token revokes its whole session; revoking an access token makes introspection report it inactive (and lists it in `/v1/revocations`) until it expires. A client revokes only its own tokens; unknown, invalid or foreign tokens still get 200.
+         */
+        post: operations["oauthRevoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token introspection
+         * @description RFC 7662; a confidential client must authenticate. `{active: false}` for anything invalid, expired or revoked, and nothing more; otherwise the token's claims.
+         */
+        post: operations["oauthIntrospect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /**
+         * Problem
+         * @description RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+         */
+        Problem: {
+            /**
+             * @description A URN naming the problem type: `urn:tollgate:problem:` followed by the code.
+             * @example urn:tollgate:problem:email_taken
+             */
+            type: string;
+            /** @description A short summary of the problem type; the same for every occurrence of a code. */
+            title: string;
+            /** @description The HTTP status code, repeated. */
+            status: number;
+            /** @description What went wrong with this request, for a human. Do not parse it: use `code`. */
+            detail: string;
+            /**
+             * @description Stable machine-readable code: branch on this. The same codes are listed by each operation.
+             * @enum {string}
+             */
+            code: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_grant" | "invalid_token" | "insufficient_scope" | "forbidden_origin" | "not_found" | "method_not_allowed" | "email_taken" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "quantity_limit_exceeded" | "rate_limited" | "internal_error" | "service_unavailable";
+        };
+        /**
+         * OAuthError
+         * @description RFC 6749 §5.2 error response, sent by the /oauth endpoints.
+         */
+        OAuthError: {
+            /**
+             * @description An RFC 6749 §5.2 (or RFC 7009 / RFC 7662) error code.
+             * @enum {string}
+             */
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type" | "server_error" | "temporarily_unavailable";
+            /** @description Human-readable detail. Absent on server errors. */
+            error_description?: string;
+        };
+        /** Status */
+        Status: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        /**
+         * PublicJwk
+         * @description A public signing key (RFC 7517): never a private member (d, p, q, dp, dq, qi, k).
+         */
+        PublicJwk: {
+            /** @description OKP (Ed25519), EC (P-256) or RSA */
+            kty: string;
+            /** @description RFC 7638 thumbprint of the key */
+            kid: string;
+            /** @description EdDSA, ES256 or RS256 */
+            alg: string;
+            /** @enum {string} */
+            use: "sig";
+            crv?: string;
+            x?: string;
+            y?: string;
+            n?: string;
+            e?: string;
+        };
+        /**
+         * Jwks
+         * @description The published public keys (RFC 7517), with Cache-Control max-age and an ETag
+         */
+        Jwks: {
+            keys: components["schemas"]["PublicJwk"][];
+        };
+        /**
+         * AuthorizationServerMetadata
+         * @description RFC 8414 authorization server metadata
+         */
+        AuthorizationServerMetadata: {
+            issuer: string;
+            token_endpoint: string;
+            jwks_uri: string;
+            revocation_endpoint: string;
+            introspection_endpoint: string;
+            grant_types_supported: string[];
+            response_types_supported: string[];
+            token_endpoint_auth_methods_supported: string[];
+            revocation_endpoint_auth_methods_supported: string[];
+            introspection_endpoint_auth_methods_supported: string[];
+            scopes_supported: string[];
+            service_documentation: string;
+        };
+        /**
+         * User
+         * @description An account.
+         */
+        User: {
+            /**
+             * Format: uuid
+             * @description The user id: the `sub` claim of the user's access tokens.
+             */
+            id: string;
+            /** @description Trimmed and lower-cased. */
+            email: string;
+            /** @description The display name, or null. */
+            name: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /**
+         * TokenResponse
+         * @description A new access token and the session's current refresh token. Sent with `Cache-Control: no-store`.
+         */
+        TokenResponse: {
+            /** @description A JWT access token (RFC 9068 profile): send it as `Authorization: Bearer <access_token>`. */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+            /** @description Seconds until the access token expires. */
+            expires_in: number;
+            /** @description Opaque; rotates on every refresh: keep only the newest. Also set as the tollgate_refresh cookie. */
+            refresh_token: string;
+            /** @description The scopes of the access token, space-separated. */
+            scope: string;
+        };
+        /**
+         * Session
+         * @description One login and everything refreshed from it.
+         */
+        Session: {
+            /**
+             * Format: uuid
+             * @description The sid claim of the access tokens of this session.
+             */
+            id: string;
+            /** @description True for the session of the access token making the request. */
+            current: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastUsedAt: string;
+            /**
+             * Format: date-time
+             * @description The earlier of the idle and the absolute expiry.
+             */
+            expiresAt: string;
+            userAgent: string | null;
+            ip: string | null;
+            /** @description A refresh came from both another IP and another user agent than the session had seen. */
+            flagged: boolean;
+        };
+        /** SessionList */
+        SessionList: {
+            sessions: components["schemas"]["Session"][];
+        };
+        /** SecurityEvent */
+        SecurityEvent: {
+            /**
+             * @description What happened. `refresh_token_reused`: an old refresh token was presented again, and its session revoked.
+             * @enum {string}
+             */
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed";
+            /** Format: date-time */
+            at: string;
+            /** @description The client address of the request that caused the event. */
+            ip: string | null;
+            userAgent: string | null;
+            /** @description The session concerned: an `id` of the sessions list. */
+            sessionId: string | null;
+        };
+        /** SecurityEventList */
+        SecurityEventList: {
+            /** @description Newest first. */
+            events: components["schemas"]["SecurityEvent"][];
+        };
+        /**
+         * CartItem
+         * @description One sku in your cart, with its quantity.
+         * @example {
+         *       "id": "5b2e8c1a-7d4f-4e6b-9a3c-0f1e2d3c4b5a",
+         *       "sku": "TEA-EARL-GREY-250G",
+         *       "quantity": 2,
+         *       "createdAt": "2025-03-14T09:30:00.000Z",
+         *       "updatedAt": "2025-03-14T09:31:12.500Z"
+         *     }
+         */
+        CartItem: {
+            /**
+             * Format: uuid
+             * @description The item id, for PATCH and DELETE /v1/cart/items/{id}.
+             */
+            id: string;
+            /** @description The product's stock-keeping unit. */
+            sku: string;
+            quantity: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** Cart */
+        Cart: {
+            /** @description Oldest first (by createdAt, then id). */
+            items: components["schemas"]["CartItem"][];
+            /** @description Bumped by every change; the same value as the ETag, unquoted. */
+            version: number;
+        };
+        /** OAuthTokenResponse */
+        OAuthTokenResponse: {
+            /** @description A JWT access token (RFC 9068). */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+            /** @description Seconds until the access token expires. */
+            expires_in: number;
+            /** @description refresh_token grant only: the rotated refresh token. */
+            refresh_token?: string;
+            /** @description The scopes granted, space-separated. */
+            scope: string;
+        };
+        /** IntrospectionResponse */
+        IntrospectionResponse: {
+            /** @description False for anything invalid, expired or revoked; then no other member is sent. */
+            active: boolean;
+            /** @description `Bearer` for an access token, `refresh_token` for a refresh token. */
+            token_type?: string;
+            sub?: string;
+            client_id?: string;
+            scope?: string;
+            exp?: number;
+            iat?: number;
+            iss?: string;
+            aud?: string;
+            jti?: string;
+            /** @description The session; absent for client_credentials tokens. */
+            sid?: string;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type Problem = components['schemas']['Problem'];
+export type OAuthError = components['schemas']['OAuthError'];
+export type Status = components['schemas']['Status'];
+export type PublicJwk = components['schemas']['PublicJwk'];
+export type Jwks = components['schemas']['Jwks'];
+export type AuthorizationServerMetadata = components['schemas']['AuthorizationServerMetadata'];
+export type User = components['schemas']['User'];
+export type TokenResponse = components['schemas']['TokenResponse'];
+export type Session = components['schemas']['Session'];
+export type SessionList = components['schemas']['SessionList'];
+export type SecurityEvent = components['schemas']['SecurityEvent'];
+export type SecurityEventList = components['schemas']['SecurityEventList'];
+export type CartItem = components['schemas']['CartItem'];
+export type Cart = components['schemas']['Cart'];
+export type OAuthTokenResponse = components['schemas']['OAuthTokenResponse'];
+export type IntrospectionResponse = components['schemas']['IntrospectionResponse'];
+export type $defs = Record<string, never>;
+export interface operations {
+    getOpenApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An OpenAPI 3.1 document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "tollgate",
+                     *         "version": "0.1.0"
+                     *       },
+                     *       "paths": {}
+                     *     }
+                     */
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics, in the Prometheus text format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    liveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+        };
+    };
+    readiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read: 304 when the key set has not changed. */
+                "if-none-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The published public keys (RFC 7517), with Cache-Control max-age and an ETag */
+            200: {
+                headers: {
+                    /** @description The version of the key set: send it back as If-None-Match. */
+                    ETag?: string;
+                    /** @description `public, max-age=...`: how long the key set may be cached, derived from the rotation schedule. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "OKP",
+                     *           "crv": "Ed25519",
+                     *           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                     *           "kid": "4_3gNZmE8Yb9KuQ2n1Wq7TzVt0XcR5lJhPdAsFoM6iE",
+                     *           "alg": "EdDSA",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            /** @description Not modified: the ETag still matches */
+            304: {
+                headers: {
+                    /** @description The version of the key set: send it back as If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthorizationServerMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RFC 8414 authorization server metadata */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "issuer": "http://localhost:3000",
+                     *       "token_endpoint": "http://localhost:3000/oauth/token",
+                     *       "jwks_uri": "http://localhost:3000/.well-known/jwks.json",
+                     *       "revocation_endpoint": "http://localhost:3000/oauth/revoke",
+                     *       "introspection_endpoint": "http://localhost:3000/oauth/introspect",
+                     *       "grant_types_supported": [
+                     *         "refresh_token",
+                     *         "client_credentials"
+                     *       ],
+                     *       "response_types_supported": [],
+                     *       "token_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post",
+                     *         "none"
+                     *       ],
+                     *       "revocation_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post",
+                     *         "none"
+                     *       ],
+                     *       "introspection_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post"
+                     *       ],
+                     *       "scopes_supported": [
+                     *         "cart"
+                     *       ],
+                     *       "service_documentation": "http://localhost:3000/docs"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuthorizationServerMetadata"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple",
+                 *       "name": "Ada Lovelace"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description Compared case-insensitively; stored trimmed and lower-cased.
+                     * @example ada@example.com
+                     */
+                    email: string;
+                    /**
+                     * @description 8 to 256 characters, not on the list of common passwords (else 400 weak_password).
+                     * @example correct horse battery staple
+                     */
+                    password: string;
+                    /** @description A display name; blank means none. */
+                    name?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The account was created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "createdAt": "2025-03-14T09:26:53.589Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid; `weak_password`: the password is too weak. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict. Problem `code` `email_taken`: an account with this email already exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. Problem `code` `rate_limited`: too many requests. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description Compared case-insensitively; stored trimmed and lower-cased.
+                     * @example ada@example.com
+                     */
+                    email: string;
+                    /** @example correct horse battery staple */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Logged in: a new session */
+            200: {
+                headers: {
+                    /** @description The refresh token as the `tollgate_refresh` cookie: `HttpOnly; Secure; SameSite=Strict; Path=/v1/auth`. */
+                    "Set-Cookie"?: string;
+                    /** @description `no-store`: token responses are never cached. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6IjRfM2dOWm1FIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAifQ.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 600,
+                     *       "refresh_token": "p7Wm2Qk9xRf4Tz1Lb8Nc3Vd6Hs0Ja5Ue2Yo7Gi4Kw9",
+                     *       "scope": "cart"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_credentials`: invalid email or password. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. Problem `code` `rate_limited`: too many requests. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "currentPassword": "correct horse battery staple",
+                 *       "newPassword": "a brand new and unusual passphrase"
+                 *     }
+                 */
+                "application/json": {
+                    /** @example correct horse battery staple */
+                    currentPassword: string;
+                    /**
+                     * @description 8 to 256 characters, not on the list of common passwords (else 400 weak_password).
+                     * @example correct horse battery staple
+                     */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Changed; every other session is revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid; `weak_password`: the password is too weak. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_credentials`: invalid email or password. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. Problem `code` `rate_limited`: too many requests. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "p7Wm2Qk9xRf4Tz1Lb8Nc3Vd6Hs0Ja5Ue2Yo7Gi4Kw9"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The latest refresh token of the session. Omit to use the tollgate_refresh cookie. */
+                    refresh_token?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A new access token and the session's next refresh token */
+            200: {
+                headers: {
+                    /** @description The refresh token as the `tollgate_refresh` cookie: `HttpOnly; Secure; SameSite=Strict; Path=/v1/auth`. */
+                    "Set-Cookie"?: string;
+                    /** @description `no-store`: token responses are never cached. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6IjRfM2dOWm1FIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAifQ.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 600,
+                     *       "refresh_token": "p7Wm2Qk9xRf4Tz1Lb8Nc3Vd6Hs0Ja5Ue2Yo7Gi4Kw9",
+                     *       "scope": "cart"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_grant`: the refresh token is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `forbidden_origin`: cross-origin request refused. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests. Problem `code` `rate_limited`: too many requests. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "p7Wm2Qk9xRf4Tz1Lb8Nc3Vd6Hs0Ja5Ue2Yo7Gi4Kw9"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The latest refresh token of the session. Omit to use the tollgate_refresh cookie. */
+                    refresh_token?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Logged out: the session is revoked and the cookie cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `forbidden_origin`: cross-origin request refused. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your live sessions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions": [
+                     *         {
+                     *           "id": "0d9b8a7c-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
+                     *           "current": true,
+                     *           "createdAt": "2025-03-14T09:26:53.589Z",
+                     *           "lastUsedAt": "2025-03-14T10:02:11.021Z",
+                     *           "expiresAt": "2025-03-21T10:02:11.021Z",
+                     *           "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+                     *           "ip": "203.0.113.7",
+                     *           "flagged": false
+                     *         },
+                     *         {
+                     *           "id": "a3c1e5f7-9b2d-4f6a-8e0c-2b4d6f8a0c1e",
+                     *           "current": false,
+                     *           "createdAt": "2025-03-14T09:26:53.589Z",
+                     *           "lastUsedAt": "2025-03-14T10:02:11.021Z",
+                     *           "expiresAt": "2025-03-21T10:02:11.021Z",
+                     *           "userAgent": "tollgate-cli/1.0",
+                     *           "ip": "203.0.113.7",
+                     *           "flagged": false
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every other session is revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A session id from the sessions list.
+                 * @example a3c1e5f7-9b2d-4f6a-8e0c-2b4d6f8a0c1e
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session is revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSecurityEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your latest security events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "type": "login_succeeded",
+                     *           "at": "2025-03-14T09:26:53.589Z",
+                     *           "ip": "203.0.113.7",
+                     *           "userAgent": "tollgate-cli/1.0",
+                     *           "sessionId": "0d9b8a7c-6e5f-4a3b-8c2d-1e0f9a8b7c6d"
+                     *         },
+                     *         {
+                     *           "type": "login_failed",
+                     *           "at": "2025-03-14T09:26:41.112Z",
+                     *           "ip": "198.51.100.23",
+                     *           "userAgent": "curl/8.5.0",
+                     *           "sessionId": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SecurityEventList"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your account */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "createdAt": "2025-03-14T09:26:53.589Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCartItems: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag last read: 304 if the cart has not changed since.
+                 * @example "7"
+                 */
+                "if-none-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your cart */
+            200: {
+                headers: {
+                    /** @description The cart version as a strong entity tag, e.g. "7". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "5b2e8c1a-7d4f-4e6b-9a3c-0f1e2d3c4b5a",
+                     *           "sku": "TEA-EARL-GREY-250G",
+                     *           "quantity": 2,
+                     *           "createdAt": "2025-03-14T09:30:00.000Z",
+                     *           "updatedAt": "2025-03-14T09:31:12.500Z"
+                     *         }
+                     *       ],
+                     *       "version": 7
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description The cart has not changed since the ETag sent */
+            304: {
+                headers: {
+                    /** @description The cart version as a strong entity tag, e.g. "7". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addCartItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.
+                 * @example "7"
+                 */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sku": "TEA-EARL-GREY-250G",
+                 *       "quantity": 2
+                 *     }
+                 */
+                "application/json": {
+                    /** @description 1 to 64 characters of A-Z a-z 0-9 - _ . */
+                    sku: string;
+                    /** @description An integer from 1 to 999. */
+                    quantity: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The item, with its new quantity */
+            201: {
+                headers: {
+                    /** @description The cart version as a strong entity tag, e.g. "7". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "5b2e8c1a-7d4f-4e6b-9a3c-0f1e2d3c4b5a",
+                     *       "sku": "TEA-EARL-GREY-250G",
+                     *       "quantity": 2,
+                     *       "createdAt": "2025-03-14T09:30:00.000Z",
+                     *       "updatedAt": "2025-03-14T09:31:12.500Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CartItem"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable content. Problem `code` `quantity_limit_exceeded`: the quantity would exceed the limit. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteCartItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.
+                 * @example "7"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The item id. Anything that is not the id of an item in your cart, a malformed one included, is 404.
+                 * @example 5b2e8c1a-7d4f-4e6b-9a3c-0f1e2d3c4b5a
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    /** @description The cart version as a strong entity tag, e.g. "7". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateCartItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.
+                 * @example "7"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The item id. Anything that is not the id of an item in your cart, a malformed one included, is 404.
+                 * @example 5b2e8c1a-7d4f-4e6b-9a3c-0f1e2d3c4b5a
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "quantity": 3
+                 *     }
+                 */
+                "application/json": {
+                    /** @description An integer from 1 to 999. */
+                    quantity: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The item */
+            200: {
+                headers: {
+                    /** @description The cart version as a strong entity tag, e.g. "7". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "5b2e8c1a-7d4f-4e6b-9a3c-0f1e2d3c4b5a",
+                     *       "sku": "TEA-EARL-GREY-250G",
+                     *       "quantity": 2,
+                     *       "createdAt": "2025-03-14T09:30:00.000Z",
+                     *       "updatedAt": "2025-03-14T09:31:12.500Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CartItem"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    clearCart: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.
+                 * @example "7"
+                 */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Emptied */
+            204: {
+                headers: {
+                    /** @description The cart version as a strong entity tag, e.g. "7". */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRevocations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read: 304 when the feed has not changed. */
+                "if-none-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed feed: a compact JWS whose payload is `{iss, iat, exp, sids, jtis}` */
+            200: {
+                headers: {
+                    /** @description The version of the feed: send it back as If-None-Match. */
+                    ETag?: string;
+                    /** @description `public, max-age=5` by default (REVOCATIONS_MAX_AGE_SECONDS). */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jwt": string;
+                };
+            };
+            /** @description Not modified: the ETag still matches */
+            304: {
+                headers: {
+                    /** @description The version of the feed: send it back as If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oauthToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description `client_credentials` or `refresh_token`. */
+                    grant_type?: string;
+                    /** @description client_credentials: space-separated scopes within the client's; all of them when omitted. */
+                    scope?: string;
+                    /** @description refresh_token: the refresh token to rotate. */
+                    refresh_token?: string;
+                    /** @description client_secret_post, or the public first-party client identifying itself. */
+                    client_id?: string;
+                    /** @description client_secret_post. Do not combine with HTTP Basic. */
+                    client_secret?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The tokens (RFC 6749 §5.1) */
+            200: {
+                headers: {
+                    "cache-control"?: "no-store";
+                    pragma?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6IjRfM2dOWm1FIn0.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAifQ.c2lnbmF0dXJl",
+                     *       "token_type": "Bearer",
+                     *       "expires_in": 600,
+                     *       "scope": "orders:read"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthTokenResponse"];
+                };
+            };
+            /** @description Bad request: RFC 6749 error `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Unauthorized: RFC 6749 error `invalid_client`. */
+            401: {
+                headers: {
+                    /** @description When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Too many requests: RFC 6749 error `invalid_request`. A rate limit was exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    oauthRevoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "p7Wm2Qk9xRf4Tz1Lb8Nc3Vd6Hs0Ja5Ue2Yo7Gi4Kw9",
+                 *       "token_type_hint": "refresh_token"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description An access token or a refresh token. */
+                    token: string;
+                    /** @description `access_token` or `refresh_token`; optional, tollgate tells the two apart itself. */
+                    token_type_hint?: string;
+                    /** @description client_secret_post, or the public first-party client identifying itself. */
+                    client_id?: string;
+                    /** @description client_secret_post. Do not combine with HTTP Basic. */
+                    client_secret?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Revoked, or nothing to revoke. The body is empty. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: RFC 6749 error `invalid_request`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Unauthorized: RFC 6749 error `invalid_client`. */
+            401: {
+                headers: {
+                    /** @description When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    oauthIntrospect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "p7Wm2Qk9xRf4Tz1Lb8Nc3Vd6Hs0Ja5Ue2Yo7Gi4Kw9",
+                 *       "token_type_hint": "refresh_token"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description An access token or a refresh token. */
+                    token: string;
+                    /** @description `access_token` or `refresh_token`; optional, tollgate tells the two apart itself. */
+                    token_type_hint?: string;
+                    /** @description client_secret_post, or the public first-party client identifying itself. */
+                    client_id?: string;
+                    /** @description client_secret_post. Do not combine with HTTP Basic. */
+                    client_secret?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description What the token is, or only `active: false` */
+            200: {
+                headers: {
+                    "cache-control"?: "no-store";
+                    pragma?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionResponse"];
+                };
+            };
+            /** @description Bad request: RFC 6749 error `invalid_request`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Unauthorized: RFC 6749 error `invalid_client`. */
+            401: {
+                headers: {
+                    /** @description When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+}
