@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { App } from '../../../src/app.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { userWithAccessToken } from '../../helpers/tokens.js'
-import { cartRequest, storedCart } from './helpers.js'
+import { cartRequest, shopper, storedCart } from './helpers.js'
 
 let testApp: TestApp
 let app: App
@@ -17,10 +17,6 @@ afterAll(async () => {
   await testApp?.close()
 })
 
-async function shopper() {
-  const { user, authorization } = await userWithAccessToken(app)
-  return { userId: user.id, authorization, request: cartRequest(app, authorization) }
-}
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
@@ -32,7 +28,7 @@ function expectProblem(response: { statusCode: number; headers: Record<string, u
 
 describe('GET /v1/cart/items', () => {
   it('returns an empty cart at version 0 for a user who never wrote to it, and creates nothing', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const response = await request('GET', '/v1/cart/items')
     expect(response.statusCode).toBe(200)
     expect(response.json()).toEqual({ items: [], version: 0 })
@@ -42,7 +38,7 @@ describe('GET /v1/cart/items', () => {
   })
 
   it('answers 304 with the ETag to a matching If-None-Match, and 200 once the cart changed', async () => {
-    const { request } = await shopper()
+    const { request } = await shopper(app)
     await request('POST', '/v1/cart/items', { sku: 'A-1', quantity: 1 })
     const first = await request('GET', '/v1/cart/items')
     const etag = first.headers.etag as string
@@ -63,8 +59,8 @@ describe('GET /v1/cart/items', () => {
   })
 
   it('shows each user only their own items', async () => {
-    const alice = await shopper()
-    const bob = await shopper()
+    const alice = await shopper(app)
+    const bob = await shopper(app)
     await alice.request('POST', '/v1/cart/items', { sku: 'shared-sku', quantity: 2 })
     await alice.request('POST', '/v1/cart/items', { sku: 'alice-only', quantity: 1 })
     await bob.request('POST', '/v1/cart/items', { sku: 'shared-sku', quantity: 5 })
@@ -83,7 +79,7 @@ describe('GET /v1/cart/items', () => {
 
 describe('POST /v1/cart/items', () => {
   it('adds an item: 201 with the item and the new ETag', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const response = await request('POST', '/v1/cart/items', { sku: 'Book_9.78-3', quantity: 3 })
     expect(response.statusCode).toBe(201)
     const item = response.json()
@@ -100,7 +96,7 @@ describe('POST /v1/cart/items', () => {
   })
 
   it('adds to the quantity of a sku already in the cart, keeping its id', async () => {
-    const { request } = await shopper()
+    const { request } = await shopper(app)
     const first = (await request('POST', '/v1/cart/items', { sku: 'twice', quantity: 2 })).json()
     const second = await request('POST', '/v1/cart/items', { sku: 'twice', quantity: 5 })
     expect(second.statusCode).toBe(201)
@@ -109,14 +105,14 @@ describe('POST /v1/cart/items', () => {
   })
 
   it('treats skus as case-sensitive', async () => {
-    const { request } = await shopper()
+    const { request } = await shopper(app)
     await request('POST', '/v1/cart/items', { sku: 'abc', quantity: 1 })
     await request('POST', '/v1/cart/items', { sku: 'ABC', quantity: 1 })
     expect((await request('GET', '/v1/cart/items')).json().items).toHaveLength(2)
   })
 
   it('accepts a total of exactly 999, and refuses one above with 422, changing nothing (not even the version)', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const item = (await request('POST', '/v1/cart/items', { sku: 'cap', quantity: 990 })).json()
     expect((await request('POST', '/v1/cart/items', { sku: 'cap', quantity: 9 })).json().quantity).toBe(999)
     const before = await storedCart(app, userId)
@@ -154,14 +150,14 @@ describe('POST /v1/cart/items', () => {
     ['a string body', '"a"'],
     ['malformed JSON', '{"sku": "a", "quantity": 1'],
   ])('refuses %s with 400 validation_failed and writes nothing', async (_case, body) => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const response = await request('POST', '/v1/cart/items', body)
     expectProblem(response, 400, 'validation_failed')
     expect(await storedCart(app, userId)).toEqual({ version: null, items: [] })
   })
 
   it('refuses a body of another type with 415 or 400, and one too large with 413, writing nothing', async () => {
-    const { userId, authorization } = await shopper()
+    const { userId, authorization } = await shopper(app)
     const xml = await app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization, 'content-type': 'application/xml' }, payload: '<item sku="a" quantity="1"/>' })
     expectProblem(xml, 415, 'unsupported_media_type')
     const text = await app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization, 'content-type': 'text/plain' }, payload: '{"sku":"a","quantity":1}' })
@@ -175,7 +171,7 @@ describe('POST /v1/cart/items', () => {
   })
 
   it('accepts a sku of exactly 64 characters of the whole alphabet', async () => {
-    const { request } = await shopper()
+    const { request } = await shopper(app)
     const sku = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'.slice(0, 64)
     const response = await request('POST', '/v1/cart/items', { sku, quantity: 1 })
     expect(response.statusCode).toBe(201)
@@ -183,14 +179,14 @@ describe('POST /v1/cart/items', () => {
   })
 
   it('ignores unknown fields', async () => {
-    const { request } = await shopper()
+    const { request } = await shopper(app)
     const response = await request('POST', '/v1/cart/items', { sku: 'x', quantity: 1, price: 0, userId: randomUUID() })
     expect(response.statusCode).toBe(201)
     expect(Object.keys(response.json())).not.toContain('price')
   })
 
   it('honours If-Match too: a stale version is 412 and adds nothing', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     await request('POST', '/v1/cart/items', { sku: 'x', quantity: 1 })
     expectProblem(await request('POST', '/v1/cart/items', { sku: 'y', quantity: 1 }, { 'if-match': '"0"' }), 412, 'precondition_failed')
     expect((await storedCart(app, userId)).items).toHaveLength(1)
@@ -202,7 +198,7 @@ describe('POST /v1/cart/items', () => {
 
 describe('PATCH /v1/cart/items/{id}', () => {
   async function cartWithItem() {
-    const user = await shopper()
+    const user = await shopper(app)
     const item = (await user.request('POST', '/v1/cart/items', { sku: 'patched', quantity: 2 })).json()
     return { ...user, item }
   }
@@ -290,13 +286,13 @@ describe('PATCH /v1/cart/items/{id}', () => {
   })
 
   it("answers 404 for a user with no cart at all", async () => {
-    const { request } = await shopper()
+    const { request } = await shopper(app)
     expectProblem(await request('PATCH', `/v1/cart/items/${randomUUID()}`, { quantity: 3 }), 404, 'not_found')
   })
 
   it("answers 404 (never 403) for another user's item and leaves it alone", async () => {
     const owner = await cartWithItem()
-    const intruder = await shopper()
+    const intruder = await shopper(app)
     await intruder.request('POST', '/v1/cart/items', { sku: 'mine', quantity: 1 })
     const ownerBefore = await storedCart(app, owner.userId)
     const intruderBefore = await storedCart(app, intruder.userId)
@@ -310,7 +306,7 @@ describe('PATCH /v1/cart/items/{id}', () => {
 
 describe('DELETE /v1/cart/items/{id}', () => {
   it('removes the item: 204 with the new ETag; a second delete is 404', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const keep = (await request('POST', '/v1/cart/items', { sku: 'keep', quantity: 1 })).json()
     const drop = (await request('POST', '/v1/cart/items', { sku: 'drop', quantity: 1 })).json()
     const response = await request('DELETE', `/v1/cart/items/${drop.id}`)
@@ -324,23 +320,23 @@ describe('DELETE /v1/cart/items/{id}', () => {
   })
 
   it('answers 404 for malformed and unknown ids', async () => {
-    const { request } = await shopper()
+    const { request } = await shopper(app)
     await request('POST', '/v1/cart/items', { sku: 'x', quantity: 1 })
     expectProblem(await request('DELETE', '/v1/cart/items/123'), 404, 'not_found')
     expectProblem(await request('DELETE', `/v1/cart/items/${randomUUID()}`), 404, 'not_found')
   })
 
   it("answers 404 (never 403) for another user's item and leaves it alone", async () => {
-    const owner = await shopper()
+    const owner = await shopper(app)
     const item = (await owner.request('POST', '/v1/cart/items', { sku: 'x', quantity: 1 })).json()
-    const intruder = await shopper()
+    const intruder = await shopper(app)
     expectProblem(await intruder.request('DELETE', `/v1/cart/items/${item.id}`), 404, 'not_found')
     expect(await storedCart(app, owner.userId)).toEqual({ version: 1, items: [{ id: item.id, sku: 'x', quantity: 1 }] })
     expect(await storedCart(app, intruder.userId)).toEqual({ version: null, items: [] })
   })
 
   it('honours If-Match: a stale version is 412 and keeps the item', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const item = (await request('POST', '/v1/cart/items', { sku: 'x', quantity: 1 })).json()
     expectProblem(await request('DELETE', `/v1/cart/items/${item.id}`, undefined, { 'if-match': '"0"' }), 412, 'precondition_failed')
     expect((await storedCart(app, userId)).items).toHaveLength(1)
@@ -350,7 +346,7 @@ describe('DELETE /v1/cart/items/{id}', () => {
 
 describe('DELETE /v1/cart', () => {
   it('empties the cart and bumps the version', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     await request('POST', '/v1/cart/items', { sku: 'a', quantity: 1 })
     await request('POST', '/v1/cart/items', { sku: 'b', quantity: 2 })
     const response = await request('DELETE', '/v1/cart')
@@ -361,22 +357,22 @@ describe('DELETE /v1/cart', () => {
   })
 
   it('is fine on an empty cart, and on a user who never had one', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     expect((await request('DELETE', '/v1/cart')).statusCode).toBe(204)
     expect((await request('DELETE', '/v1/cart/')).statusCode).toBe(204)
     expect(await storedCart(app, userId)).toEqual({ version: 2, items: [] })
   })
 
   it("leaves other users' carts alone", async () => {
-    const alice = await shopper()
-    const bob = await shopper()
+    const alice = await shopper(app)
+    const bob = await shopper(app)
     await bob.request('POST', '/v1/cart/items', { sku: 'b', quantity: 1 })
     await alice.request('DELETE', '/v1/cart')
     expect((await storedCart(app, bob.userId)).items).toHaveLength(1)
   })
 
   it('honours If-Match: a stale version is 412 and keeps every item', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     await request('POST', '/v1/cart/items', { sku: 'a', quantity: 1 })
     expectProblem(await request('DELETE', '/v1/cart', undefined, { 'if-match': '"0"' }), 412, 'precondition_failed')
     expect(await storedCart(app, userId)).toMatchObject({ version: 1, items: [{ sku: 'a' }] })

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { App } from '../../../src/app.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
-import { userWithAccessToken } from '../../helpers/tokens.js'
-import { cartRequest, storedCart } from './helpers.js'
+import { shopper, storedCart } from './helpers.js'
 
 // Real concurrent requests: on PostgreSQL they race on the pool's connections; on the embedded
 // PGlite they are serialized, and the outcome must be the same.
@@ -18,10 +17,6 @@ afterAll(async () => {
   await testApp?.close()
 })
 
-async function shopper() {
-  const { user, authorization } = await userWithAccessToken(app)
-  return { userId: user.id, request: cartRequest(app, authorization) }
-}
 
 function statuses(responses: { statusCode: number }[]) {
   const counts: Record<number, number> = {}
@@ -31,7 +26,7 @@ function statuses(responses: { statusCode: number }[]) {
 
 describe('concurrent cart writes', () => {
   it('50 concurrent adds of one sku end at exactly 50, with the version advanced by 50', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const responses = await Promise.all(Array.from({ length: 50 }, () => request('POST', '/v1/cart/items', { sku: 'hot', quantity: 1 })))
     expect(statuses(responses)).toEqual({ 201: 50 })
     expect(new Set(responses.map((r) => r.json().id)).size).toBe(1)
@@ -45,7 +40,7 @@ describe('concurrent cart writes', () => {
   })
 
   it('concurrent adds of distinct skus are all present', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const skus = Array.from({ length: 40 }, (_, i) => `sku-${i}`)
     const responses = await Promise.all(skus.map((sku, i) => request('POST', '/v1/cart/items', { sku, quantity: i + 1 })))
     expect(statuses(responses)).toEqual({ 201: 40 })
@@ -55,7 +50,7 @@ describe('concurrent cart writes', () => {
   })
 
   it('concurrent PATCHes with the same If-Match: exactly one wins, the others get 412', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const item = (await request('POST', '/v1/cart/items', { sku: 'contended', quantity: 1 })).json()
     const etag = (await request('GET', '/v1/cart/items')).headers.etag as string
     expect(etag).toBe('"1"')
@@ -73,7 +68,7 @@ describe('concurrent cart writes', () => {
   })
 
   it('concurrent adds near the cap never take a total above 999', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     await request('POST', '/v1/cart/items', { sku: 'near-cap', quantity: 990 })
     const responses = await Promise.all(Array.from({ length: 25 }, () => request('POST', '/v1/cart/items', { sku: 'near-cap', quantity: 1 })))
     expect(statuses(responses)).toEqual({ 201: 9, 422: 16 })
@@ -83,14 +78,14 @@ describe('concurrent cart writes', () => {
   })
 
   it('concurrent adds of large quantities to an empty cart stop at the last total that fits', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const responses = await Promise.all(Array.from({ length: 30 }, () => request('POST', '/v1/cart/items', { sku: 'bulk', quantity: 50 })))
     expect(statuses(responses)).toEqual({ 201: 19, 422: 11 })
     expect(await storedCart(app, userId)).toMatchObject({ version: 19, items: [{ quantity: 950 }] })
   })
 
   it('under a mix of concurrent writes, the version counts exactly the successful ones', async () => {
-    const { userId, request } = await shopper()
+    const { userId, request } = await shopper(app)
     const items = await Promise.all(['m-0', 'm-1', 'm-2'].map(async (sku) => (await request('POST', '/v1/cart/items', { sku, quantity: 1 })).json()))
     const writes = [
       ...Array.from({ length: 10 }, (_, i) => request('POST', '/v1/cart/items', { sku: `m-${i % 4}`, quantity: 1 })),

@@ -1,3 +1,4 @@
+import { userWithAccessToken } from '../../helpers/tokens.js'
 import type { InjectOptions } from 'fastify'
 import type { App } from '../../../src/app.js'
 
@@ -28,4 +29,10 @@ export async function storedCart(app: App, userId: string) {
   const cart = await app.db.prisma.cart.findUnique({ where: { userId } })
   const items = await app.db.prisma.cartItem.findMany({ where: { userId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
   return { version: cart?.version ?? null, items: items.map(({ id, sku, quantity }) => ({ id, sku, quantity })) }
+}
+
+/** A user with a cart-scoped token, and a request helper that sends it. */
+export async function shopper(app: App) {
+  const { user, authorization } = await userWithAccessToken(app)
+  return { userId: user.id, authorization, request: cartRequest(app, authorization) }
 }
