@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { createLocalJWKSet, type CryptoKey } from 'jose'
+import { createHash, type KeyObject } from 'node:crypto'
+import { createLocalJWKSet } from 'jose'
 import type { Config } from '../config.js'
 import { createJwsSigner, type JwsSigner } from '../domain/keys/jws-signer.js'
 import { generateSigningKey, importPrivateKey, publicMembers, type PublicSigningJwk } from '../domain/keys/key-material.js'
@@ -103,13 +103,13 @@ export function createSigningKeyService(deps: {
   const { repository, config, encryptionKey } = deps
   const clock = deps.clock ?? (() => new Date())
   const settings = lifecycleSettings(config)
-  const privateKeys = new Map<string, CryptoKey>()
+  const privateKeys = new Map<string, KeyObject>()
   let view: KeyView | undefined
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> | undefined
   let served: { keys: KeyView; at: number; document: JwksDocument } | undefined
 
-  async function privateKeyOf(record: SigningKeyRecord): Promise<CryptoKey> {
+  async function privateKeyOf(record: SigningKeyRecord): Promise<KeyObject> {
     const cached = privateKeys.get(record.kid)
     if (cached) return cached
     let pkcs8: string

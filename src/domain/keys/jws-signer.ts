@@ -1,5 +1,5 @@
-import { KeyObject, sign, type SignKeyObjectInput } from 'node:crypto'
-import type { CryptoKey, JWTPayload } from 'jose'
+import { sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto'
+import type { JWTPayload } from 'jose'
 import type { SigningAlgorithm } from './key-provider.js'
 
 /** Signs compact JWS (JWT) for one key; the protected header is encoded once per `typ`. */
@@ -15,8 +15,7 @@ const DIGEST: Record<SigningAlgorithm, string | null> = { EdDSA: null, ES256: 's
  * threadpool, off the event loop (the password hasher keeps a thread of it free of argon2).
  * ES256 signatures are raw r||s (JWS, RFC 7518 §3.4), not DER.
  */
-export function createJwsSigner(privateKey: CryptoKey | KeyObject, alg: SigningAlgorithm, kid: string): JwsSigner {
-  const key = privateKey instanceof KeyObject ? privateKey : KeyObject.from(privateKey)
+export function createJwsSigner(key: KeyObject, alg: SigningAlgorithm, kid: string): JwsSigner {
   const signingKey: KeyObject | SignKeyObjectInput = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key
   const digest = DIGEST[alg]
   const headers = new Map<string, string>()

@@ -1,4 +1,5 @@
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type CryptoKey, type JWK } from 'jose'
+import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose'
 import type { SigningAlgorithm } from './key-provider.js'
 
 /** The members a public JWK may carry; anything else (d, p, q, dp, dq, qi, k, ...) never leaves. */
@@ -50,6 +51,13 @@ export async function generateSigningKey(alg: SigningAlgorithm): Promise<Generat
   }
 }
 
-export async function importPrivateKey(pkcs8: string, alg: SigningAlgorithm): Promise<CryptoKey> {
-  return importPKCS8(pkcs8, alg)
+/**
+ * The private key as node:crypto's KeyObject, which both jose and node:crypto's sign take (node
+ * deprecates turning a non-extractable WebCrypto key into one). `alg` is checked against the key.
+ */
+export async function importPrivateKey(pkcs8: string, alg: SigningAlgorithm): Promise<KeyObject> {
+  const key = createPrivateKey(pkcs8)
+  const expected = { EdDSA: 'ed25519', ES256: 'ec', RS256: 'rsa' }[alg]
+  if (key.asymmetricKeyType !== expected) throw new TypeError(`a ${alg} key must be ${expected}, not ${key.asymmetricKeyType}`)
+  return key
 }

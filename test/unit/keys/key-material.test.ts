@@ -20,6 +20,12 @@ describe.each(SIGNING_ALGORITHMS)('a generated %s key', (alg) => {
     expect(protectedHeader.kid).toBe(key.kid)
     await expect(importJWK(key.publicJwk, alg)).resolves.toBeDefined()
   })
+
+  it('refuses to be imported as a key of another algorithm', async () => {
+    const key = await generateSigningKey(alg)
+    const other = SIGNING_ALGORITHMS.find((candidate) => candidate !== alg)!
+    await expect(importPrivateKey(key.privateKeyPkcs8, other)).rejects.toThrow(`a ${other} key must be`)
+  })
 })
 
 describe('publicMembers', () => {
