@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import argon2, { type HashOptions } from 'argon2'
 import type { Config } from '../config.js'
 
@@ -32,12 +33,13 @@ export function createLimiter(limit: number) {
 }
 
 /**
- * argon2 jobs let into libuv's threadpool at once: all of it but one thread. A login flood then
- * queues here, not in the threadpool, where it would hold up every short job behind it (token
- * signatures, file and DNS work) for as long as the whole backlog takes.
+ * argon2 jobs let into libuv's threadpool at once: one per core, and never the whole threadpool.
+ * A login flood then queues here, not in the threadpool, where it would hold up every short job
+ * behind it (token signatures, file and DNS work); and hashes beyond the cores would add no
+ * throughput, only share the cores among themselves while the event loop waits its turn for one.
  */
-export function argon2Concurrency(threadpoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4): number {
-  return Math.max(1, threadpoolSize - 1)
+export function argon2Concurrency(threadpoolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(threadpoolSize - 1, cores))
 }
 
 /** argon2id at the configured parameters. */

@@ -39,11 +39,13 @@ describe('createLimiter', () => {
 
 describe('argon2Concurrency', () => {
   it.each([
-    [4, 3],
-    [2, 1],
-    [1, 1],
-    [16, 15],
-  ])('leaves one of %i threadpool threads free: %i', (threads, expected) => {
-    expect(argon2Concurrency(threads)).toBe(expected)
+    [4, 8, 3],
+    [2, 8, 1],
+    [1, 8, 1],
+    [16, 8, 8],
+    [4, 2, 2],
+    [4, 1, 1],
+  ])('with %i threadpool threads on %i cores: %i at once', (threads, cores, expected) => {
+    expect(argon2Concurrency(threads, cores)).toBe(expected)
   })
 })
