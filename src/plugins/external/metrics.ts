@@ -16,13 +16,26 @@ export default fp(
     const registry = new Registry()
     collectDefaultMetrics({ register: registry })
     const labelNames = ['method', 'route', 'status_code'] as const
-    const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by route and status', labelNames, registers: [registry] })
     const duration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request latency by route and status',
       labelNames,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
+    })
+    // The request count is the histogram's own count, copied at scrape time: one observation per
+    // request instead of two, on every route.
+    new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset()
+        for (const sample of (await duration.get()).values) {
+          if (sample.metricName === 'http_request_duration_seconds_count') this.inc(sample.labels as Record<(typeof labelNames)[number], string>, sample.value)
+        }
+      },
     })
     app.decorate('metrics', { registry })
 
@@ -34,7 +47,6 @@ export default fp(
         route: request.routeOptions.url ?? 'unmatched',
         status_code: String(reply.statusCode),
       }
-      requests.inc(labels)
       duration.observe(labels, reply.elapsedTime / 1000)
       done()
     })
