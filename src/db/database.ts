@@ -1,13 +1,17 @@
 import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
 import type { Config } from '../config.js'
 import { PrismaClient } from '../generated/prisma/client.js'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js'
 import { migrate } from './migrations.js'
+import { createSqlRunner, type SqlRunner } from './sql.js'
 
 export type Prisma = PrismaClient
 
 export interface Database {
   prisma: PrismaClient
+  /** pg itself, on Prisma's pool, for the one-statement hot paths (see sql.ts). */
+  sql: SqlRunner
   /** Where the database is: the configured URL, or the embedded server's loopback URL. */
   url: string
   embedded: boolean
@@ -29,6 +33,9 @@ function preparedStatementNames(limit: number) {
   const names = new Map<string, string>()
   let enabled = false
   return {
+    get enabled() {
+      return enabled
+    },
     enable() {
       enabled = true
     },
@@ -72,18 +79,18 @@ export async function openDatabase({ config, log }: OpenDatabaseOptions): Promis
       await migrate(url, { log: (message) => log?.info(message) })
     }
     const statements = preparedStatementNames(PREPARED_STATEMENTS)
-    const adapter = new PrismaPg(
-      {
-        connectionString: url,
-        // PGlite is a single session, and its socket server keeps a connection's protocol messages
-        // together only inside a transaction: concurrent plain queries from several connections
-        // interleave their Parse/Bind/Execute and fail. One connection costs nothing there.
-        max: embedded ? 1 : config.DATABASE_POOL_SIZE,
-        connectionTimeoutMillis: 5_000,
-        idleTimeoutMillis: 30_000,
-      },
-      { statementNameGenerator: (query) => statements.name(query) },
-    )
+    const pool = new pg.Pool({
+      connectionString: url,
+      // PGlite is a single session, and its socket server keeps a connection's protocol messages
+      // together only inside a transaction: concurrent plain queries from several connections
+      // interleave their Parse/Bind/Execute and fail. One connection costs nothing there.
+      max: embedded ? 1 : config.DATABASE_POOL_SIZE,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+    })
+    // An idle connection that dies (PostgreSQL restarting) leaves the pool; the next query opens another.
+    pool.on('error', (error) => log?.warn(`idle database connection lost: ${error.message}`))
+    const adapter = new PrismaPg(pool, { statementNameGenerator: (query) => statements.name(query), disposeExternalPool: true })
     // 'minimal': the other formats capture a stack trace on every query, in case it fails.
     const prisma = new PrismaClient({ adapter, errorFormat: 'minimal' })
     if (!embedded && config.DATABASE_PREPARED_STATEMENTS !== false) {
@@ -93,6 +100,7 @@ export async function openDatabase({ config, log }: OpenDatabaseOptions): Promis
     }
     return {
       prisma,
+      sql: createSqlRunner(pool, () => statements.enabled),
       url,
       embedded: embedded !== undefined,
       async ping() {

@@ -1,3 +1,4 @@
+import type { SqlRunner } from '../db/sql.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
 import { createSecurityEventsRepository } from './security-events.js'
@@ -5,11 +6,11 @@ import { createSessionsRepository } from './sessions.js'
 import { isTransientConflict } from './database-errors.js'
 import { createUsersRepository, type Db } from './users.js'
 
-function repositories(db: Db) {
+function repositories(db: Db, sql: SqlRunner) {
   return {
     users: createUsersRepository(db),
-    sessions: createSessionsRepository(db),
-    refreshTokens: createRefreshTokensRepository(db),
+    sessions: createSessionsRepository(db, sql),
+    refreshTokens: createRefreshTokensRepository(db, sql),
     securityEvents: createSecurityEventsRepository(db),
   }
 }
@@ -20,6 +21,9 @@ export type AccountRepositories = ReturnType<typeof repositories>
 export interface AccountTransaction extends AccountRepositories {
   afterCommit(effect: () => void): void
 }
+
+/** What a transaction's repositories get for pg: the one-statement paths run on a connection of their own. */
+const outsideTransactionsOnly: SqlRunner = () => Promise.reject(new Error('a one-statement write cannot run inside a transaction'))
 
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 15_000 } as const
 const MAX_ATTEMPTS = 3
@@ -32,16 +36,16 @@ const MAX_ATTEMPTS = 3
  * Every query of a transaction must go through the repositories it is handed: the embedded PGlite
  * is one session, so awaiting another connection inside a transaction would wait forever.
  */
-export function createAccountStore(prisma: PrismaClient) {
+export function createAccountStore(prisma: PrismaClient, sql: SqlRunner) {
   return {
-    ...repositories(prisma),
+    ...repositories(prisma, sql),
 
     async transaction<T>(work: (tx: AccountTransaction) => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         const effects: (() => void)[] = []
         try {
           const result = await prisma.$transaction(
-            (db) => work({ ...repositories(db), afterCommit: (effect) => effects.push(effect) }),
+            (db) => work({ ...repositories(db, outsideTransactionsOnly), afterCommit: (effect) => effects.push(effect) }),
             TRANSACTION_OPTIONS,
           )
           for (const effect of effects) effect()

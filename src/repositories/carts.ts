@@ -1,5 +1,6 @@
 import type { Cart, CartItem } from '../domain/cart/cart.js'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
+import { statement, type SqlRunner } from '../db/sql.js'
 import { isTransientConflict } from './database-errors.js'
 
 interface NullableItem {
@@ -84,15 +85,42 @@ function cartWriter(tx: Prisma.TransactionClient) {
 
 export type CartWriter = ReturnType<typeof cartWriter>
 
-export function createCartRepository(prisma: PrismaClient) {
+const FIND_CART = statement(
+  'find_cart',
+  `SELECT c.version, i.id, i.sku, i.quantity, i.created_at AS "createdAt", i.updated_at AS "updatedAt"
+     FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id
+    WHERE c.user_id = $1::uuid
+    ORDER BY i.created_at, i.id`,
+)
+
+// $1 user, $2 sku, $3 quantity, $4 now, $5 the most of one sku.
+const ADD_TO_EXISTING_CART = statement(
+  'add_to_existing_cart',
+  `WITH locked AS (
+     SELECT user_id FROM carts WHERE user_id = $1::uuid FOR UPDATE
+   ), item AS (
+     INSERT INTO cart_items (user_id, sku, quantity, created_at, updated_at)
+     SELECT user_id, $2::text, $3::int, $4::timestamptz, $4::timestamptz FROM locked
+     ON CONFLICT (user_id, sku) DO UPDATE
+       SET quantity = cart_items.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
+       WHERE cart_items.quantity + EXCLUDED.quantity <= $5::int
+     RETURNING id, user_id, sku, quantity, created_at, updated_at
+   ), cart AS (
+     UPDATE carts SET version = carts.version + 1, updated_at = $4::timestamptz
+       FROM item WHERE carts.user_id = item.user_id
+     RETURNING carts.version
+   )
+   SELECT (SELECT count(*) FROM locked)::int AS carts, cart.version,
+          item.id, item.sku, item.quantity, item.created_at AS "createdAt", item.updated_at AS "updatedAt"
+     FROM (SELECT 1) AS one LEFT JOIN item ON true LEFT JOIN cart ON true`,
+)
+
+/** The cart reads and writes; the read and the common add are single statements sent through pg (db/sql.ts). */
+export function createCartRepository(prisma: PrismaClient, sql: SqlRunner) {
   return {
     /** The items and the version in one statement, so they are read from one snapshot. */
     async find(userId: string): Promise<Cart> {
-      const rows = await prisma.$queryRaw<CartRow[]>`
-        SELECT c.version, i.id, i.sku, i.quantity, i.created_at AS "createdAt", i.updated_at AS "updatedAt"
-        FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id
-        WHERE c.user_id = ${userId}::uuid
-        ORDER BY i.created_at, i.id`
+      const rows = await sql<CartRow>(FIND_CART, [userId])
       const items: CartItem[] = []
       for (const row of rows) {
         if (row.id !== null) {
@@ -116,26 +144,8 @@ export function createCartRepository(prisma: PrismaClient) {
       max: number,
       now: Date,
     ): Promise<{ item: CartItem; version: number } | 'refused' | null> {
-      const at = now.toISOString()
       try {
-        const [row] = await prisma.$queryRaw<[{ carts: number; version: number | null } & NullableItem]>`
-          WITH locked AS (
-            SELECT user_id FROM carts WHERE user_id = ${userId}::uuid FOR UPDATE
-          ), item AS (
-            INSERT INTO cart_items (user_id, sku, quantity, created_at, updated_at)
-            SELECT user_id, ${item.sku}, ${item.quantity}, ${at}::timestamptz, ${at}::timestamptz FROM locked
-            ON CONFLICT (user_id, sku) DO UPDATE
-              SET quantity = cart_items.quantity + EXCLUDED.quantity, updated_at = EXCLUDED.updated_at
-              WHERE cart_items.quantity + EXCLUDED.quantity <= ${max}
-            RETURNING id, user_id, sku, quantity, created_at, updated_at
-          ), cart AS (
-            UPDATE carts SET version = carts.version + 1, updated_at = ${at}::timestamptz
-              FROM item WHERE carts.user_id = item.user_id
-            RETURNING carts.version
-          )
-          SELECT (SELECT count(*) FROM locked)::int AS carts, cart.version,
-                 item.id, item.sku, item.quantity, item.created_at AS "createdAt", item.updated_at AS "updatedAt"
-            FROM (SELECT 1) AS one LEFT JOIN item ON true LEFT JOIN cart ON true`
+        const [row] = await sql<{ carts: number; version: number | null } & NullableItem>(ADD_TO_EXISTING_CART, [userId, item.sku, item.quantity, now.toISOString(), max])
         if (!row || row.carts === 0) return null
         if (row.version === null || row.id === null) return 'refused'
         return { item: { id: row.id, sku: row.sku!, quantity: row.quantity!, createdAt: row.createdAt!, updatedAt: row.updatedAt! }, version: row.version }

@@ -1,9 +1,11 @@
+import pg from 'pg'
 import { Prisma } from '../generated/prisma/client.js'
 
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01'])
 
-/** The SQLSTATE behind a Prisma error, whether it came from a model query or a raw one. */
+/** The SQLSTATE behind a Prisma error (from a model query or a raw one) or a pg error (see db/sql.ts). */
 function sqlStateOf(error: unknown): string | undefined {
+  if (error instanceof pg.DatabaseError) return error.code
   if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return undefined
   const meta = error.meta as { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } | undefined
   const sqlState = meta?.code ?? meta?.driverAdapterError?.cause?.originalCode
@@ -15,4 +17,9 @@ export function isTransientConflict(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2034') return true
   const sqlState = sqlStateOf(error)
   return sqlState !== undefined && TRANSIENT_SQLSTATES.has(sqlState)
+}
+
+/** A NOWAIT lock that another transaction holds (lock_not_available). */
+export function isLockUnavailable(error: unknown): boolean {
+  return sqlStateOf(error) === '55P03'
 }

@@ -1,3 +1,4 @@
+import { statement, type SqlRunner } from '../db/sql.js'
 import { isTransientConflict } from './database-errors.js'
 import type { Db } from './users.js'
 
@@ -28,7 +29,41 @@ export interface RotatedSession {
   absoluteExpiresAt: Date
 }
 
-export function createRefreshTokensRepository(db: Db) {
+// $1 presented hash, $2 successor hash, $3 client id or null, $4 now, $5 new idle expiry, $6 ip, $7 user agent.
+const ROTATE_LIVE = statement(
+  'rotate_live_refresh_token',
+  `WITH presented AS (
+     SELECT rt.id AS token_id, s.id AS session_id
+       FROM refresh_tokens rt
+       JOIN sessions s ON s.id = rt.session_id
+      WHERE rt.token_hash = $1::text
+        AND rt.rotated_at IS NULL
+        AND s.revoked_at IS NULL
+        AND s.idle_expires_at > $4::timestamptz
+        AND s.absolute_expires_at > $4::timestamptz
+        AND ($3::text IS NULL OR s.client_id = $3::text)
+        AND s.ip IS NOT DISTINCT FROM $6::text
+        AND s.user_agent IS NOT DISTINCT FROM $7::text
+        FOR UPDATE OF rt, s
+   ), rotated AS (
+     UPDATE refresh_tokens SET rotated_at = $4::timestamptz
+       FROM presented WHERE refresh_tokens.id = presented.token_id
+     RETURNING presented.session_id
+   ), successor AS (
+     INSERT INTO refresh_tokens (session_id, token_hash, created_at)
+     SELECT session_id, $2::text, $4::timestamptz FROM rotated
+   )
+   UPDATE sessions s
+      SET last_used_at = $4::timestamptz,
+          idle_expires_at = LEAST($5::timestamptz, s.absolute_expires_at)
+     FROM rotated
+    WHERE s.id = rotated.session_id
+   RETURNING s.id AS "sessionId", s.user_id AS "userId", s.client_id AS "clientId", s.scope,
+             s.absolute_expires_at AS "absoluteExpiresAt"`,
+)
+
+/** `sql` runs the one-statement rotation outside any transaction (db/sql.ts); bound to a transaction, it refuses. */
+export function createRefreshTokensRepository(db: Db, sql: SqlRunner) {
   return {
     async insert(input: { sessionId: string; tokenHash: string; now: Date }): Promise<void> {
       await db.refreshToken.create({ data: { sessionId: input.sessionId, tokenHash: input.tokenHash, createdAt: input.now } })
@@ -100,38 +135,16 @@ export function createRefreshTokensRepository(db: Db) {
       ip: string | null
       userAgent: string | null
     }): Promise<RotatedSession | null> {
-      // Timestamps go as ISO strings: Prisma checks each Date parameter with Date#toString(), which is slow.
-      const now = input.now.toISOString()
       try {
-        const rows = await db.$queryRaw<RotatedSession[]>`
-          WITH presented AS (
-            SELECT rt.id AS token_id, s.id AS session_id
-              FROM refresh_tokens rt
-              JOIN sessions s ON s.id = rt.session_id
-             WHERE rt.token_hash = ${input.tokenHash}
-               AND rt.rotated_at IS NULL
-               AND s.revoked_at IS NULL
-               AND s.idle_expires_at > ${now}::timestamptz
-               AND s.absolute_expires_at > ${now}::timestamptz
-               AND (${input.clientId}::text IS NULL OR s.client_id = ${input.clientId}::text)
-               AND s.ip IS NOT DISTINCT FROM ${input.ip}::text
-               AND s.user_agent IS NOT DISTINCT FROM ${input.userAgent}::text
-               FOR UPDATE OF rt, s
-          ), rotated AS (
-            UPDATE refresh_tokens SET rotated_at = ${now}::timestamptz
-              FROM presented WHERE refresh_tokens.id = presented.token_id
-            RETURNING presented.session_id
-          ), successor AS (
-            INSERT INTO refresh_tokens (session_id, token_hash, created_at)
-            SELECT session_id, ${input.successorHash}, ${now}::timestamptz FROM rotated
-          )
-          UPDATE sessions s
-             SET last_used_at = ${now}::timestamptz,
-                 idle_expires_at = LEAST(${input.idleExpiresAt.toISOString()}::timestamptz, s.absolute_expires_at)
-            FROM rotated
-           WHERE s.id = rotated.session_id
-          RETURNING s.id AS "sessionId", s.user_id AS "userId", s.client_id AS "clientId", s.scope,
-                    s.absolute_expires_at AS "absoluteExpiresAt"`
+        const rows = await sql<RotatedSession>(ROTATE_LIVE, [
+          input.tokenHash,
+          input.successorHash,
+          input.clientId,
+          input.now.toISOString(),
+          input.idleExpiresAt.toISOString(),
+          input.ip,
+          input.userAgent,
+        ])
         return rows[0] ?? null
       } catch (error) {
         if (isTransientConflict(error)) return null

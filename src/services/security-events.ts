@@ -54,6 +54,11 @@ export function createSecurityEvents(deps: { store: AccountStore; registry: Regi
       tx.afterCommit(() => counter.inc({ type: event.type }))
     },
 
+    /** Counts an event that a one-statement write recorded itself, once that statement has committed. */
+    count(type: SecurityEventType): void {
+      counter.inc({ type })
+    },
+
     async listForUser(userId: string) {
       const events = await deps.store.securityEvents.listForUser(userId, EVENTS_LIST_LIMIT)
       return events.map((event) => ({
@@ -69,4 +74,4 @@ export function createSecurityEvents(deps: { store: AccountStore; registry: Regi
 
 export type SecurityEvents = ReturnType<typeof createSecurityEvents>
 /** What the session and account services need of the event log: tests substitute a failing one. */
-export type SecurityEventWriter = Pick<SecurityEvents, 'record'>
+export type SecurityEventWriter = Pick<SecurityEvents, 'record' | 'count'>

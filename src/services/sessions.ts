@@ -171,20 +171,23 @@ export function createSessionService(deps: {
       const context = contextOf(input)
       const refreshToken = generateRefreshToken()
       const expiry = initialExpiry(now, lifetimes)
+      const fields = { userId: input.userId, clientId: config.FIRST_PARTY_CLIENT_ID, scope: formatScope(config.DEFAULT_SCOPES), now, ...expiry, ...context }
+      const tokenHash = hashRefreshToken(refreshToken)
+      // Most logins find the user's row free and room for one more session: one statement. Two
+      // sessions of headroom, because that statement may miss a login of the same user that
+      // commits while it starts (see startUncontended); the transaction below counts exactly.
+      const uncontended = await store.sessions.startUncontended({ ...fields, tokenHash, maxLiveBefore: config.MAX_SESSIONS_PER_USER - 2 })
+      if (uncontended) {
+        events.count('login_succeeded')
+        return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken)
+      }
       const session = await store.transaction(async (tx) => {
         await tx.users.lock(input.userId)
         const live = await tx.sessions.listLive(input.userId, now)
         const evict = sessionsToEvict(live, config.MAX_SESSIONS_PER_USER).map((s) => s.id)
         await revokeAndRecord(tx, await tx.sessions.revoke(evict, 'evicted', now), 'evicted', context)
-        const created = await tx.sessions.create({
-          userId: input.userId,
-          clientId: config.FIRST_PARTY_CLIENT_ID,
-          scope: formatScope(config.DEFAULT_SCOPES),
-          now,
-          ...expiry,
-          ...context,
-        })
-        await tx.refreshTokens.insert({ sessionId: created.id, tokenHash: hashRefreshToken(refreshToken), now })
+        const created = await tx.sessions.create(fields)
+        await tx.refreshTokens.insert({ sessionId: created.id, tokenHash, now })
         await events.record(tx, { type: 'login_succeeded', userId: input.userId, sessionId: created.id, ...context })
         return created
       })

@@ -73,7 +73,7 @@ export default fp<{ config: Config }>(
     app.decorate('accountsClock', () => new Date())
     const clock: Clock = () => app.accountsClock()
 
-    const store = createAccountStore(app.db.prisma)
+    const store = createAccountStore(app.db.prisma, app.db.sql)
     const hasher = createPasswordHasher(argon2Parameters(config))
     await hasher.warmUp()
     const events = createSecurityEvents({ store, registry: app.metrics.registry, clock })

@@ -12,7 +12,7 @@ declare module 'fastify' {
 /** The cart service on its PostgreSQL repository: no cart state lives in the process. */
 export default fp<{ config: Config }>(
   async (app) => {
-    app.decorate('cart', createCartService({ carts: createCartRepository(app.db.prisma), clock: () => new Date() }))
+    app.decorate('cart', createCartService({ carts: createCartRepository(app.db.prisma, app.db.sql), clock: () => new Date() }))
   },
   { name: 'cart', dependencies: ['database', 'keys'] },
 )

@@ -20,9 +20,10 @@ function sessionsWithFailingReuseEvent() {
       if (event.type === 'refresh_token_reused') throw new Error('injected failure')
       return t.app.securityEvents.record(tx, event)
     },
+    count: (type) => t.app.securityEvents.count(type),
   }
   return createSessionService({
-    store: createAccountStore(t.app.db.prisma),
+    store: createAccountStore(t.app.db.prisma, t.app.db.sql),
     events: failing,
     accessTokens: t.app.accessTokens,
     rotationSecret: t.app.secret('refresh-token-rotation'),
@@ -69,7 +70,7 @@ describe('reuse detection is one transaction', () => {
   it('a failing rotation leaves the presented token usable', async () => {
     const session = await registerAndLogin(t.app)
     const broken = createSessionService({
-      store: createAccountStore(t.app.db.prisma),
+      store: createAccountStore(t.app.db.prisma, t.app.db.sql),
       events: t.app.securityEvents,
       accessTokens: {
         issue: () => Promise.reject(new Error('signing failed')),

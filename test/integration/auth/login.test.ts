@@ -102,6 +102,45 @@ describe('POST /v1/auth/login', () => {
     expect(new Set(bodies.map((b) => claimsOf(b.access_token).sid)).size).toBe(6)
   })
 
+  it('records the session, its refresh token and the event, and counts it, also while another transaction holds the user', async () => {
+    const loginsCounted = async () =>
+      Number(/^tollgate_security_events_total\{type="login_succeeded"\} (\d+)/m.exec((await t.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0)
+    const { email, password, userId } = await registerAndLogin(t.app)
+    const counted = await loginsCounted()
+    const headers = { 'user-agent': 'login-test/1.0' }
+
+    const free = await loginRequest({ email, password }, headers)
+    expect(free.statusCode).toBe(200)
+
+    // A password change or another login of the same user holds its row: the login waits its turn.
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let locked!: () => void
+    const isLocked = new Promise<void>((resolve) => (locked = resolve))
+    const holder = t.app.db.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`
+      locked()
+      await held
+    })
+    await isLocked
+    const waiting = loginRequest({ email, password }, headers)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    release()
+    await holder
+    const contended = await waiting
+    expect(contended.statusCode).toBe(200)
+
+    for (const response of [free, contended]) {
+      const sid = claimsOf(response.json().access_token).sid as string
+      const session = await t.app.db.prisma.session.findUniqueOrThrow({ where: { id: sid }, include: { refreshTokens: true } })
+      expect(session).toMatchObject({ userId, clientId: 'tollgate-web', scope: 'cart', userAgent: 'login-test/1.0', revokedAt: null })
+      expect(session.refreshTokens).toHaveLength(1)
+      const events = await t.app.db.prisma.securityEvent.findMany({ where: { sessionId: sid } })
+      expect(events).toMatchObject([{ type: 'login_succeeded', userId, userAgent: 'login-test/1.0', details: null }])
+    }
+    expect(await loginsCounted()).toBe(counted + 2)
+  })
+
   it('keeps at most MAX_SESSIONS_PER_USER live sessions, evicting the oldest, also under concurrent logins', async () => {
     const first = await registerAndLogin(t.app)
     const credentials = { email: first.email, password: first.password }

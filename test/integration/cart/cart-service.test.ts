@@ -20,7 +20,7 @@ afterAll(async () => {
 
 function serviceAt(initial: string) {
   let now = new Date(initial)
-  const service = createCartService({ carts: createCartRepository(app.db.prisma), clock: () => now })
+  const service = createCartService({ carts: createCartRepository(app.db.prisma, app.db.sql), clock: () => now })
   return {
     service,
     setNow(iso: string) {

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { statement } from '../../../src/db/sql.js'
+import { createAccountStore } from '../../../src/repositories/account-store.js'
+import { isLockUnavailable } from '../../../src/repositories/database-errors.js'
+import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { registerAndLogin } from '../../helpers/accounts.js'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await buildTestApp()
+})
+afterAll(async () => t?.close())
+
+describe('db.sql, the hot paths straight through pg', () => {
+  it("returns rows with pg's types", async () => {
+    const rows = await t.app.db.sql<{ at: Date; n: number; big: string; id: string }>(
+      statement('test_types', `SELECT $1::timestamptz AS at, $2::int AS n, count(*) AS big, gen_random_uuid() AS id FROM users`),
+      ['2026-01-02T03:04:05.678Z', 7],
+    )
+    expect(rows).toEqual([{ at: new Date('2026-01-02T03:04:05.678Z'), n: 7, big: expect.stringMatching(/^\d+$/), id: expect.stringMatching(/^[0-9a-f-]{36}$/) }])
+  })
+
+  it('prepares each statement once per connection under its name, on PostgreSQL (not on PGlite, one session for all)', async () => {
+    const prepared = statement('test_prepared', 'SELECT name FROM pg_prepared_statements WHERE name = $1::text')
+    const rows = await t.app.db.sql<{ name: string }>(prepared, [prepared.name])
+    expect(rows).toEqual(t.database.real ? [{ name: 'hot_test_prepared' }] : [])
+  })
+
+  it.skipIf(!process.env.DATABASE_URL)('reports a NOWAIT lock held by a transaction as lock-unavailable', async () => {
+    const { userId } = await registerAndLogin(t.app)
+    let release!: () => void
+    let locked!: () => void
+    const isLocked = new Promise<void>((resolve) => (locked = resolve))
+    const holder = t.app.db.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`
+      locked()
+      await new Promise<void>((resolve) => (release = resolve))
+    })
+    await isLocked
+    const error = await t.app.db.sql(statement('test_nowait', 'SELECT id FROM users WHERE id = $1::uuid FOR UPDATE NOWAIT'), [userId]).catch((e: unknown) => e)
+    release()
+    await holder
+    expect(isLockUnavailable(error)).toBe(true)
+  })
+
+  it('refuses inside a transaction, where it would run on another connection', async () => {
+    const store = createAccountStore(t.app.db.prisma, t.app.db.sql)
+    const now = new Date()
+    await expect(
+      store.transaction((tx) =>
+        tx.refreshTokens.rotateLive({ tokenHash: 'x', successorHash: 'y', clientId: null, now, idleExpiresAt: now, ip: null, userAgent: null }),
+      ),
+    ).rejects.toThrow('cannot run inside a transaction')
+  })
+})
