@@ -3,12 +3,12 @@
  * ratios. Needs a PostgreSQL server (DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres),
  * where it creates a database of its own and drops it at the end.
  *
- *   npm run bench                                  # every case but memory (about 5 minutes)
+ *   npm run bench                                  # every case but memory (about 7 minutes)
  *   npm run bench:memory                           # the memory and growth case (about 3 minutes)
  *   npm run bench -- --only cart-get,jwt-pg        # some cases (names: npm run bench -- --list)
  *   BENCH_SECONDS=3 BENCH_RUNS=1 npm run bench -- --only refresh
  *
- * BENCH_SECONDS (5) per run after BENCH_WARMUP_SECONDS (1), BENCH_RUNS (3) rounds, BENCH_CONNECTIONS (50),
+ * BENCH_SECONDS (4) per run after BENCH_WARMUP_SECONDS (1), BENCH_RUNS (5) rounds, BENCH_CONNECTIONS (50),
  * BENCH_VERIFY_SECONDS (2) per in-process verifier run, BENCH_MARKDOWN=1 also prints Markdown tables,
  * TOLLGATE_<SETTING>=value overrides a tollgate setting (TOLLGATE_DATABASE_POOL_SIZE=20),
  * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers under test, --no-save
