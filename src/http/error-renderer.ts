@@ -84,6 +84,7 @@ function classify(error: FastifyError | Error): Rendered {
 function oauthErrorForProblem(error: ProblemError): OAuthErrorCode {
   if (error.code === 'invalid_grant') return 'invalid_grant'
   if (error.status === 401) return 'invalid_client'
+  if (error.status === 503) return 'temporarily_unavailable'
   return error.status >= 500 ? 'server_error' : 'invalid_request'
 }
 

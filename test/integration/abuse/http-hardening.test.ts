@@ -98,17 +98,25 @@ describe('load shedding', () => {
     }
   }
 
-  it('answers 503 with Retry-After while the event loop lags, and keeps liveness at 200', { timeout: 20_000 }, async () => {
-    const seen = { shed: undefined as Awaited<ReturnType<typeof t.app.inject>> | undefined, live: 0 }
+  it('answers 503 with Retry-After while the event loop lags, in each route\'s error format, and keeps liveness at 200', { timeout: 20_000 }, async () => {
+    type Response = Awaited<ReturnType<typeof t.app.inject>>
+    const seen = { shed: undefined as Response | undefined, token: undefined as Response | undefined, live: 0 }
+    const tokenRequest = {
+      method: 'POST' as const,
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials',
+    }
     const deadline = Date.now() + 10_000
     while (!seen.shed && Date.now() < deadline) {
       blockEventLoop(1500)
       // The delay is sampled once a second; poll across the next sample.
       const pollUntil = Date.now() + 2500
       while (Date.now() < pollUntil) {
-        const [ready, live] = await Promise.all([t.app.inject('/health/ready'), t.app.inject('/health/live')])
+        const [ready, live, token] = await Promise.all([t.app.inject('/health/ready'), t.app.inject('/health/live'), t.app.inject(tokenRequest)])
         if (ready.statusCode === 503) {
           seen.shed = ready
+          seen.token = token
           seen.live = live.statusCode
           break
         }
@@ -119,6 +127,10 @@ describe('load shedding', () => {
     expect(seen.shed?.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(seen.shed?.json()).toMatchObject({ status: 503, code: 'service_unavailable' })
     expect(seen.shed?.headers['retry-after']).toBe('5')
+    // An OAuth endpoint sheds in RFC 6749's shape.
+    expect(seen.token?.statusCode).toBe(503)
+    expect(seen.token?.json()).toEqual({ error: 'temporarily_unavailable' })
+    expect(seen.token?.headers['retry-after']).toBe('5')
     expect(seen.live).toBe(200)
   })
 })
