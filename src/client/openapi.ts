@@ -1120,8 +1120,9 @@ export interface operations {
                 headers: {
                     /** @description The refresh token as the `tollgate_refresh` cookie: `HttpOnly; Secure; SameSite=Strict; Path=/v1/auth`. */
                     "Set-Cookie"?: string;
-                    /** @description `no-store`: token responses are never cached. */
-                    "Cache-Control"?: string;
+                    /** @description Token responses are never cached. */
+                    "Cache-Control"?: "no-store";
+                    Pragma?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1321,8 +1322,9 @@ export interface operations {
                 headers: {
                     /** @description The refresh token as the `tollgate_refresh` cookie: `HttpOnly; Secure; SameSite=Strict; Path=/v1/auth`. */
                     "Set-Cookie"?: string;
-                    /** @description `no-store`: token responses are never cached. */
-                    "Cache-Control"?: string;
+                    /** @description Token responses are never cached. */
+                    "Cache-Control"?: "no-store";
+                    Pragma?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1361,8 +1363,6 @@ export interface operations {
             /** @description Forbidden. Problem `code` `forbidden_origin`: cross-origin request refused. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
-                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1435,6 +1435,8 @@ export interface operations {
             /** @description Logged out: the session is revoked and the cookie cleared */
             204: {
                 headers: {
+                    /** @description Clears the `tollgate_refresh` cookie: empty, with an expiry in the past. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1462,8 +1464,6 @@ export interface operations {
             /** @description Forbidden. Problem `code` `forbidden_origin`: cross-origin request refused. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
-                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2510,8 +2510,9 @@ export interface operations {
             /** @description The tokens (RFC 6749 §5.1) */
             200: {
                 headers: {
-                    "cache-control"?: "no-store";
-                    pragma?: "no-cache";
+                    /** @description Token responses are never cached. */
+                    "Cache-Control"?: "no-store";
+                    Pragma?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2687,8 +2688,9 @@ export interface operations {
             /** @description What the token is, or only `active: false` */
             200: {
                 headers: {
-                    "cache-control"?: "no-store";
-                    pragma?: "no-cache";
+                    /** @description Token responses are never cached. */
+                    "Cache-Control"?: "no-store";
+                    Pragma?: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {

@@ -35,6 +35,12 @@ export const OAuthErrorSchema = Type.Object(
   { $id: 'OAuthError', title: 'OAuthError', description: 'RFC 6749 §5.2 error response, sent by the /oauth endpoints.' },
 )
 
+/** The headers of every response that carries a token (RFC 6749 §5.1): never cached anywhere. */
+export const NO_STORE_HEADERS = {
+  'Cache-Control': Type.Literal('no-store', { description: 'Token responses are never cached.' }),
+  Pragma: Type.Literal('no-cache'),
+}
+
 /** Response headers that come with some error statuses. */
 const ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description: string }>> = {
   401: {
@@ -89,7 +95,7 @@ export function problemResponse(status: number, codes: readonly ProblemCode[] = 
   const list = codes.map((code) => `\`${code}\`: ${PROBLEMS[code].title.toLowerCase()}`).join('; ')
   return {
     description: `${STATUS_TEXT[status] ?? `Status ${status}`}. Problem \`code\` ${list}.`,
-    ...(ERROR_HEADERS[status] ? { headers: ERROR_HEADERS[status] } : {}),
+    ...(hasHeaders(status, codes) ? { headers: ERROR_HEADERS[status] } : {}),
     content: {
       [PROBLEM_MEDIA_TYPE]: {
         schema: Type.Ref('Problem'),
@@ -105,6 +111,11 @@ export function problemResponse(status: number, codes: readonly ProblemCode[] = 
       },
     },
   }
+}
+
+// A 403 carries a Bearer challenge only for insufficient_scope: forbidden_origin has none.
+function hasHeaders(status: number, codes: readonly ProblemCode[]): boolean {
+  return ERROR_HEADERS[status] !== undefined && (status !== 403 || codes.includes('insufficient_scope'))
 }
 
 function codesForStatus(status: number): ProblemCode[] {

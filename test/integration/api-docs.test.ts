@@ -8,7 +8,7 @@ interface Operation {
   description?: string
   tags?: string[]
   security?: Array<Record<string, string[]>>
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>
+  responses: Record<string, { description?: string; headers?: Record<string, { schema?: { const?: string } }>; content?: Record<string, { schema?: { $ref?: string } }> }>
 }
 
 const document = loadOpenApiDocument() as unknown as { paths: Record<string, Record<string, Operation>> }
@@ -70,6 +70,29 @@ describe('openapi.yaml, as clients and readers use it', () => {
       const actual = Object.fromEntries(Object.entries(response.content ?? {}).map(([type, media]) => [type, media.schema?.$ref]))
       expect(actual, `${status}`).toEqual(expected)
     }
+  })
+})
+
+describe('openapi.yaml headers, as generated clients read them', () => {
+  it.each(operations.filter(({ operation }) => operation.responses['403']))(
+    '$name: a 403 documents a Bearer challenge exactly when it can be insufficient_scope',
+    ({ operation }) => {
+      const forbidden = operation.responses['403']!
+      expect(Boolean(forbidden.headers?.['WWW-Authenticate'])).toBe(forbidden.description!.includes('insufficient_scope'))
+    },
+  )
+
+  it.each(['POST /v1/auth/login', 'POST /v1/auth/refresh', 'POST /oauth/token', 'POST /oauth/introspect'])(
+    '%s: its 200 documents Cache-Control: no-store and Pragma: no-cache, spelled as elsewhere',
+    (name) => {
+      const headers = operations.find((candidate) => candidate.name === name)!.operation.responses['200']!.headers
+      expect(headers?.['Cache-Control']?.schema?.const).toBe('no-store')
+      expect(headers?.['Pragma']?.schema?.const).toBe('no-cache')
+    },
+  )
+
+  it('POST /v1/auth/logout: its 204 documents the Set-Cookie that clears the refresh cookie', () => {
+    expect(operations.find(({ name }) => name === 'POST /v1/auth/logout')!.operation.responses['204']!.headers?.['Set-Cookie']).toBeDefined()
   })
 })
 

@@ -6,11 +6,10 @@ import { Type } from 'typebox'
 import { OPENAPI_INFO } from '../../http/openapi-info.js'
 import { policyFor } from '../../http/rate-limit-policy.js'
 import { OAuthErrorSchema, ProblemSchema, oauthErrorResponse, problemResponse, type ErrorResponse } from '../../http/schemas.js'
+import { NEVER_SHED } from './under-pressure.js'
 
 // Methods whose bodies Fastify parses: a bad, oversized or unsupported body is refused on all of them.
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
-// Liveness never sheds load (see under-pressure.ts): an orchestrator would restart a busy process.
-const NEVER_SHED = new Set(['/health/live'])
 
 /**
  * The error statuses a route can send without its handler having a say: malformed input (400),

@@ -14,7 +14,7 @@ export const RETRY_AFTER_SECONDS = 5
 
 // Liveness must not fail under load: an orchestrator would restart a process that is only busy.
 // Readiness does shed, which takes the instance out of rotation until it recovers.
-const NEVER_SHED = new Set(['/health/live'])
+export const NEVER_SHED: ReadonlySet<string> = new Set(['/health/live'])
 
 class Overloaded extends ProblemError {
   constructor() {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { OAuthError } from '../../errors.js'
-import { noBody, oauthErrorResponses } from '../../http/schemas.js'
+import { NO_STORE_HEADERS, noBody, oauthErrorResponses } from '../../http/schemas.js'
 import { requestContext } from '../../plugins/app/accounts.js'
 
 const FORM = 'application/x-www-form-urlencoded'
@@ -9,10 +9,6 @@ const OAUTH_ROUTE = { errorFormat: 'oauth' } as const
 // The client may authenticate with HTTP Basic, or in the body; the public client sends client_id alone.
 const CLIENT_SECURITY: Record<string, string[]>[] = [{ clientBasic: [] }, {}]
 
-const NO_STORE_HEADERS = {
-  'cache-control': Type.Literal('no-store'),
-  pragma: Type.Literal('no-cache'),
-}
 
 const Field = (description: string) => Type.Optional(Type.String({ maxLength: 4096, description }))
 

@@ -22,6 +22,7 @@ describe('POST /v1/auth/logout', () => {
     expect(response.statusCode).toBe(204)
     expect(refreshCookieOf(response)).toBe('')
     expect(String(response.headers['set-cookie'])).toContain('Path=/v1/auth')
+    expect(String(response.headers['set-cookie'])).toContain('Expires=Thu, 01 Jan 1970 00:00:00 GMT')
     expect(await t.app.sessions.isSessionActive(session.sessionId)).toBe(false)
     expect((await refresh(t.app, session.refreshToken)).statusCode).toBe(401)
     const row = await t.app.db.prisma.session.findUniqueOrThrow({ where: { id: session.sessionId } })

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { problemResponses } from '../../../http/schemas.js'
+import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
 import { requestContext } from '../../../plugins/app/accounts.js'
 import {
   ChangePasswordBodySchema,
   LoginBodySchema,
-  NO_STORE_HEADER,
   RegisterBodySchema,
   SET_REFRESH_COOKIE_HEADER,
   TokenResponseSchema,
@@ -58,7 +57,7 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
           200: {
             ...TokenResponseSchema,
             'x-response-description': 'Logged in: a new session',
-            headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, 'Cache-Control': NO_STORE_HEADER },
+            headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, ...NO_STORE_HEADERS },
           },
           ...problemResponses('validation_failed', 'invalid_credentials'),
         },

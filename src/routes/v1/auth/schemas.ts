@@ -169,7 +169,10 @@ export const SET_REFRESH_COOKIE_HEADER = {
   description: 'The refresh token as the `tollgate_refresh` cookie: `HttpOnly; Secure; SameSite=Strict; Path=/v1/auth`.',
 } as const
 
-export const NO_STORE_HEADER = { type: 'string', description: '`no-store`: token responses are never cached.' } as const
+export const CLEAR_REFRESH_COOKIE_HEADER = {
+  type: 'string',
+  description: 'Clears the `tollgate_refresh` cookie: empty, with an expiry in the past.',
+} as const
 
 /** The token response of login and refresh: never cached anywhere. */
 export function tokenResponse(reply: FastifyReply, grant: TokenGrant) {

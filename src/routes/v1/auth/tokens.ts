@@ -2,9 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
-import { problemResponses } from '../../../http/schemas.js'
+import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
 import { requestContext } from '../../../plugins/app/accounts.js'
-import { NO_STORE_HEADER, RefreshTokenBodySchema, SET_REFRESH_COOKIE_HEADER, TokenResponseSchema, tokenResponse } from './schemas.js'
+import {
+  CLEAR_REFRESH_COOKIE_HEADER,
+  RefreshTokenBodySchema,
+  SET_REFRESH_COOKIE_HEADER,
+  TokenResponseSchema,
+  tokenResponse,
+} from './schemas.js'
 
 /** A cookie-authenticated browser POST may carry no body at all. */
 async function allowEmptyBody(request: FastifyRequest) {
@@ -41,7 +47,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           200: {
             ...TokenResponseSchema,
             'x-response-description': 'A new access token and the session\'s next refresh token',
-            headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, 'Cache-Control': NO_STORE_HEADER },
+            headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, ...NO_STORE_HEADERS },
           },
           ...problemResponses('validation_failed', 'invalid_grant', 'forbidden_origin'),
         },
@@ -75,7 +81,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ refreshCookie: [] }, { bearerAuth: [] }, {}],
         body: RefreshTokenBodySchema,
         response: {
-          204: Type.Null({ description: 'Logged out: the session is revoked and the cookie cleared' }),
+          204: Type.Null({ description: 'Logged out: the session is revoked and the cookie cleared', headers: { 'Set-Cookie': CLEAR_REFRESH_COOKIE_HEADER } }),
           ...problemResponses('validation_failed', 'invalid_token', 'forbidden_origin'),
         },
       },
