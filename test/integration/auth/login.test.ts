@@ -123,8 +123,10 @@ describe('POST /v1/auth/login', () => {
       await held
     })
     await isLocked
-    const waiting = loginRequest({ email, password }, headers)
+    let settled = false
+    const waiting = loginRequest({ email, password }, headers).finally(() => (settled = true))
     await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(settled, 'the login went around the held row').toBe(false)
     release()
     await holder
     const contended = await waiting

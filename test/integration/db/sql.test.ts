@@ -4,6 +4,7 @@ import { createAccountStore } from '../../../src/repositories/account-store.js'
 import { isLockUnavailable } from '../../../src/repositories/database-errors.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { registerAndLogin } from '../../helpers/accounts.js'
+import { testServerUrl } from '../../helpers/test-database-server.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -26,7 +27,7 @@ describe('db.sql, the hot paths straight through pg', () => {
     expect(rows).toEqual(t.database.real ? [{ name: 'hot_test_prepared' }] : [])
   })
 
-  it.skipIf(!process.env.DATABASE_URL)('reports a NOWAIT lock held by a transaction as lock-unavailable', async () => {
+  it.skipIf(testServerUrl() === undefined)('reports a NOWAIT lock held by a transaction as lock-unavailable', async () => {
     const { userId } = await registerAndLogin(t.app)
     let release!: () => void
     let locked!: () => void
