@@ -1,80 +1,130 @@
 /**
- * The one catalogue of errors tollgate exposes. Services throw these by code; the HTTP layer
- * renders them (src/http/error-renderer.ts) as RFC 9457 problem+json, or as RFC 6749 error
- * bodies on the OAuth endpoints. Tests assert codes, never messages.
+ * The one catalogue of errors tollgate exposes. Services and domain code throw these by code and
+ * with parsed values only; the HTTP layer (src/http/error-renderer.ts) turns them into responses:
+ * RFC 9457 problem+json on /v1 and operations, RFC 6749 error bodies on the OAuth endpoints, with
+ * the status, the challenge and the OAuth error each entry names. Tests assert codes, never messages.
  */
+
+/**
+ * The `WWW-Authenticate` challenge a code is sent with (RFC 9110 §11.6.1): `bearer` is a plain
+ * RFC 6750 challenge, `bearer_error` adds `error`, `error_description` and `scope` (RFC 6750 §3).
+ */
+export type Challenge = 'bearer' | 'bearer_error'
+
+export interface ProblemEntry {
+  readonly status: number
+  readonly title: string
+  /** What the code is on the OAuth endpoints (RFC 6749 §5.2). */
+  readonly oauth: OAuthErrorCode
+  readonly challenge?: Challenge
+}
+
 export const PROBLEMS = {
-  validation_failed: { status: 400, title: 'The request is not valid' },
-  weak_password: { status: 400, title: 'The password is too weak' },
-  invalid_credentials: { status: 401, title: 'Invalid email or password' },
-  invalid_grant: { status: 401, title: 'The refresh token is invalid, expired or revoked' },
-  invalid_token: { status: 401, title: 'The access token is missing, invalid or expired' },
-  insufficient_scope: { status: 403, title: 'The access token lacks the required scope' },
-  forbidden_origin: { status: 403, title: 'Cross-origin request refused' },
-  not_found: { status: 404, title: 'Not found' },
-  method_not_allowed: { status: 405, title: 'Method not allowed' },
-  email_taken: { status: 409, title: 'An account with this email already exists' },
-  precondition_failed: { status: 412, title: 'The resource changed since the version you sent' },
-  payload_too_large: { status: 413, title: 'The request body is too large' },
-  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
-  quantity_limit_exceeded: { status: 422, title: 'The quantity would exceed the limit' },
-  rate_limited: { status: 429, title: 'Too many requests' },
-  internal_error: { status: 500, title: 'Internal server error' },
-  service_unavailable: { status: 503, title: 'Service unavailable' },
-} as const
+  validation_failed: { status: 400, title: 'The request is not valid', oauth: 'invalid_request' },
+  weak_password: { status: 400, title: 'The password is too weak', oauth: 'invalid_request' },
+  invalid_credentials: { status: 401, title: 'Invalid email or password', oauth: 'invalid_client', challenge: 'bearer' },
+  invalid_grant: { status: 401, title: 'The refresh token is invalid, expired or revoked', oauth: 'invalid_grant', challenge: 'bearer' },
+  invalid_token: { status: 401, title: 'The access token is missing, invalid or expired', oauth: 'invalid_client', challenge: 'bearer_error' },
+  insufficient_scope: { status: 403, title: 'The access token lacks the required scope', oauth: 'invalid_request', challenge: 'bearer_error' },
+  forbidden_origin: { status: 403, title: 'Cross-origin request refused', oauth: 'invalid_request' },
+  not_found: { status: 404, title: 'Not found', oauth: 'invalid_request' },
+  method_not_allowed: { status: 405, title: 'Method not allowed', oauth: 'invalid_request' },
+  email_taken: { status: 409, title: 'An account with this email already exists', oauth: 'invalid_request' },
+  precondition_failed: { status: 412, title: 'The resource changed since the version you sent', oauth: 'invalid_request' },
+  payload_too_large: { status: 413, title: 'The request body is too large', oauth: 'invalid_request' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type', oauth: 'invalid_request' },
+  quantity_limit_exceeded: { status: 422, title: 'The quantity would exceed the limit', oauth: 'invalid_request' },
+  rate_limited: { status: 429, title: 'Too many requests', oauth: 'invalid_request' },
+  internal_error: { status: 500, title: 'Internal server error', oauth: 'server_error' },
+  service_unavailable: { status: 503, title: 'Service unavailable', oauth: 'temporarily_unavailable' },
+} as const satisfies Record<string, ProblemEntry>
 
 export type ProblemCode = keyof typeof PROBLEMS
 
+/** The catalogue entry of a code, with its optional members typed. */
+export const problemEntry = (code: ProblemCode): ProblemEntry => PROBLEMS[code]
+
+/** What a problem may carry besides its detail; the renderer turns it into headers. */
+export interface ProblemOptions {
+  /** Sent as Retry-After (429, 503). */
+  retryAfterSeconds?: number | undefined
+  /** insufficient_scope: the scope the request needs, sent in the Bearer challenge. */
+  scope?: string | undefined
+}
+
 export class ProblemError extends Error {
+  readonly code: ProblemCode
+  readonly detail: string | undefined
   readonly status: number
   readonly title: string
+  readonly retryAfterSeconds: number | undefined
+  readonly scope: string | undefined
 
-  constructor(
-    readonly code: ProblemCode,
-    readonly detail?: string,
-    /** Extra response headers, such as Retry-After or WWW-Authenticate. */
-    readonly headers: Record<string, string> = {},
-  ) {
+  constructor(code: ProblemCode, detail?: string, options: ProblemOptions = {}) {
     super(detail ?? PROBLEMS[code].title)
     this.name = 'ProblemError'
+    this.code = code
+    this.detail = detail
     this.status = PROBLEMS[code].status
     this.title = PROBLEMS[code].title
+    this.retryAfterSeconds = options.retryAfterSeconds
+    this.scope = options.scope
   }
 }
 
-/** RFC 6749 §5.2 (and RFC 7009/7662) error codes, with the status each is sent with. */
-export const OAUTH_ERRORS = {
-  invalid_request: 400,
-  invalid_client: 401,
-  invalid_grant: 400,
-  unauthorized_client: 400,
-  unsupported_grant_type: 400,
-  invalid_scope: 400,
-  unsupported_token_type: 400,
-  server_error: 500,
-  temporarily_unavailable: 503,
-} as const
+export interface OAuthErrorEntry {
+  readonly status: number
+  /**
+   * RFC 6749 §5.2: a client that tried the Authorization header and failed to authenticate gets a
+   * `Basic` challenge.
+   */
+  readonly challenge?: 'basic'
+}
 
-export type OAuthErrorCode = keyof typeof OAUTH_ERRORS
+/** RFC 6749 §5.2 (and RFC 7009/7662) error codes, with the status each is sent with. */
+export const OAUTH_ERROR_ENTRIES = {
+  invalid_request: { status: 400 },
+  invalid_client: { status: 401, challenge: 'basic' },
+  invalid_grant: { status: 400 },
+  unauthorized_client: { status: 400 },
+  unsupported_grant_type: { status: 400 },
+  invalid_scope: { status: 400 },
+  unsupported_token_type: { status: 400 },
+  server_error: { status: 500 },
+  temporarily_unavailable: { status: 503 },
+} as const satisfies Record<string, OAuthErrorEntry>
+
+export type OAuthErrorCode = keyof typeof OAUTH_ERROR_ENTRIES
+
+export const oauthErrorEntry = (code: OAuthErrorCode): OAuthErrorEntry => OAUTH_ERROR_ENTRIES[code]
+
+/** The status of each OAuth error code. */
+export const OAUTH_ERRORS = Object.fromEntries(
+  Object.entries(OAUTH_ERROR_ENTRIES).map(([code, entry]) => [code, entry.status]),
+) as { readonly [code in OAuthErrorCode]: (typeof OAUTH_ERROR_ENTRIES)[code]['status'] }
 
 export class OAuthError extends Error {
+  readonly error: OAuthErrorCode
+  readonly description: string | undefined
   readonly status: number
 
-  constructor(
-    readonly error: OAuthErrorCode,
-    readonly description?: string,
-    readonly headers: Record<string, string> = {},
-  ) {
+  constructor(error: OAuthErrorCode, description?: string) {
     super(description ?? error)
     this.name = 'OAuthError'
-    this.status = OAUTH_ERRORS[error]
+    this.error = error
+    this.description = description
+    this.status = OAUTH_ERROR_ENTRIES[error].status
   }
+}
+
+/** The RFC 6749 error code of anything the catalogue knows, for the OAuth endpoints and their metrics. */
+export function oauthErrorOf(error: unknown): OAuthErrorCode | undefined {
+  if (error instanceof OAuthError) return error.error
+  if (error instanceof ProblemError) return PROBLEMS[error.code].oauth
+  return undefined
 }
 
 /** Bearer-token failures (RFC 6750 §3): 401 invalid_token or 403 insufficient_scope. */
 export function bearerError(code: 'invalid_token' | 'insufficient_scope', detail?: string, scope?: string): ProblemError {
-  const parts = [`realm="tollgate"`, `error="${code}"`]
-  if (detail) parts.push(`error_description="${detail.replace(/["\\]/g, '')}"`)
-  if (scope) parts.push(`scope="${scope}"`)
-  return new ProblemError(code, detail, { 'www-authenticate': `Bearer ${parts.join(', ')}` })
+  return new ProblemError(code, detail, { scope })
 }

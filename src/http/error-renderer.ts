@@ -1,5 +1,15 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { OAUTH_ERRORS, OAuthError, PROBLEMS, ProblemError, type OAuthErrorCode, type ProblemCode } from '../errors.js'
+import {
+  OAUTH_ERRORS,
+  OAuthError,
+  oauthErrorEntry,
+  PROBLEMS,
+  ProblemError,
+  problemEntry,
+  type OAuthErrorCode,
+  type ProblemCode,
+} from '../errors.js'
+import { BASIC_CHALLENGE, bearerChallenge } from './authorization.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
@@ -14,8 +24,9 @@ declare module 'fastify' {
 
 interface Rendered {
   status: number
+  /** Headers of either format (Retry-After); each format adds its own challenge. */
   headers: Record<string, string>
-  problem: { code: ProblemCode; detail?: string | undefined }
+  problem: { code: ProblemCode; detail?: string | undefined; scope?: string | undefined }
   oauth: { error: OAuthErrorCode; error_description?: string | undefined }
 }
 
@@ -36,16 +47,16 @@ function classify(error: FastifyError | Error): Rendered {
   if (error instanceof ProblemError) {
     return {
       status: error.status,
-      headers: error.headers,
-      problem: { code: error.code, detail: error.detail },
-      oauth: { error: oauthErrorForProblem(error), error_description: error.detail },
+      headers: error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) },
+      problem: { code: error.code, detail: error.detail, scope: error.scope },
+      oauth: { error: PROBLEMS[error.code].oauth, error_description: error.detail },
     }
   }
   if (error instanceof OAuthError) {
     const code: ProblemCode = error.error === 'invalid_grant' ? 'invalid_grant' : error.status === 401 ? 'invalid_token' : 'validation_failed'
     return {
       status: error.status,
-      headers: error.headers,
+      headers: {},
       problem: { code, detail: error.description },
       oauth: { error: error.error, error_description: error.description },
     }
@@ -81,11 +92,17 @@ function classify(error: FastifyError | Error): Rendered {
   }
 }
 
-function oauthErrorForProblem(error: ProblemError): OAuthErrorCode {
-  if (error.code === 'invalid_grant') return 'invalid_grant'
-  if (error.status === 401) return 'invalid_client'
-  if (error.status === 503) return 'temporarily_unavailable'
-  return error.status >= 500 ? 'server_error' : 'invalid_request'
+/** The catalogue's challenge for a problem, as RFC 6750 spells it. */
+function problemChallenge(problem: Rendered['problem']): string | undefined {
+  const challenge = problemEntry(problem.code).challenge
+  if (challenge === 'bearer') return bearerChallenge()
+  if (challenge === 'bearer_error') return bearerChallenge({ code: problem.code, description: problem.detail, scope: problem.scope })
+  return undefined
+}
+
+/** RFC 6749 §5.2: invalid_client gets a Basic challenge when the client tried the Authorization header. */
+function oauthChallenge(error: OAuthErrorCode, request: FastifyRequest): string | undefined {
+  return oauthErrorEntry(error).challenge === 'basic' && request.headers.authorization !== undefined ? BASIC_CHALLENGE : undefined
 }
 
 /**
@@ -113,12 +130,16 @@ export function renderError(error: FastifyError | Error, request: FastifyRequest
   }
   if (request.routeOptions.config?.errorFormat === 'oauth') {
     reply.code(oauthStatus(rendered)).headers(rendered.headers)
+    const challenge = oauthChallenge(rendered.oauth.error, request)
+    if (challenge) reply.header('www-authenticate', challenge)
     reply.header('cache-control', 'no-store')
     const body: Record<string, string> = { error: rendered.oauth.error }
     if (rendered.oauth.error_description && rendered.status < 500) body.error_description = rendered.oauth.error_description
     return reply.type('application/json; charset=utf-8').send(body)
   }
   reply.code(rendered.status).headers(rendered.headers)
+  const challenge = problemChallenge(rendered.problem)
+  if (challenge) reply.header('www-authenticate', challenge)
   const { code, detail } = rendered.problem
   return reply.type(PROBLEM_CONTENT_TYPE).send({
     type: `urn:tollgate:problem:${code}`,

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto'
 import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
+import { parseBasicCredentials } from './authorization.js'
+import { REFRESH_COOKIE_NAME } from './refresh-cookie.js'
 
-/** The refresh-token cookie the first-party endpoints set (Path=/v1/auth). */
-export const REFRESH_COOKIE = 'tollgate_refresh'
 
 /**
  * One counter. `key` names the bucket a request falls into, or undefined when the rule does not
@@ -40,7 +40,7 @@ export function accountOf(request: FastifyRequest): string | undefined {
 
 /** The presented refresh token (body first, then the cookie), as a digest: tokens never become keys. */
 export function refreshTokenOf(request: FastifyRequest): string | undefined {
-  const token = bodyField(request, 'refresh_token') ?? request.cookies?.[REFRESH_COOKIE]
+  const token = bodyField(request, 'refresh_token') ?? request.cookies?.[REFRESH_COOKIE_NAME]
   return token ? digest(token) : undefined
 }
 
@@ -51,16 +51,7 @@ export function refreshTokenOf(request: FastifyRequest): string | undefined {
  */
 export function authenticatedClientOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
-  if (header && /^basic /i.test(header)) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
-    const separator = decoded.indexOf(':')
-    const id = separator > 0 ? decoded.slice(0, separator) : ''
-    try {
-      return id ? decodeURIComponent(id.replace(/\+/g, ' ')) : undefined
-    } catch {
-      return id
-    }
-  }
+  if (header && /^basic /i.test(header)) return parseBasicCredentials(header)?.clientId
   return bodyField(request, 'client_secret') ? bodyField(request, 'client_id') : undefined
 }
 

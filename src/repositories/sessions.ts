@@ -1,6 +1,7 @@
 import { statement, type SqlRunner } from '../db/sql.js'
 import { isLockUnavailable } from './database-errors.js'
-import { isUuid, type Db } from './users.js'
+import { isUuid } from '../domain/ids.js'
+import type { Db } from './users.js'
 
 export interface SessionRecord {
   id: string

@@ -1,3 +1,4 @@
+import { isUuid } from '../domain/ids.js'
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js'
 
 export type Db = PrismaClient | Prisma.TransactionClient
@@ -10,12 +11,6 @@ export interface UserRecord {
   createdAt: Date
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Ids come from tokens and URLs; anything that is not a UUID matches no row (and must not reach a uuid cast). */
-export function isUuid(value: string): boolean {
-  return UUID.test(value)
-}
 
 const USER_FIELDS = { id: true, email: true, name: true, passwordHash: true, createdAt: true } as const
 

@@ -20,7 +20,7 @@ function publicUser(user: UserRecord): PublicUser {
 }
 
 function invalidCredentials(): ProblemError {
-  return new ProblemError('invalid_credentials', 'Invalid email or password', { 'www-authenticate': 'Bearer realm="tollgate"' })
+  return new ProblemError('invalid_credentials', 'Invalid email or password')
 }
 
 function assertStrong(password: string): void {

@@ -1,11 +1,15 @@
-import { CART_LIMITS, ifMatchSatisfied, isUuid, type Cart, type CartItem } from '../domain/cart/cart.js'
+import { CART_LIMITS, type Cart, type CartItem } from '../domain/cart/cart.js'
+import { isUuid } from '../domain/ids.js'
 import { bearerError, ProblemError } from '../errors.js'
 import type { CartRepository, CartWriter } from '../repositories/carts.js'
 import type { Clock } from './access-tokens.js'
 
 export interface WriteConditions {
-  /** The If-Match header, checked against the cart's version before the write. */
-  ifMatch?: string | undefined
+  /**
+   * The cart versions the client expects (its If-Match), checked before the write; undefined
+   * writes whatever the version.
+   */
+  expectedVersions?: readonly number[] | undefined
 }
 
 /**
@@ -32,7 +36,7 @@ export function createCartService(deps: { carts: CartRepository; clock: Clock })
   }
 
   function checkPrecondition(conditions: WriteConditions, currentVersion: number) {
-    if (!ifMatchSatisfied(conditions.ifMatch, currentVersion)) {
+    if (conditions.expectedVersions !== undefined && !conditions.expectedVersions.includes(currentVersion)) {
       throw new ProblemError('precondition_failed', `The cart is at version ${currentVersion}; read it again and retry`)
     }
   }
@@ -51,7 +55,7 @@ export function createCartService(deps: { carts: CartRepository; clock: Clock })
 
     async add(subject: string, input: { sku: string; quantity: number }, conditions: WriteConditions = {}): Promise<{ item: CartItem; version: number }> {
       const userId = userIdOf(subject)
-      if (conditions.ifMatch === undefined) {
+      if (conditions.expectedVersions === undefined) {
         const added = await carts.addToExisting(userId, input, CART_LIMITS.maxQuantity, clock())
         if (added === 'refused') throw quantityLimitExceeded(input)
         if (added) return added

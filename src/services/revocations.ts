@@ -1,4 +1,5 @@
 import type { Config } from '../config.js'
+import { isUuid } from '../domain/ids.js'
 import type { RevocationRepository } from '../repositories/revocations.js'
 import type { Clock } from './access-tokens.js'
 
@@ -8,7 +9,6 @@ import type { Clock } from './access-tokens.js'
  */
 export const FEED_SKEW_SECONDS = 60
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** What the rest of tollgate (and /oauth/revoke, /oauth/introspect) knows about revocation. */
 export interface RevocationService {
@@ -37,7 +37,7 @@ export function createRevocationService(deps: {
       if (expiresAt.getTime() <= now.getTime()) return
       await repository.insertRevokedAccessToken({
         jti,
-        sessionId: sessionId && UUID.test(sessionId) ? sessionId : null,
+        sessionId: sessionId && isUuid(sessionId) ? sessionId : null,
         expiresAt,
         revokedAt: now,
       })
@@ -47,7 +47,7 @@ export function createRevocationService(deps: {
       return repository.isAccessTokenRevoked(jti, clock())
     },
     async isSessionRevoked(sid) {
-      return UUID.test(sid) ? repository.isSessionRevoked(sid) : false
+      return isUuid(sid) ? repository.isSessionRevoked(sid) : false
     },
     async feed() {
       const now = clock()
@@ -91,7 +91,7 @@ export function createLocalRevocationSource(deps: {
   return {
     async isRevoked(claims: { jti?: string | undefined; sid?: string | undefined }): Promise<boolean> {
       if (deps.refreshMs <= 0) {
-        const sid = claims.sid && UUID.test(claims.sid) ? claims.sid : null
+        const sid = claims.sid && isUuid(claims.sid) ? claims.sid : null
         return deps.repository.isRevoked(claims.jti ?? '', sid, clock())
       }
       if (!snapshot || clock().getTime() - snapshot.loadedAt > maxStaleMs) await refresh()

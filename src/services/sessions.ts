@@ -90,9 +90,7 @@ export type SessionServiceConfig = Pick<
 const MAX_CHAIN = 32
 
 function invalidGrant(): ProblemError {
-  return new ProblemError('invalid_grant', 'The refresh token is invalid, expired or revoked', {
-    'www-authenticate': 'Bearer realm="tollgate"',
-  })
+  return new ProblemError('invalid_grant', 'The refresh token is invalid, expired or revoked')
 }
 
 type RefreshOutcome = { ok: true; row: TokenWithSession; refreshToken: string } | { ok: false }

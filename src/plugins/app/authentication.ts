@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import fp from 'fastify-plugin'
 import { parseScope, type AccessTokenClaims } from '../../domain/tokens/access-token.js'
 import { bearerError } from '../../errors.js'
+import { bearerTokenOf } from '../../http/authorization.js'
 
 export interface Identity {
   claims: AccessTokenClaims
@@ -21,13 +22,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     identity: Identity | null
   }
-}
-
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
-
-export function bearerTokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization
-  return header ? BEARER.exec(header)?.[1] : undefined
 }
 
 /** Bearer authentication for protected routes; routes opt in with `preHandler: app.authenticate`. */

@@ -3,7 +3,7 @@ import type { FastifyReply, onRequestHookHandler, onSendHookHandler } from 'fast
 import helmet, { type HelmetOptions } from 'helmet'
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
-import { REFRESH_COOKIE } from '../../http/rate-limit-policy.js'
+import { REFRESH_COOKIE_NAME } from '../../http/refresh-cookie.js'
 
 // JSON needs no scripts, styles or frames: nothing may load, and nothing may frame a response.
 const API_CSP = {
@@ -16,7 +16,7 @@ const API_CSP = {
 const HTML_CSP = "base-uri 'self'; object-src 'none'; form-action 'self'; frame-ancestors 'none'"
 
 const TOKEN_FIELD = /"(?:access_token|refresh_token)"\s*:/
-const REFRESH_COOKIE_SET = new RegExp(`(?:^|,\\s*)${REFRESH_COOKIE}=[^;]`)
+const REFRESH_COOKIE_SET = new RegExp(`(?:^|,\\s*)${REFRESH_COOKIE_NAME}=[^;]`)
 
 /** True when a response hands out a credential: a token response body or a refresh cookie. */
 export function carriesToken(reply: FastifyReply, payload: unknown): boolean {

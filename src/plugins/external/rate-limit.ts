@@ -19,7 +19,7 @@ const LOCAL_CACHE_SIZE = 100_000
 
 function tooManyRequests(retryAfterSeconds: number) {
   const seconds = Math.max(1, retryAfterSeconds)
-  return new ProblemError('rate_limited', `Too many requests; retry in ${seconds} s`, { 'retry-after': String(seconds) })
+  return new ProblemError('rate_limited', `Too many requests; retry in ${seconds} s`, { retryAfterSeconds: seconds })
 }
 
 async function connectRedis(url: string, app: FastifyInstance) {

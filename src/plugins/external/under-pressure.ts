@@ -18,7 +18,7 @@ export const NEVER_SHED: ReadonlySet<string> = new Set(['/health/live'])
 
 class Overloaded extends ProblemError {
   constructor() {
-    super('service_unavailable', 'The service is overloaded; retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) })
+    super('service_unavailable', 'The service is overloaded; retry later', { retryAfterSeconds: RETRY_AFTER_SECONDS })
   }
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { noBody } from '../../http/schemas.js'
-import { ifNoneMatchHits } from './etag.js'
+import { ifNoneMatchHits } from '../../http/conditional-requests.js'
 
 export const PublicJwkSchema = Type.Object(
   {

@@ -1,4 +1,4 @@
-import { invalidClient, type ClientCredentials } from '../../domain/oauth/client-auth.js'
+import { usableCredentials, type ClientCredentials } from '../../domain/oauth/client-auth.js'
 import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from '../../domain/oauth/client-secret.js'
 import { isClientGrantType, type AuthenticatedClient, type ClientGrantType } from '../../domain/oauth/grants.js'
 import { isScopeToken } from '../../domain/oauth/scope.js'
@@ -111,23 +111,23 @@ export function createOAuthClientService(deps: {
     /**
      * Authenticates a confidential client (HTTP Basic or client_secret_post), or, where the
      * endpoint allows public clients, identifies the first-party client by client_id alone.
-     * Every failure is 401 invalid_client, with a Basic challenge when Basic was tried.
+     * Every failure is 401 invalid_client.
      */
-    async authenticate(credentials: ClientCredentials, options: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+    async authenticate(presented: ClientCredentials, options: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+      const credentials = usableCredentials(presented)
       if (credentials.method === 'absent') {
         if (options.allowPublic) throw new OAuthError('invalid_request', 'client_id is required (with client authentication for a confidential client)')
-        throw invalidClient('Client authentication is required', false)
+        throw new OAuthError('invalid_client', 'Client authentication is required')
       }
       if (credentials.method === 'none') {
         if (options.allowPublic && credentials.clientId === firstPartyClientId) {
           return { clientId: firstPartyClientId, public: true, grantTypes: ['refresh_token'], scopes: [], audience: null }
         }
-        throw invalidClient('Client authentication is required for this client', false)
+        throw new OAuthError('invalid_client', 'Client authentication is required for this client')
       }
-      const triedBasic = credentials.method === 'client_secret_basic'
       const record = credentials.clientId === firstPartyClientId ? null : await cache.findActive(credentials.clientId)
       const matches = clientSecretMatches(credentials.clientSecret, record?.secretHash ?? UNKNOWN_CLIENT_HASH, secretKey)
-      if (!record?.secretHash || !matches) throw invalidClient('Client authentication failed', triedBasic)
+      if (!record?.secretHash || !matches) throw new OAuthError('invalid_client', 'Client authentication failed')
       return {
         clientId: record.clientId,
         public: false,

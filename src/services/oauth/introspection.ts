@@ -1,11 +1,12 @@
-import { readClientCredentials, type ClientCredentialParameters } from '../../domain/oauth/client-auth.js'
+import type { ClientCredentialParameters, ClientCredentials } from '../../domain/oauth/client-auth.js'
 import type { RevocationService } from '../revocations.js'
 import type { SessionService } from '../sessions.js'
 import { looksLikeJwt, type AccessTokenCheck } from './access-token-check.js'
 import type { OAuthClientService } from './clients.js'
 
 export interface IntrospectionRequest {
-  authorization: string | undefined
+  /** Read from the Authorization header and the body by the HTTP layer. */
+  credentials: ClientCredentials
   params: ClientCredentialParameters & { token: string; token_type_hint?: string | undefined }
 }
 
@@ -68,7 +69,7 @@ export function createOAuthIntrospectionService(deps: {
 
   return {
     async introspect(request: IntrospectionRequest): Promise<IntrospectionResponse> {
-      await deps.clients.authenticate(readClientCredentials(request.authorization, request.params), { allowPublic: false })
+      await deps.clients.authenticate(request.credentials, { allowPublic: false })
       const { token } = request.params
       return looksLikeJwt(token) ? introspectAccessToken(token) : introspectRefreshToken(token)
     },

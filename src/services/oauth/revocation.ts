@@ -1,11 +1,12 @@
-import { readClientCredentials, type ClientCredentialParameters } from '../../domain/oauth/client-auth.js'
+import type { ClientCredentialParameters, ClientCredentials } from '../../domain/oauth/client-auth.js'
 import type { RevocationService } from '../revocations.js'
 import type { SessionService } from '../sessions.js'
 import { looksLikeJwt, type AccessTokenCheck } from './access-token-check.js'
 import type { OAuthClientService } from './clients.js'
 
 export interface RevocationRequest {
-  authorization: string | undefined
+  /** Read from the Authorization header and the body by the HTTP layer. */
+  credentials: ClientCredentials
   params: ClientCredentialParameters & { token: string; token_type_hint?: string | undefined }
   ip: string | null
   userAgent: string | null
@@ -24,7 +25,7 @@ export function createOAuthRevocationService(deps: {
 }) {
   return {
     async revoke(request: RevocationRequest): Promise<void> {
-      const client = await deps.clients.authenticate(readClientCredentials(request.authorization, request.params), { allowPublic: true })
+      const client = await deps.clients.authenticate(request.credentials, { allowPublic: true })
       const { token } = request.params
       if (looksLikeJwt(token)) {
         const claims = await deps.checkAccessToken(token)

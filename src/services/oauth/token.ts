@@ -1,6 +1,6 @@
-import { readClientCredentials } from '../../domain/oauth/client-auth.js'
+import type { ClientCredentials } from '../../domain/oauth/client-auth.js'
 import type { Grant, TokenRequestParameters, TokenResponse } from '../../domain/oauth/grants.js'
-import { OAuthError } from '../../errors.js'
+import { OAuthError, oauthErrorOf } from '../../errors.js'
 import type { OAuthClientService } from './clients.js'
 
 /** The grants POST /oauth/token serves; `password` is deliberately absent. */
@@ -8,7 +8,8 @@ export const TOKEN_GRANT_TYPES = ['client_credentials', 'refresh_token'] as cons
 export type TokenGrantType = (typeof TOKEN_GRANT_TYPES)[number]
 
 export interface TokenRequest {
-  authorization: string | undefined
+  /** Read from the Authorization header and the body by the HTTP layer. */
+  credentials: ClientCredentials
   params: TokenRequestParameters
   ip: string | null
   userAgent: string | null
@@ -32,13 +33,13 @@ export function createOAuthTokenService(deps: {
         if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required')
         if (!isTokenGrantType(grantType)) throw new OAuthError('unsupported_grant_type', 'Supported grant types: client_credentials, refresh_token')
         const grant = deps.grants[grantType]
-        const credentials = readClientCredentials(request.authorization, request.params)
-        const client = await deps.clients.authenticate(credentials, { allowPublic: grant.allowsPublicClients })
+        const client = await deps.clients.authenticate(request.credentials, { allowPublic: grant.allowsPublicClients })
         const response = await grant.handle({ client, params: request.params, ip: request.ip, userAgent: request.userAgent })
         deps.metrics?.issued(grantType)
         return response
       } catch (error) {
-        if (error instanceof OAuthError) deps.metrics?.refused(grantType && isTokenGrantType(grantType) ? grantType : 'other', error.error)
+        const refused = oauthErrorOf(error)
+        if (refused) deps.metrics?.refused(grantType && isTokenGrantType(grantType) ? grantType : 'other', refused)
         throw error
       }
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { AuthenticatedClient, Grant } from '../../../src/domain/oauth/grants.js'
 import { OAuthError } from '../../../src/errors.js'
+import { clientCredentialsOf } from '../../../src/http/authorization.js'
 import { createOAuthTokenService } from '../../../src/services/oauth/token.js'
 
 const client: AuthenticatedClient = { clientId: 'c1', public: false, grantTypes: ['client_credentials'], scopes: ['a'], audience: null }
@@ -12,7 +13,7 @@ function setup() {
   const grants = { client_credentials: grant(false), refresh_token: grant(true) }
   const metrics = { issued: vi.fn(), refused: vi.fn() }
   const service = createOAuthTokenService({ clients: { authenticate }, grants, metrics })
-  const exchange = (params: Record<string, string>, authorization?: string) => service.exchange({ authorization, params, ip: '127.0.0.1', userAgent: null })
+  const exchange = (params: Record<string, string>, authorization?: string) => service.exchange({ credentials: clientCredentialsOf(authorization, params), params, ip: '127.0.0.1', userAgent: null })
   return { authenticate, grants, metrics, exchange }
 }
 

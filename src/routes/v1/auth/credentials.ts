@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
-import { requestContext } from '../../../plugins/app/accounts.js'
+import { requestContext } from '../../../http/request-context.js'
 import {
   ChangePasswordBodySchema,
   LoginBodySchema,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
 import { problemResponses } from '../../../http/schemas.js'
-import { requestContext } from '../../../plugins/app/accounts.js'
+import { requestContext } from '../../../http/request-context.js'
 import { SecurityEventListSchema, SessionIdParamsSchema, SessionListSchema } from './schemas.js'
 
 const SECURITY = [{ bearerAuth: [] }]

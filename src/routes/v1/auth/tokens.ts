@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
 import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
-import { requestContext } from '../../../plugins/app/accounts.js'
+import { requestContext } from '../../../http/request-context.js'
 import {
   CLEAR_REFRESH_COOKIE_HEADER,
   RefreshTokenBodySchema,
@@ -19,15 +19,6 @@ async function allowEmptyBody(request: FastifyRequest) {
 
 /** Refresh and logout: the refresh token comes from the body or, for browsers, from the cookie. */
 const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  /** The refresh token of the request; one read from the cookie must come from an allowed origin. */
-  function presentedRefreshToken(request: FastifyRequest, body: { refresh_token?: string } | undefined): string | undefined {
-    const fromBody = body?.refresh_token
-    if (fromBody) return fromBody
-    const fromCookie = app.refreshCookie.read(request)
-    if (fromCookie) app.refreshCookie.assertSameOrigin(request)
-    return fromCookie
-  }
-
   app.post(
     '/refresh',
     {
@@ -54,11 +45,9 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const refreshToken = presentedRefreshToken(request, request.body)
+      const refreshToken = app.refreshCookie.presented(request, request.body)
       if (!refreshToken) {
-        throw new ProblemError('invalid_grant', 'No refresh token: send refresh_token or the refresh cookie', {
-          'www-authenticate': 'Bearer realm="tollgate"',
-        })
+        throw new ProblemError('invalid_grant', 'No refresh token: send refresh_token or the refresh cookie')
       }
       const grant = await app.sessions.refresh({ refreshToken, ...requestContext(request) })
       app.refreshCookie.set(reply, grant.refreshToken, grant.sessionExpiresAt)
@@ -87,7 +76,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const refreshToken = presentedRefreshToken(request, request.body)
+      const refreshToken = app.refreshCookie.presented(request, request.body)
       const context = requestContext(request)
       if (refreshToken) {
         await app.sessions.revokeByRefreshToken(refreshToken, 'logout', context)

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { entityTagOf, ifNoneMatchHit } from '../../../domain/cart/cart.js'
+import { entityTag, expectedVersions, ifNoneMatchHits } from '../../../http/conditional-requests.js'
 import { problemResponses } from '../../../http/schemas.js'
 import {
   AddItemBodySchema,
@@ -46,8 +46,8 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const cart = await app.cart.get(subjectOf(request))
-      reply.header('etag', entityTagOf(cart.version)).header('cache-control', 'private, no-cache').header('vary', 'authorization')
-      if (ifNoneMatchHit(request.headers['if-none-match'], cart.version)) return reply.code(304).send(null)
+      reply.header('etag', entityTag(cart.version)).header('cache-control', 'private, no-cache').header('vary', 'authorization')
+      if (ifNoneMatchHits(request.headers['if-none-match'], entityTag(cart.version))) return reply.code(304).send(null)
       return cart
     },
   )
@@ -71,8 +71,8 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { item, version } = await app.cart.add(subjectOf(request), request.body, { ifMatch: request.headers['if-match'] })
-      return reply.code(201).header('etag', entityTagOf(version)).send(item)
+      const { item, version } = await app.cart.add(subjectOf(request), request.body, { expectedVersions: expectedVersions(request.headers['if-match']) })
+      return reply.code(201).header('etag', entityTag(version)).send(item)
     },
   )
 
@@ -97,9 +97,9 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { item, version } = await app.cart.setQuantity(subjectOf(request), request.params.id, request.body.quantity, {
-        ifMatch: request.headers['if-match'],
+        expectedVersions: expectedVersions(request.headers['if-match']),
       })
-      return reply.header('etag', entityTagOf(version)).send(item)
+      return reply.header('etag', entityTag(version)).send(item)
     },
   )
 
@@ -122,8 +122,8 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { version } = await app.cart.remove(subjectOf(request), request.params.id, { ifMatch: request.headers['if-match'] })
-      return reply.code(204).header('etag', entityTagOf(version)).send(null)
+      const { version } = await app.cart.remove(subjectOf(request), request.params.id, { expectedVersions: expectedVersions(request.headers['if-match']) })
+      return reply.code(204).header('etag', entityTag(version)).send(null)
     },
   )
 
@@ -145,8 +145,8 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { version } = await app.cart.clear(subjectOf(request), { ifMatch: request.headers['if-match'] })
-      return reply.code(204).header('etag', entityTagOf(version)).send(null)
+      const { version } = await app.cart.clear(subjectOf(request), { expectedVersions: expectedVersions(request.headers['if-match']) })
+      return reply.code(204).header('etag', entityTag(version)).send(null)
     },
   )
 }

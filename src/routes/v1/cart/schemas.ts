@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
-import { CART_LIMITS, ENTITY_TAG_LIST_PATTERN, SKU_PATTERN } from '../../../domain/cart/cart.js'
+import { CART_LIMITS, SKU_PATTERN } from '../../../domain/cart/cart.js'
+import { ENTITY_TAG_LIST_PATTERN } from '../../../http/conditional-requests.js'
 
 const QuantitySchema = Type.Integer({
   minimum: CART_LIMITS.minQuantity,

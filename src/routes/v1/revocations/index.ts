@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { noBody } from '../../../http/schemas.js'
-import { ifNoneMatchHits } from '../../well-known/etag.js'
+import { ifNoneMatchHits } from '../../../http/conditional-requests.js'
 
 const FEED_ETAG_HEADER = { type: 'string', description: 'The version of the feed: send it back as If-None-Match.' } as const
 const FEED_CACHE_HEADER = { type: 'string', description: '`public, max-age=5` by default (REVOCATIONS_MAX_AGE_SECONDS).' } as const

@@ -1,5 +1,5 @@
 import type { Grant } from '../../../domain/oauth/grants.js'
-import { OAuthError, ProblemError } from '../../../errors.js'
+import { OAuthError } from '../../../errors.js'
 import type { SessionService } from '../../sessions.js'
 
 /**
@@ -15,20 +15,14 @@ export function createRefreshTokenGrant(deps: { sessions: Pick<SessionService, '
         throw new OAuthError('unauthorized_client', 'This client may not use the refresh_token grant')
       }
       if (!params.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required')
-      try {
-        const refreshed = await deps.sessions.refresh({ refreshToken: params.refresh_token, clientId: client.clientId, ip, userAgent })
-        return {
-          access_token: refreshed.accessToken,
-          token_type: 'Bearer',
-          expires_in: refreshed.expiresIn,
-          refresh_token: refreshed.refreshToken,
-          scope: refreshed.scope,
-        }
-      } catch (error) {
-        if (error instanceof ProblemError && error.code === 'invalid_grant') {
-          throw new OAuthError('invalid_grant', error.detail ?? 'The refresh token is invalid, expired or revoked')
-        }
-        throw error
+      // A refused token is the catalogue's invalid_grant, which the OAuth endpoints render as RFC 6749 invalid_grant.
+      const refreshed = await deps.sessions.refresh({ refreshToken: params.refresh_token, clientId: client.clientId, ip, userAgent })
+      return {
+        access_token: refreshed.accessToken,
+        token_type: 'Bearer',
+        expires_in: refreshed.expiresIn,
+        refresh_token: refreshed.refreshToken,
+        scope: refreshed.scope,
       }
     },
   }

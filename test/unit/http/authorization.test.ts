@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { parseBasicAuthorization, readClientCredentials } from '../../../src/domain/oauth/client-auth.js'
+import { usableCredentials } from '../../../src/domain/oauth/client-auth.js'
 import { OAuthError } from '../../../src/errors.js'
+import { bearerChallenge, clientCredentialsOf, parseBasicCredentials } from '../../../src/http/authorization.js'
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+')
@@ -15,18 +16,18 @@ function errorOf(run: () => unknown): OAuthError {
   throw new Error('expected an OAuthError')
 }
 
-describe('parseBasicAuthorization (RFC 6749 §2.3.1)', () => {
+describe('parseBasicCredentials (RFC 6749 §2.3.1)', () => {
   it('reads a plain id and secret', () => {
-    expect(parseBasicAuthorization(basic('abc', 's3cret'))).toEqual({ clientId: 'abc', clientSecret: 's3cret' })
+    expect(parseBasicCredentials(basic('abc', 's3cret'))).toEqual({ clientId: 'abc', clientSecret: 's3cret' })
   })
 
   it('form-urldecodes both parts after base64, so a colon, a plus or a space survives', () => {
     const header = basic(formEncode('id:with space'), formEncode('a+b:c d%'))
-    expect(parseBasicAuthorization(header)).toEqual({ clientId: 'id:with space', clientSecret: 'a+b:c d%' })
+    expect(parseBasicCredentials(header)).toEqual({ clientId: 'id:with space', clientSecret: 'a+b:c d%' })
   })
 
   it('accepts the scheme in any case', () => {
-    expect(parseBasicAuthorization(basic('abc', 'x').replace('Basic', 'bAsIc')).clientId).toBe('abc')
+    expect(parseBasicCredentials(basic('abc', 'x').replace('Basic', 'bAsIc'))?.clientId).toBe('abc')
   })
 
   it.each([
@@ -39,25 +40,27 @@ describe('parseBasicAuthorization (RFC 6749 §2.3.1)', () => {
     ['a bad percent-escape', basic('id', '%E0%A4%A')],
     ['a NUL in the id', `Basic ${Buffer.from('\u0000:secret').toString('base64')}`],
     ['a control character in the secret', `Basic ${Buffer.from('id:se%0Acret').toString('base64')}`],
-  ])('refuses %s as invalid_client with a Basic challenge', (_case, header) => {
-    const error = errorOf(() => parseBasicAuthorization(header))
+  ])('refuses %s: the client is malformed, and invalid_client', (_case, header) => {
+    expect(parseBasicCredentials(header)).toBeUndefined()
+    const credentials = clientCredentialsOf(header, {})
+    expect(credentials.method).toBe('malformed')
+    const error = errorOf(() => usableCredentials(credentials))
     expect(error.error).toBe('invalid_client')
     expect(error.status).toBe(401)
-    expect(error.headers['www-authenticate']).toBe('Basic realm="tollgate"')
   })
 })
 
-describe('readClientCredentials', () => {
+describe('clientCredentialsOf', () => {
   it('HTTP Basic is client_secret_basic', () => {
-    expect(readClientCredentials(basic('id', 'secret'), {})).toEqual({ method: 'client_secret_basic', clientId: 'id', clientSecret: 'secret' })
+    expect(clientCredentialsOf(basic('id', 'secret'), {})).toEqual({ method: 'client_secret_basic', clientId: 'id', clientSecret: 'secret' })
   })
 
   it('Basic with the same client_id in the body is still client_secret_basic', () => {
-    expect(readClientCredentials(basic('id', 'secret'), { client_id: 'id' }).method).toBe('client_secret_basic')
+    expect(clientCredentialsOf(basic('id', 'secret'), { client_id: 'id' }).method).toBe('client_secret_basic')
   })
 
   it('client_id and client_secret in the body are client_secret_post', () => {
-    expect(readClientCredentials(undefined, { client_id: 'id', client_secret: 'secret' })).toEqual({
+    expect(clientCredentialsOf(undefined, { client_id: 'id', client_secret: 'secret' })).toEqual({
       method: 'client_secret_post',
       clientId: 'id',
       clientSecret: 'secret',
@@ -65,14 +68,14 @@ describe('readClientCredentials', () => {
   })
 
   it('client_id alone is a public client', () => {
-    expect(readClientCredentials(undefined, { client_id: 'tollgate-web' })).toEqual({ method: 'none', clientId: 'tollgate-web' })
+    expect(clientCredentialsOf(undefined, { client_id: 'tollgate-web' })).toEqual({ method: 'none', clientId: 'tollgate-web' })
   })
 
   it.each([
     ['nothing', {}],
     ['empty fields', { client_id: '', client_secret: '' }],
   ])('%s is absent', (_case, params) => {
-    expect(readClientCredentials(undefined, params)).toEqual({ method: 'absent' })
+    expect(clientCredentialsOf(undefined, params)).toEqual({ method: 'absent' })
   })
 
   it.each([
@@ -80,6 +83,15 @@ describe('readClientCredentials', () => {
     ['Basic and a different client_id', basic('id', 'secret'), { client_id: 'other' }],
     ['client_secret without client_id', undefined, { client_secret: 'secret' }],
   ])('%s is invalid_request', (_case, header, params) => {
-    expect(errorOf(() => readClientCredentials(header, params)).error).toBe('invalid_request')
+    expect(errorOf(() => usableCredentials(clientCredentialsOf(header, params))).error).toBe('invalid_request')
+  })
+})
+
+describe('bearerChallenge (RFC 6750 §3)', () => {
+  it('names the realm, and the error with its description and scope when there is one', () => {
+    expect(bearerChallenge()).toBe('Bearer realm="tollgate"')
+    expect(bearerChallenge({ code: 'insufficient_scope', description: 'needs "cart"', scope: 'cart' })).toBe(
+      'Bearer realm="tollgate", error="insufficient_scope", error_description="needs cart", scope="cart"',
+    )
   })
 })
