@@ -28,7 +28,9 @@ export default tseslint.config(
         {
           patterns: [
             { group: GENERATED_CLIENT, message: 'Only src/repositories may use the Prisma client or pg.' },
-            { group: HTTP, message: 'Services take parsed inputs and never see HTTP: parse in src/http or the route.' },
+            { group: HTTP.filter((group) => group !== '**/routes/**'), message: 'Services take parsed inputs and never see HTTP: parse in src/http or the route.' },
+            // A use case may return what a route schema serializes, typed from that schema (import type only).
+            { group: ['**/routes/**'], allowTypeImports: true, message: 'Services may import types from route schemas, nothing else from routes.' },
           ],
         },
       ],

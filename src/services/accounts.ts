@@ -6,7 +6,7 @@ import { EmailTakenError, type UserRecord } from '../repositories/users.js'
 import type { Clock } from './access-tokens.js'
 import type { PasswordHasher } from './password-hasher.js'
 import type { RequestContext, SecurityEventWriter } from './security-events.js'
-import type { SessionService, TokenGrant } from './sessions.js'
+import type { SessionService, TokenGrant } from './sessions/index.js'
 
 export interface PublicUser {
   id: string

@@ -8,7 +8,7 @@ import { createAccountService, type AccountService } from '../../services/accoun
 import type { Clock } from '../../services/access-tokens.js'
 import { argon2Parameters, createPasswordHasher } from '../../services/password-hasher.js'
 import { createSecurityEvents, type SecurityEvents } from '../../services/security-events.js'
-import { createSessionService, type SessionService } from '../../services/sessions.js'
+import { createSessionService, type SessionService } from '../../services/sessions/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

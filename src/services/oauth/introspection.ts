@@ -1,6 +1,6 @@
 import type { ClientCredentialParameters, ClientCredentials } from '../../domain/oauth/client-auth.js'
 import type { RevocationService } from '../revocations.js'
-import type { SessionService } from '../sessions.js'
+import type { SessionService } from '../sessions/index.js'
 import { looksLikeJwt, type AccessTokenCheck } from './access-token-check.js'
 import type { OAuthClientService } from './clients.js'
 

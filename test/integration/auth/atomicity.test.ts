@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAccountStore } from '../../../src/repositories/account-store.js'
 import type { SecurityEventWriter } from '../../../src/services/security-events.js'
-import { createSessionService } from '../../../src/services/sessions.js'
+import { createSessionService } from '../../../src/services/sessions/index.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { login, refresh, registerAndLogin, timeTravel } from '../../helpers/accounts.js'
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { login, refresh, registerAndLogin, timeTravel } from '../../helpers/accounts.js'
 import { userWithAccessToken } from '../../helpers/tokens.js'
-import type { SessionListItem } from '../../../src/services/sessions.js'
+import type { SessionListItem } from '../../../src/services/sessions/index.js'
 
 let t: TestApp
 let clock: ReturnType<typeof timeTravel>

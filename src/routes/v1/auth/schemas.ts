@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH } from '../../../domain/accounts/email.js'
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../../domain/passwords/password-policy.js'
 import { SECURITY_EVENT_TYPES } from '../../../services/security-events.js'
-import type { TokenGrant } from '../../../services/sessions.js'
+import type { TokenGrant } from '../../../services/sessions/index.js'
 
 // Example values, consistent across the document (and valid against their schemas).
 const EXAMPLE = {

@@ -1,6 +1,6 @@
 import type { Grant } from '../../../domain/oauth/grants.js'
 import { OAuthError } from '../../../errors.js'
-import type { SessionService } from '../../sessions.js'
+import type { SessionService } from '../../sessions/index.js'
 
 /**
  * RFC 6749 §6, on the same rotation code as /v1/auth/refresh (reuse detection, grace window,

@@ -1,0 +1,55 @@
+import type { Config } from '../../config.js'
+import type { AccountStore } from '../../repositories/account-store.js'
+import type { AccessTokenIssuer, Clock } from '../access-tokens.js'
+import type { SecurityEventWriter } from '../security-events.js'
+import { createIntrospectRefreshToken } from './introspect-refresh-token.js'
+import { createListSessions } from './list-sessions.js'
+import { createRevokeSessions } from './revoke-sessions.js'
+import { createRotateRefreshToken } from './rotate-refresh-token.js'
+import { createGrantIssuer } from './session-grant.js'
+import { createStartSession } from './start-session.js'
+
+export type { RefreshTokenIntrospection } from './introspect-refresh-token.js'
+export type { SessionListItem } from './list-sessions.js'
+export type { ClientContext, RevocationReason } from './revoke-sessions.js'
+export type { TokenGrant } from './session-grant.js'
+
+export type SessionServiceConfig = Pick<
+  Config,
+  | 'ISSUER'
+  | 'FIRST_PARTY_CLIENT_ID'
+  | 'DEFAULT_SCOPES'
+  | 'REFRESH_GRACE_SECONDS'
+  | 'SESSION_IDLE_TTL_SECONDS'
+  | 'SESSION_ABSOLUTE_TTL_SECONDS'
+  | 'MAX_SESSIONS_PER_USER'
+  | 'REUSE_REVOKES'
+  | 'SESSION_BINDING'
+>
+
+/**
+ * Sessions (refresh-token families), one module per use case: start (login), rotate (refresh),
+ * revoke, list, and refresh-token introspection. Each state change and the security events that
+ * report it are one transaction.
+ */
+export function createSessionService(deps: {
+  store: AccountStore
+  events: SecurityEventWriter
+  accessTokens: Pick<AccessTokenIssuer, 'issue'>
+  /** app.secret('refresh-token-rotation'): keys the derivation of successors. */
+  rotationSecret: Buffer
+  clock: Clock
+  config: SessionServiceConfig
+}) {
+  const { store, events, clock, config } = deps
+  const grant = createGrantIssuer(deps.accessTokens)
+  return {
+    start: createStartSession({ store, events, grant, clock, config }),
+    refresh: createRotateRefreshToken({ store, events, grant, rotationSecret: deps.rotationSecret, clock, config }),
+    introspectRefreshToken: createIntrospectRefreshToken({ store, clock, config }),
+    ...createRevokeSessions({ store, events, clock }),
+    ...createListSessions({ store, clock }),
+  }
+}
+
+export type SessionService = ReturnType<typeof createSessionService>

@@ -1,0 +1,129 @@
+import type { Config } from '../../config.js'
+import { bindingOutcome, extendedIdleExpiry } from '../../domain/sessions/session-rules.js'
+import { decideRotation, hashRefreshToken, isWellFormedRefreshToken, successorOf } from '../../domain/tokens/refresh-token.js'
+import type { AccountStore, AccountTransaction } from '../../repositories/account-store.js'
+import type { TokenWithSession } from '../../repositories/refresh-tokens.js'
+import type { Clock } from '../access-tokens.js'
+import type { SecurityEventWriter } from '../security-events.js'
+import { contextOf, recordRevoked, type ClientContext } from './revoke-sessions.js'
+import { invalidGrant, type GrantIssuer, type TokenGrant } from './session-grant.js'
+
+export type RotationConfig = Pick<Config, 'REFRESH_GRACE_SECONDS' | 'SESSION_IDLE_TTL_SECONDS' | 'REUSE_REVOKES' | 'SESSION_BINDING'>
+
+/** How many rotations a replay may follow to reach the live token (see liveDescendant). */
+const MAX_CHAIN = 32
+
+type RefreshOutcome = { ok: true; row: TokenWithSession; refreshToken: string } | { ok: false }
+
+/**
+ * Exchanging a refresh token for a new access token and the family's next refresh token, with
+ * reuse detection, the grace window and session binding. Throws invalid_grant on any failure,
+ * including a detected reuse (whose revocation has committed by then). With `clientId`, the
+ * session must belong to that client.
+ */
+export function createRotateRefreshToken(deps: {
+  store: AccountStore
+  events: SecurityEventWriter
+  grant: GrantIssuer
+  /** app.secret('refresh-token-rotation'): keys the derivation of successors. */
+  rotationSecret: Buffer
+  clock: Clock
+  config: RotationConfig
+}) {
+  const { store, events, grant, clock, config } = deps
+
+  /**
+   * The live token of a family for a replay of `presented` inside its grace window: normally the
+   * successor the first rotation handed out. If that successor has itself been rotated since
+   * (a second refresh inside the window), the chain is followed, every link being derivable, so a
+   * late tab gets the family's current token instead of one that is already spent and would set
+   * off reuse detection a moment later. No token is created either way.
+   */
+  async function liveDescendant(tx: AccountTransaction, presented: string, sessionId: string): Promise<string | null> {
+    let candidate = successorOf(presented, deps.rotationSecret)
+    for (let step = 0; step < MAX_CHAIN; step++) {
+      const row = await tx.refreshTokens.findByHash(hashRefreshToken(candidate))
+      if (!row || row.sessionId !== sessionId) return null
+      if (!row.rotatedAt) return candidate
+      candidate = successorOf(candidate, deps.rotationSecret)
+    }
+    return null
+  }
+
+  return async function refresh(input: { refreshToken: string; clientId?: string | undefined } & ClientContext): Promise<TokenGrant> {
+    if (!isWellFormedRefreshToken(input.refreshToken)) throw invalidGrant()
+    const now = clock()
+    const context = contextOf(input)
+    const presentedHash = hashRefreshToken(input.refreshToken)
+    const successor = successorOf(input.refreshToken, deps.rotationSecret)
+
+    // The common case (a first rotation of a live token, from where the session was last seen)
+    // needs no decision beyond what one statement can check; everything else is decided below.
+    const rotated = await store.refreshTokens.rotateLive({
+      tokenHash: presentedHash,
+      successorHash: hashRefreshToken(successor),
+      clientId: input.clientId ?? null,
+      now,
+      idleExpiresAt: new Date(now.getTime() + config.SESSION_IDLE_TTL_SECONDS * 1000),
+      ...context,
+    })
+    if (rotated) return grant(rotated, successor)
+
+    const outcome = await store.transaction(async (tx): Promise<RefreshOutcome> => {
+      const row = await tx.refreshTokens.lockWithSession(presentedHash)
+      const decision = decideRotation({ token: row, session: row, clientId: input.clientId, now, graceSeconds: config.REFRESH_GRACE_SECONDS })
+      if (!row || decision.action === 'invalid') return { ok: false }
+      const subject = { userId: row.userId, sessionId: row.sessionId }
+
+      if (decision.action === 'reuse_detected') {
+        const revoked =
+          config.REUSE_REVOKES === 'user'
+            ? await tx.sessions.revokeAllOfUser(row.userId, 'refresh_token_reused', now)
+            : await tx.sessions.revoke([row.sessionId], 'refresh_token_reused', now)
+        await recordRevoked(events, tx, revoked, 'refresh_token_reused', context)
+        await events.record(tx, {
+          type: 'refresh_token_reused',
+          ...subject,
+          ...context,
+          details: { kind: 'stale', rotatedAt: row.rotatedAt?.toISOString(), graceSeconds: config.REFRESH_GRACE_SECONDS, revoked: config.REUSE_REVOKES },
+        })
+        return { ok: false }
+      }
+
+      const binding = bindingOutcome(config.SESSION_BINDING, row, context)
+      if (binding !== 'ok') {
+        await events.record(tx, { type: 'session_flagged', ...subject, ...context, details: { mode: config.SESSION_BINDING } })
+      }
+      if (binding === 'revoke') {
+        await recordRevoked(events, tx, await tx.sessions.revoke([row.sessionId], 'binding_mismatch', now), 'binding_mismatch', context)
+        return { ok: false }
+      }
+
+      let refreshToken: string | null
+      if (decision.action === 'rotate') {
+        refreshToken = successor
+        if (!(await tx.refreshTokens.markRotated(row.tokenId, now))) return { ok: false }
+        await tx.refreshTokens.insert({ sessionId: row.sessionId, tokenHash: hashRefreshToken(refreshToken), now })
+      } else {
+        refreshToken = await liveDescendant(tx, input.refreshToken, row.sessionId)
+        if (!refreshToken) return { ok: false }
+        await events.record(tx, {
+          type: 'refresh_token_reused',
+          ...subject,
+          ...context,
+          details: { kind: 'replay_within_grace', rotatedAt: row.rotatedAt?.toISOString(), graceSeconds: config.REFRESH_GRACE_SECONDS },
+        })
+      }
+      await tx.sessions.touch(row.sessionId, {
+        now,
+        idleExpiresAt: extendedIdleExpiry(now, config.SESSION_IDLE_TTL_SECONDS, row.absoluteExpiresAt),
+        ...context,
+        flag: binding === 'flag',
+      })
+      return { ok: true, row, refreshToken }
+    })
+
+    if (!outcome.ok) throw invalidGrant()
+    return grant(outcome.row, outcome.refreshToken)
+  }
+}

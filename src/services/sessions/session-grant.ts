@@ -1,0 +1,50 @@
+import { parseScope } from '../../domain/tokens/access-token.js'
+import { ProblemError } from '../../errors.js'
+import type { AccessTokenIssuer } from '../access-tokens.js'
+
+/** What a login or a refresh hands out. */
+export interface TokenGrant {
+  accessToken: string
+  expiresIn: number
+  refreshToken: string
+  scope: string
+  sessionId: string
+  /** The session's absolute expiry: no refresh token of it is worth keeping past this. */
+  sessionExpiresAt: Date
+}
+
+/** The session fields an access token of it needs. */
+export interface GrantedSession {
+  sessionId: string
+  userId: string
+  clientId: string
+  scope: string
+  absoluteExpiresAt: Date
+}
+
+/** Any refresh token that is not a live one, whatever the reason: the reason is never told. */
+export function invalidGrant(): ProblemError {
+  return new ProblemError('invalid_grant', 'The refresh token is invalid, expired or revoked')
+}
+
+/** Pairs a session's refresh token with a new access token of that session. */
+export function createGrantIssuer(accessTokens: Pick<AccessTokenIssuer, 'issue'>) {
+  return async function grant(session: GrantedSession, refreshToken: string): Promise<TokenGrant> {
+    const issued = await accessTokens.issue({
+      subject: session.userId,
+      clientId: session.clientId,
+      scopes: parseScope(session.scope),
+      sessionId: session.sessionId,
+    })
+    return {
+      accessToken: issued.token,
+      expiresIn: issued.expiresIn,
+      refreshToken,
+      scope: issued.claims.scope,
+      sessionId: session.sessionId,
+      sessionExpiresAt: session.absoluteExpiresAt,
+    }
+  }
+}
+
+export type GrantIssuer = ReturnType<typeof createGrantIssuer>

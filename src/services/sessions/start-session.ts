@@ -1,0 +1,51 @@
+import type { Config } from '../../config.js'
+import { initialExpiry, sessionsToEvict } from '../../domain/sessions/session-rules.js'
+import { formatScope } from '../../domain/tokens/access-token.js'
+import { generateRefreshToken, hashRefreshToken } from '../../domain/tokens/refresh-token.js'
+import type { AccountStore } from '../../repositories/account-store.js'
+import type { Clock } from '../access-tokens.js'
+import type { SecurityEventWriter } from '../security-events.js'
+import { contextOf, recordRevoked, type ClientContext } from './revoke-sessions.js'
+import type { GrantIssuer, TokenGrant } from './session-grant.js'
+
+export type StartSessionConfig = Pick<Config, 'FIRST_PARTY_CLIENT_ID' | 'DEFAULT_SCOPES' | 'SESSION_IDLE_TTL_SECONDS' | 'SESSION_ABSOLUTE_TTL_SECONDS' | 'MAX_SESSIONS_PER_USER'>
+
+/** Starting a session for a user who just proved who they are (the login), evicting the oldest beyond the limit. */
+export function createStartSession(deps: {
+  store: AccountStore
+  events: SecurityEventWriter
+  grant: GrantIssuer
+  clock: Clock
+  config: StartSessionConfig
+}) {
+  const { store, events, grant, clock, config } = deps
+  const lifetimes = { idleSeconds: config.SESSION_IDLE_TTL_SECONDS, absoluteSeconds: config.SESSION_ABSOLUTE_TTL_SECONDS }
+
+  return async function start(input: { userId: string } & ClientContext): Promise<TokenGrant> {
+    const now = clock()
+    const context = contextOf(input)
+    const refreshToken = generateRefreshToken()
+    const expiry = initialExpiry(now, lifetimes)
+    const fields = { userId: input.userId, clientId: config.FIRST_PARTY_CLIENT_ID, scope: formatScope(config.DEFAULT_SCOPES), now, ...expiry, ...context }
+    const tokenHash = hashRefreshToken(refreshToken)
+    // Most logins find the user's row free and room for one more session: one statement. Two
+    // sessions of headroom, because that statement may miss a login of the same user that
+    // commits while it starts (see startUncontended); the transaction below counts exactly.
+    const uncontended = await store.sessions.startUncontended({ ...fields, tokenHash, maxLiveBefore: config.MAX_SESSIONS_PER_USER - 2 })
+    if (uncontended) {
+      events.count('login_succeeded')
+      return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken)
+    }
+    const session = await store.transaction(async (tx) => {
+      await tx.users.lock(input.userId)
+      const live = await tx.sessions.listLive(input.userId, now)
+      const evict = sessionsToEvict(live, config.MAX_SESSIONS_PER_USER).map((s) => s.id)
+      await recordRevoked(events, tx, await tx.sessions.revoke(evict, 'evicted', now), 'evicted', context)
+      const created = await tx.sessions.create(fields)
+      await tx.refreshTokens.insert({ sessionId: created.id, tokenHash, now })
+      await events.record(tx, { type: 'login_succeeded', userId: input.userId, sessionId: created.id, ...context })
+      return created
+    })
+    return grant({ ...session, sessionId: session.id }, refreshToken)
+  }
+}
