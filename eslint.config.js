@@ -8,7 +8,7 @@ const REPOSITORIES = ['**/repositories/**', '**/repositories/*.js']
 const HTTP = ['fastify', 'fastify-plugin', '@fastify/*', '**/plugins/**', '**/routes/**', '**/http/**']
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/generated/', 'coverage/', 'scratch/', '.tap/', 'clients/generated/'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'node_modules/', 'src/generated/', 'coverage/', 'scratch/', '.tap/', 'clients/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -52,20 +52,6 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/verifier/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: GENERATED_CLIENT, message: 'Only src/repositories may use the Prisma client or pg.' },
-            { group: REPOSITORIES, message: 'The verifier is importable without the server.' },
-          ],
-        },
-      ],
-    },
-  },
-  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -77,6 +63,17 @@ export default tseslint.config(
             { group: [...HTTP, '**/services/**'], message: 'Domain code is pure: no HTTP, no services.' },
           ],
         },
+      ],
+    },
+  },
+  // The verifier package is installed alone: it imports jose, node:* and (its Fastify entry) its
+  // optional peers, never the server.
+  {
+    files: ['packages/verifier/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!(?:jose|fastify|fastify-plugin|node:.*|\\./.*)$)', message: '@tollgate/verifier depends on jose alone (fastify and fastify-plugin are optional peers).' }] },
       ],
     },
   },

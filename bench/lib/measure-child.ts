@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import argon2 from 'argon2'
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose'
 import { argon2Parameters } from '../../src/services/password-hasher.js'
-import { createVerifier } from '../../src/verifier/index.js'
+import { createVerifier } from '@tollgate/verifier'
 import { benchConfig, PASSWORD } from '../servers/tollgate.js'
 import { serve } from './child.js'
 

@@ -1,3 +1,4 @@
+import { createVerifier, TokenVerificationError, type RevocationSource, type VerifierErrorCode } from '@tollgate/verifier'
 import type { Config } from '../config.js'
 import { SIGNING_ALGORITHMS, type KeyProvider } from '../domain/keys/key-provider.js'
 import {
@@ -7,9 +8,6 @@ import {
   type AccessTokenRequest,
 } from '../domain/tokens/access-token.js'
 import { bearerError } from '../errors.js'
-import { TokenVerificationError, type VerifierErrorCode } from '../verifier/errors.js'
-import type { RevocationSource } from '../verifier/revocations.js'
-import { createVerifier } from '../verifier/verifier.js'
 
 export interface IssuedAccessToken {
   token: string

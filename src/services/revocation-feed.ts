@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Config } from '../config.js'
 import type { KeyProvider } from '../domain/keys/key-provider.js'
-import { REVOCATIONS_TYPE } from '../verifier/revocations.js'
+import { REVOCATIONS_TYPE } from '@tollgate/verifier'
 import type { Clock } from './access-tokens.js'
 import type { RevocationService } from './revocations.js'
 

@@ -1,24 +1,8 @@
 /**
- * tollgate/verifier: verify tollgate access tokens in any Node.js service, trusting tollgate only
- * through its JWKS and its signed revocations feed.
+ * tollgate/verifier: the `@tollgate/verifier` package, re-exported with its Fastify plugin for code
+ * that already depends on the server. Other services install `@tollgate/verifier` alone.
  *
  * @packageDocumentation
  */
-export {
-  ACCESS_TOKEN_TYPE,
-  createVerifier,
-  VERIFIER_ALGORITHMS,
-  type VerifiedClaims,
-  type Verifier,
-  type VerifierAlgorithm,
-  type VerifierOptions,
-} from './verifier.js'
-export { TokenVerificationError, VERIFIER_ERROR_CODES, type VerifierErrorCode } from './errors.js'
-export {
-  createRemoteRevocations,
-  REVOCATIONS_TYPE,
-  type RemoteRevocationsOptions,
-  type RevocationList,
-  type RevocationSource,
-} from './revocations.js'
-export { tollgateAuth, type TollgateAuth, type TollgateAuthOptions, type VerifiedIdentity } from './fastify.js'
+export * from '@tollgate/verifier'
+export * from '@tollgate/verifier/fastify'

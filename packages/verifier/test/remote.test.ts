@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { SignJWT, type JWK } from 'jose'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createRemoteRevocations, createVerifier, type TokenVerificationError } from '../../../src/verifier/index.js'
+import { createRemoteRevocations, createVerifier, type TokenVerificationError } from '../src/index.js'
 import { AUDIENCE, claims, ISSUER, signToken, testKey, type TestKey } from './fixtures.js'
 
 /** A stand-in for tollgate's two public endpoints, reached through the verifier's fetch option. */

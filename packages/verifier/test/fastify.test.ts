@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createLocalJWKSet } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createVerifier, tollgateAuth } from '../../../src/verifier/index.js'
+import { tollgateAuth } from '../src/fastify.js'
+import { createVerifier } from '../src/index.js'
 import { AUDIENCE, claims, ISSUER, signToken, testKey, type TestKey } from './fixtures.js'
 
 let key: TestKey

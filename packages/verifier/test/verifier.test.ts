@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { createLocalJWKSet, SignJWT, type JWTVerifyGetKey } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createVerifier, TokenVerificationError, type VerifierErrorCode } from '../../../src/verifier/index.js'
+import { createVerifier, TokenVerificationError, type VerifierErrorCode } from '../src/index.js'
 import { AUDIENCE, b64, claims, ISSUER, signToken, testKey, type TestKey } from './fixtures.js'
 
 let key: TestKey

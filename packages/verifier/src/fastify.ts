@@ -1,3 +1,9 @@
+/**
+ * @tollgate/verifier/fastify: the Fastify plugin. Needs `fastify` and `fastify-plugin`, the
+ * package's optional peer dependencies.
+ *
+ * @packageDocumentation
+ */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { TokenVerificationError } from './errors.js'

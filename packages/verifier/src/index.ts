@@ -1,0 +1,23 @@
+/**
+ * @tollgate/verifier: verify tollgate access tokens in any Node.js service, trusting tollgate only
+ * through its JWKS and its signed revocations feed. The Fastify plugin is `@tollgate/verifier/fastify`.
+ *
+ * @packageDocumentation
+ */
+export {
+  ACCESS_TOKEN_TYPE,
+  createVerifier,
+  VERIFIER_ALGORITHMS,
+  type VerifiedClaims,
+  type Verifier,
+  type VerifierAlgorithm,
+  type VerifierOptions,
+} from './verifier.js'
+export { TokenVerificationError, VERIFIER_ERROR_CODES, type VerifierErrorCode } from './errors.js'
+export {
+  createRemoteRevocations,
+  REVOCATIONS_TYPE,
+  type RemoteRevocationsOptions,
+  type RevocationList,
+  type RevocationSource,
+} from './revocations.js'
