@@ -14,6 +14,9 @@ const USAGE = `usage: tollgate [command]
   migrate                    apply pending database migrations and exit
   keys list|rotate           show the signing keys, or rotate now
   clients create|list|delete manage OAuth clients (client_credentials)
+  help                       this text
+
+Configuration comes from the environment, and from ./.env when it exists (see .env.example).
 `
 
 /** The `tollgate` command. Subcommands beyond start and migrate register in COMMANDS. */
@@ -39,6 +42,10 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 
 export async function runCli(argv: string[]): Promise<number> {
   const [command = 'start', ...args] = argv
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE)
+    return 0
+  }
   const run = COMMANDS[command]
   if (!run) {
     process.stderr.write(USAGE)
