@@ -9,6 +9,7 @@ import accounts from './plugins/app/accounts.js'
 import authentication from './plugins/app/authentication.js'
 import cart from './plugins/app/cart.js'
 import database from './plugins/app/database.js'
+import drain from './plugins/app/drain.js'
 import keys from './plugins/app/keys.js'
 import oauth from './plugins/app/oauth.js'
 import purge from './plugins/app/purge.js'
@@ -52,7 +53,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
     http: { connectionsCheckingInterval: 1000 },
     // Malformed URLs (bad percent-encoding) fail in the router, before the error handler.
     frameworkErrors: renderError,
-    return503OnClosing: true,
+    // A request that still reaches a closing instance (on a connection opened before the close)
+    // is served, with Connection: close; the drain (plugins/app/drain.ts) keeps that rare.
+    return503OnClosing: false,
     // Opening the embedded PGlite and applying migrations can take several seconds on a busy machine.
     pluginTimeout: 60_000,
     forceCloseConnections: 'idle',
@@ -71,6 +74,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
 
   // swagger first: it documents only the routes registered after it.
   await app.register(swagger)
+  await app.register(drain)
   await app.register(metrics)
   await app.register(underPressure, { config })
   await app.register(helmet, { config })

@@ -67,6 +67,7 @@ export const ENVIRONMENT = {
   MAX_CONNECTIONS: Type.Integer({ minimum: 1, default: 10_000 }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1000 }),
   SHUTDOWN_TIMEOUT_SECONDS: Seconds(10),
+  DRAIN_DELAY_SECONDS: Seconds(5, 0),
 
   RATE_LIMIT_LOGIN_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
   RATE_LIMIT_LOGIN_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 5 }),

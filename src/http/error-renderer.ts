@@ -123,7 +123,10 @@ function codeForStatus(status: number): ProblemCode {
 /** The one error handler: problem+json for /v1 and operations, RFC 6749 bodies for OAuth routes. */
 export function renderError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   const rendered = classify(error)
-  if (rendered.status >= 500) {
+  if (rendered.status === 503) {
+    // Shedding load, draining or waiting out a database outage: expected, and said elsewhere once.
+    request.log.debug({ code: rendered.problem.code }, 'request refused: unavailable')
+  } else if (rendered.status >= 500) {
     request.log.error({ err: error }, 'request failed')
   } else {
     request.log.info({ code: rendered.problem.code, status: rendered.status }, 'request refused')

@@ -85,7 +85,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk))
 
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr.join('')}`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr.join('')}`)), 90_000)
     const poll = setInterval(() => {
       const listening = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening at http://127.0.0.1'))
       if (listening) {

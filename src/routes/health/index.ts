@@ -28,12 +28,15 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'readiness',
         tags: ['operations'],
         summary: 'Readiness',
-        description: 'Answers 200 when the database answers, 503 otherwise: take the instance out of rotation while it is 503.',
+        description:
+          'Answers 200 when the database answers, 503 otherwise, and 503 from the moment the instance is asked to stop ' +
+          '(it keeps serving for a drain delay): take the instance out of rotation while it is 503.',
         security: [],
         response: { 200: { ...StatusSchema, 'x-response-description': 'Ready to serve' }, ...problemResponses(503) },
       },
     },
     async () => {
+      if (app.drain.active) throw new ProblemError('service_unavailable', 'The instance is shutting down')
       try {
         await app.db.ping()
       } catch {
