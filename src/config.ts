@@ -29,6 +29,7 @@ export const ENVIRONMENT = {
   DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
   MIGRATE_ON_START: Flag(true),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[\\x21-\\x7E]{1,64}$', default: 'tollgate:' }),
 
   KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
   SIGNING_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], { default: 'EdDSA' }),

@@ -7,6 +7,7 @@ import { Counter } from 'prom-client'
 import type { Config } from '../../config.js'
 import { ProblemError } from '../../errors.js'
 import { MemoryRateLimitStore } from '../../http/memory-rate-limit-store.js'
+import { redisRateLimitStore } from '../../http/redis-rate-limit-store.js'
 import { policyFor, type RateLimitRule } from '../../http/rate-limit-policy.js'
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>
@@ -56,7 +57,7 @@ export default fp<{ config: Config }>(
       global: false,
       enableDraftSpec: true,
       timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000,
-      ...(redis ? { redis, nameSpace: 'tollgate:rate-limit:' } : { store: MemoryRateLimitStore }),
+      store: redis ? redisRateLimitStore(redis, `${config.REDIS_KEY_PREFIX}rate-limit:`) : MemoryRateLimitStore,
       errorResponseBuilder: (_request, context) => tooManyRequests(Math.ceil(context.ttl / 1000)),
     })
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPolicyApp } from './policy-app.js'
 
@@ -63,6 +64,26 @@ describe.skipIf(!hasRedis)('rate-limit counters in Redis', () => {
     }
     expect(waits).toEqual([60, 120, 240])
     expect((await login(b!.app, 'shared@example.com', '10.0.0.2')).statusCode).toBe(401)
+  })
+
+  it('keep every key under REDIS_KEY_PREFIX, named by rule', async () => {
+    const { app } = await buildPolicyApp({ ...LIMITS, REDIS_URL: url, REDIS_KEY_PREFIX: 'test-prefix:' })
+    apps.push(app)
+    expect((await login(app, 'keys@example.com', '10.0.0.9')).statusCode).toBe(401)
+    const client = new Redis(url)
+    try {
+      const keys = (await client.keys('*')).filter((key) => !key.startsWith('tollgate:')).sort()
+      // The account is a keyed hash, never the email itself.
+      expect(keys).toHaveLength(3)
+      expect(keys[0]).toMatch(/^test-prefix:rate-limit:login-account-ip:[\w-]+:10\.0\.0\.9$/)
+      expect(keys[1]).toMatch(/^test-prefix:rate-limit:login-account:[\w-]+$/)
+      expect(keys[2]).toBe('test-prefix:rate-limit:login-ip:10.0.0.9')
+      expect(keys.join()).not.toContain('keys@example.com')
+      // The default prefix, written by the first test: no route placeholders in it either.
+      expect((await client.keys('tollgate:*')).every((key) => key.startsWith('tollgate:rate-limit:login-') && !key.includes('undefined'))).toBe(true)
+    } finally {
+      client.disconnect()
+    }
   })
 
   it('fail open with a warning when Redis goes away, and close cleanly', async () => {
