@@ -34,6 +34,7 @@ export const PROBLEMS = {
   payload_too_large: { status: 413, title: 'The request body is too large', oauth: 'invalid_request' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type', oauth: 'invalid_request' },
   quantity_limit_exceeded: { status: 422, title: 'The quantity would exceed the limit', oauth: 'invalid_request' },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was already used with a different request', oauth: 'invalid_request' },
   rate_limited: { status: 429, title: 'Too many requests', oauth: 'invalid_request' },
   internal_error: { status: 500, title: 'Internal server error', oauth: 'server_error' },
   service_unavailable: { status: 503, title: 'Service unavailable', oauth: 'temporarily_unavailable' },

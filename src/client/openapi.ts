@@ -319,7 +319,7 @@ export interface paths {
         put?: never;
         /**
          * Add an item to your cart
-         * @description Adds a sku, or adds to its quantity when it is already in the cart (atomically: concurrent adds never lose an update). A total above 999 is 422 and changes nothing. Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed.
+         * @description Adds a sku, or adds to its quantity when it is already in the cart (atomically: concurrent adds never lose an update). A total above 999 is 422 and changes nothing. Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed. With an Idempotency-Key, a retry (the reply was lost, the connection dropped) gets the first answer, from any instance, and adds nothing.
          */
         post: operations["addCartItem"];
         delete?: never;
@@ -476,7 +476,7 @@ export interface components {
              * @description Stable machine-readable code: branch on this. The same codes are listed by each operation.
              * @enum {string}
              */
-            code: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_grant" | "invalid_token" | "insufficient_scope" | "forbidden_origin" | "not_found" | "method_not_allowed" | "email_taken" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "quantity_limit_exceeded" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_grant" | "invalid_token" | "insufficient_scope" | "forbidden_origin" | "not_found" | "method_not_allowed" | "email_taken" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "quantity_limit_exceeded" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
         };
         /**
          * OAuthError
@@ -1950,6 +1950,11 @@ export interface operations {
                  * @example "7"
                  */
                 "if-match"?: string;
+                /**
+                 * @description Makes the add safe to retry (draft-ietf-httpapi-idempotency-key-header): a retry with the same key and the same body, by the same user, within 24 h, gets the first answer and adds nothing; the same key with another body is 422 `idempotency_key_reused`. 1 to 255 visible ASCII characters, as a structured-field string (`"…"`) or bare; a random UUID per add is the usual choice. A malformed value is 400.
+                 * @example "4c8a2d6e-3f1b-4a9e-8d7c-2b5e9f0a1c3d"
+                 */
+                "idempotency-key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2049,7 +2054,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable content. Problem `code` `quantity_limit_exceeded`: the quantity would exceed the limit. */
+            /** @description Unprocessable content. Problem `code` `quantity_limit_exceeded`: the quantity would exceed the limit; `idempotency_key_reused`: the idempotency-key was already used with a different request. */
             422: {
                 headers: {
                     [name: string]: unknown;

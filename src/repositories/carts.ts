@@ -15,6 +15,18 @@ interface CartRow extends NullableItem {
   version: number
 }
 
+/** A cart add as stored for its idempotency key (JSON: dates as strings). */
+interface StoredAdd {
+  item: Omit<CartItem, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string }
+  version: number
+}
+
+/** The first answer to a cart add sent with an idempotency key, and what its request looked like. */
+export interface IdempotentAdd {
+  fingerprint: string
+  result: { item: CartItem; version: number }
+}
+
 /**
  * Statements that change a cart, for use inside one transaction. Every one of them runs on the
  * transaction's own client: the embedded PGlite is a single multiplexed session, so awaiting
@@ -79,6 +91,39 @@ function cartWriter(tx: Prisma.TransactionClient) {
 
     async removeAll(userId: string): Promise<void> {
       await tx.$executeRaw`DELETE FROM cart_items WHERE user_id = ${userId}::uuid`
+    },
+
+    /**
+     * Claims an idempotency key for this transaction (null), or returns the record that holds it.
+     * A concurrent claim of the same key waits on the insert until its transaction ends, then sees
+     * the committed record (or claims the key itself if that transaction rolled back), so two
+     * duplicates sent at once still add once. A record created before `forgetBefore` is dropped
+     * first: its key is free again. Also null when the user does not exist (nothing claimed).
+     */
+    async claimIdempotencyKey(userId: string, key: string, fingerprint: string, now: Date, forgetBefore: Date): Promise<IdempotentAdd | null> {
+      await tx.$executeRaw`
+        DELETE FROM idempotency_records
+         WHERE user_id = ${userId}::uuid AND key = ${key} AND created_at < ${forgetBefore.toISOString()}::timestamptz`
+      const claimed = await tx.$executeRaw`
+        INSERT INTO idempotency_records (user_id, key, fingerprint, created_at)
+        SELECT id, ${key}, ${fingerprint}, ${now.toISOString()}::timestamptz FROM users WHERE id = ${userId}::uuid
+        ON CONFLICT (user_id, key) DO NOTHING`
+      if (claimed > 0) return null
+      const [record] = await tx.$queryRaw<Array<{ fingerprint: string; response: StoredAdd | null }>>`
+        SELECT fingerprint, response FROM idempotency_records WHERE user_id = ${userId}::uuid AND key = ${key}`
+      if (!record?.response) return null
+      const { item, version } = record.response
+      return {
+        fingerprint: record.fingerprint,
+        result: { item: { ...item, createdAt: new Date(item.createdAt), updatedAt: new Date(item.updatedAt) }, version },
+      }
+    },
+
+    /** The answer to give every retry of the key this transaction claimed. */
+    async recordIdempotentAdd(userId: string, key: string, result: { item: CartItem; version: number }): Promise<void> {
+      await tx.$executeRaw`
+        UPDATE idempotency_records SET response = ${JSON.stringify(result)}::jsonb
+         WHERE user_id = ${userId}::uuid AND key = ${key}`
     },
   }
 }

@@ -6,6 +6,7 @@ export interface PurgeBatch {
   sessions: number
   refreshTokens: number
   securityEvents: number
+  idempotencyRecords: number
 }
 
 export interface PurgeCutoffs {
@@ -15,6 +16,8 @@ export interface PurgeCutoffs {
   expiredBefore: Date
   /** Security events older than this go. */
   eventsBefore: Date
+  /** Idempotency records (cart adds' first answers) created before this go. */
+  idempotencyBefore: Date
 }
 
 // Every instance purges on a timer; this lock lets one of them do it at a time. Held by the batch's
@@ -23,7 +26,7 @@ const LOCK_NAME = 'tollgate.purge'
 
 /**
  * Deleting what no request can need any more: ended sessions with all their refresh tokens, and
- * old security events. Each batch is one transaction under a transaction-scoped advisory lock;
+ * old security events and idempotency records. Each batch is one transaction under a transaction-scoped advisory lock;
  * the rows it picks are locked with SKIP LOCKED, so a refresh racing for one of them is never
  * waited on.
  */
@@ -39,7 +42,7 @@ export function createPurgeRepository(prisma: PrismaClient) {
   }
 
   return {
-    /** One batch of at most `limit` sessions and `limit` events; null when another instance holds the lock. */
+    /** One batch of at most `limit` sessions, `limit` events and `limit` idempotency records; null when another instance holds the lock. */
     async deleteBatch(cutoffs: PurgeCutoffs, limit: number): Promise<PurgeBatch | null> {
       return prisma.$transaction(async (tx) => {
         const [lock] = await tx.$queryRaw<Array<{ locked: boolean }>>`SELECT pg_try_advisory_xact_lock(hashtext(${LOCK_NAME})) AS locked`
@@ -54,7 +57,11 @@ export function createPurgeRepository(prisma: PrismaClient) {
         const securityEvents = await tx.$executeRaw`
           DELETE FROM security_events
            WHERE id IN (SELECT id FROM security_events WHERE at < ${cutoffs.eventsBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
-        return { sessions, refreshTokens, securityEvents }
+        const idempotencyRecords = await tx.$executeRaw`
+          DELETE FROM idempotency_records
+           WHERE (user_id, key) IN (
+             SELECT user_id, key FROM idempotency_records WHERE created_at < ${cutoffs.idempotencyBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
+        return { sessions, refreshTokens, securityEvents, idempotencyRecords }
       })
     },
 

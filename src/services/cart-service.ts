@@ -1,5 +1,6 @@
 import { CART_LIMITS, type Cart, type CartItem } from '../domain/cart/cart.js'
 import { isUuid } from '../domain/ids.js'
+import { idempotencyCutoff, requestFingerprint } from '../domain/idempotency/idempotency-key.js'
 import { bearerError, ProblemError } from '../errors.js'
 import type { CartRepository, CartWriter } from '../repositories/carts.js'
 import type { Clock } from './access-tokens.js'
@@ -10,6 +11,11 @@ export interface WriteConditions {
    * writes whatever the version.
    */
   expectedVersions?: readonly number[] | undefined
+}
+
+export interface AddOptions extends WriteConditions {
+  /** The client's idempotency key: a retry with it within the retention gets the first answer. */
+  idempotencyKey?: string | undefined
 }
 
 /**
@@ -53,19 +59,30 @@ export function createCartService(deps: { carts: CartRepository; clock: Clock })
       return carts.find(userIdOf(subject))
     },
 
-    async add(subject: string, input: { sku: string; quantity: number }, conditions: WriteConditions = {}): Promise<{ item: CartItem; version: number }> {
+    async add(subject: string, input: { sku: string; quantity: number }, options: AddOptions = {}): Promise<{ item: CartItem; version: number }> {
       const userId = userIdOf(subject)
-      if (conditions.expectedVersions === undefined) {
+      const { idempotencyKey } = options
+      if (options.expectedVersions === undefined && idempotencyKey === undefined) {
         const added = await carts.addToExisting(userId, input, CART_LIMITS.maxQuantity, clock())
         if (added === 'refused') throw quantityLimitExceeded(input)
         if (added) return added
       }
       return carts.transaction(async (writer) => {
         const now = clock()
+        if (idempotencyKey !== undefined) {
+          const fingerprint = requestFingerprint([input.sku, input.quantity])
+          const first = await writer.claimIdempotencyKey(userId, idempotencyKey, fingerprint, now, idempotencyCutoff(now))
+          if (first) {
+            if (first.fingerprint !== fingerprint) throw new ProblemError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body')
+            return first.result
+          }
+        }
         const version = await bumpOrCreate(writer, userId, now)
-        checkPrecondition(conditions, version - 1)
+        checkPrecondition(options, version - 1)
         const item = await writer.add(userId, input, CART_LIMITS.maxQuantity, now)
         if (!item) throw quantityLimitExceeded(input)
+        // A refusal above rolls the claim back with everything else: a retry is then a new attempt.
+        if (idempotencyKey !== undefined) await writer.recordIdempotentAdd(userId, idempotencyKey, { item, version })
         return { item, version }
       })
     },

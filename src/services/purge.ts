@@ -1,4 +1,5 @@
 import type { Config } from '../config.js'
+import { idempotencyCutoff } from '../domain/idempotency/idempotency-key.js'
 import type { PurgeBatch, PurgeCutoffs, PurgeRepository } from '../repositories/purge.js'
 import type { Clock } from './access-tokens.js'
 import { FEED_SKEW_SECONDS } from './revocations.js'
@@ -34,6 +35,7 @@ export function endedSessionRetentionSeconds(config: Pick<Config, 'ACCESS_TOKEN_
  *   invalid_grant, and the family the thief raced would stay alive. Their number is bounded by
  *   the rotations within one session's absolute lifetime.
  * - Security events stay for SECURITY_EVENT_RETENTION_DAYS.
+ * - An idempotency record stays as long as a retry of its cart add may reuse its key (24 h).
  */
 export function purgeCutoffs(now: Date, config: Pick<Config, 'ACCESS_TOKEN_TTL_SECONDS' | 'SECURITY_EVENT_RETENTION_DAYS'>): PurgeCutoffs {
   const sessionsBefore = new Date(now.getTime() - endedSessionRetentionSeconds(config) * 1000)
@@ -41,6 +43,7 @@ export function purgeCutoffs(now: Date, config: Pick<Config, 'ACCESS_TOKEN_TTL_S
     revokedBefore: sessionsBefore,
     expiredBefore: sessionsBefore,
     eventsBefore: new Date(now.getTime() - config.SECURITY_EVENT_RETENTION_DAYS * 24 * 3600 * 1000),
+    idempotencyBefore: idempotencyCutoff(now),
   }
 }
 
@@ -57,7 +60,7 @@ export function createPurgeService(deps: {
 
   async function purge(): Promise<PurgeResult> {
     const cutoffs = purgeCutoffs(deps.clock(), deps.config)
-    const total: PurgeResult = { ran: true, batches: 0, sessions: 0, refreshTokens: 0, securityEvents: 0 }
+    const total: PurgeResult = { ran: true, batches: 0, sessions: 0, refreshTokens: 0, securityEvents: 0, idempotencyRecords: 0 }
     while (total.batches < MAX_BATCHES_PER_RUN) {
       const batch = await deps.repository.deleteBatch(cutoffs, batchSize)
       if (!batch) return { ...total, ran: total.batches > 0 }
@@ -65,7 +68,8 @@ export function createPurgeService(deps: {
       total.sessions += batch.sessions
       total.refreshTokens += batch.refreshTokens
       total.securityEvents += batch.securityEvents
-      if (batch.sessions < batchSize && batch.securityEvents < batchSize) break
+      total.idempotencyRecords += batch.idempotencyRecords
+      if (batch.sessions < batchSize && batch.securityEvents < batchSize && batch.idempotencyRecords < batchSize) break
       // Between batches, let requests waiting for the event loop (and the pool) through.
       await new Promise((resolve) => setImmediate(resolve))
     }

@@ -6,7 +6,7 @@ import { createPurgeService, type PurgeService } from '../../services/purge.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Deletes ended sessions, their refresh tokens and old security events; runs every PURGE_INTERVAL_SECONDS. */
+    /** Deletes ended sessions, their refresh tokens, old security events and idempotency records; runs every PURGE_INTERVAL_SECONDS. */
     purge: PurgeService
   }
 }
@@ -29,6 +29,7 @@ export default fp<{ config: Config }>(
         deleted.inc({ table: 'sessions' }, result.sessions)
         deleted.inc({ table: 'refresh_tokens' }, result.refreshTokens)
         deleted.inc({ table: 'security_events' }, result.securityEvents)
+        deleted.inc({ table: 'idempotency_records' }, result.idempotencyRecords)
       },
     })
     app.decorate('purge', purge)
@@ -37,7 +38,7 @@ export default fp<{ config: Config }>(
       const timer = setInterval(() => {
         purge.run().then(
           (result) => {
-            if (result.sessions + result.securityEvents > 0) app.log.info({ purged: result }, 'purged ended sessions and old security events')
+            if (result.sessions + result.securityEvents + result.idempotencyRecords > 0) app.log.info({ purged: result }, 'purged ended sessions, old security events and idempotency records')
           },
           (error: unknown) => app.log.warn({ err: error }, 'the purge failed; the next run will retry'),
         )

@@ -2,9 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { entityTag, expectedVersions, ifNoneMatchHits } from '../../../http/conditional-requests.js'
+import { idempotencyKeyOf } from '../../../http/idempotency-key.js'
 import { problemResponses } from '../../../http/schemas.js'
 import {
   AddItemBodySchema,
+  AddItemHeadersSchema,
   CartItemSchema,
   CartSchema,
   ConditionalReadHeadersSchema,
@@ -61,17 +63,21 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: TAGS,
         security: SECURITY,
         summary: 'Add an item to your cart',
-        description: `Adds a sku, or adds to its quantity when it is already in the cart (atomically: concurrent adds never lose an update). A total above 999 is 422 and changes nothing. ${CONDITIONAL}`,
-        headers: ConditionalWriteHeadersSchema,
+        description: `Adds a sku, or adds to its quantity when it is already in the cart (atomically: concurrent adds never lose an update). A total above 999 is 422 and changes nothing. ${CONDITIONAL} With an Idempotency-Key, a retry (the reply was lost, the connection dropped) gets the first answer, from any instance, and adds nothing.`,
+        headers: AddItemHeadersSchema,
         body: AddItemBodySchema,
         response: {
           201: { ...CartItemSchema, 'x-response-description': 'The item, with its new quantity', headers: { ETag: EntityTagHeader } },
-          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'precondition_failed', 'quantity_limit_exceeded'),
+          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'precondition_failed', 'quantity_limit_exceeded', 'idempotency_key_reused'),
         },
       },
     },
     async (request, reply) => {
-      const { item, version } = await app.cart.add(subjectOf(request), request.body, { expectedVersions: expectedVersions(request.headers['if-match']) })
+      const key = request.headers['idempotency-key']
+      const { item, version } = await app.cart.add(subjectOf(request), request.body, {
+        expectedVersions: expectedVersions(request.headers['if-match']),
+        idempotencyKey: key === undefined ? undefined : idempotencyKeyOf(key),
+      })
       return reply.code(201).header('etag', entityTag(version)).send(item)
     },
   )

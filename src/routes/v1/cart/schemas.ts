@@ -1,6 +1,8 @@
 import { Type } from 'typebox'
 import { CART_LIMITS, SKU_PATTERN } from '../../../domain/cart/cart.js'
 import { ENTITY_TAG_LIST_PATTERN } from '../../../http/conditional-requests.js'
+import { IDEMPOTENCY_RETENTION_SECONDS } from '../../../domain/idempotency/idempotency-key.js'
+import { IDEMPOTENCY_KEY_PATTERN } from '../../../http/idempotency-key.js'
 
 const QuantitySchema = Type.Integer({
   minimum: CART_LIMITS.minQuantity,
@@ -66,6 +68,17 @@ export const ConditionalWriteHeadersSchema = Type.Object({
       pattern: ENTITY_TAG_LIST_PATTERN,
       description: 'The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.',
       examples: ['"7"'],
+    }),
+  ),
+})
+
+export const AddItemHeadersSchema = Type.Object({
+  ...ConditionalWriteHeadersSchema.properties,
+  'idempotency-key': Type.Optional(
+    Type.String({
+      pattern: IDEMPOTENCY_KEY_PATTERN,
+      description: `Makes the add safe to retry (draft-ietf-httpapi-idempotency-key-header): a retry with the same key and the same body, by the same user, within ${IDEMPOTENCY_RETENTION_SECONDS / 3600} h, gets the first answer and adds nothing; the same key with another body is 422 \`idempotency_key_reused\`. 1 to 255 visible ASCII characters, as a structured-field string (\`"…"\`) or bare; a random UUID per add is the usual choice. A malformed value is 400.`,
+      examples: ['"4c8a2d6e-3f1b-4a9e-8d7c-2b5e9f0a1c3d"'],
     }),
   ),
 })
