@@ -1,16 +1,17 @@
 import type { SqlRunner } from '../db/sql.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
+import { createFastPaths } from './fast-paths.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
 import { createSecurityEventsRepository } from './security-events.js'
 import { createSessionsRepository } from './sessions.js'
 import { isTransientConflict } from './database-errors.js'
 import { createUsersRepository, type Db } from './users.js'
 
-function repositories(db: Db, sql: SqlRunner) {
+function repositories(db: Db) {
   return {
     users: createUsersRepository(db),
-    sessions: createSessionsRepository(db, sql),
-    refreshTokens: createRefreshTokensRepository(db, sql),
+    sessions: createSessionsRepository(db),
+    refreshTokens: createRefreshTokensRepository(db),
     securityEvents: createSecurityEventsRepository(db),
   }
 }
@@ -21,9 +22,6 @@ export type AccountRepositories = ReturnType<typeof repositories>
 export interface AccountTransaction extends AccountRepositories {
   afterCommit(effect: () => void): void
 }
-
-/** What a transaction's repositories get for pg: the one-statement paths run on a connection of their own. */
-const outsideTransactionsOnly: SqlRunner = () => Promise.reject(new Error('a one-statement write cannot run inside a transaction'))
 
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 15_000 } as const
 const MAX_ATTEMPTS = 3
@@ -38,14 +36,16 @@ const MAX_ATTEMPTS = 3
  */
 export function createAccountStore(prisma: PrismaClient, sql: SqlRunner) {
   return {
-    ...repositories(prisma, sql),
+    ...repositories(prisma),
+    /** The one-statement twins of login and rotation: outside any transaction, so absent from AccountTransaction. */
+    fastPaths: createFastPaths(sql),
 
     async transaction<T>(work: (tx: AccountTransaction) => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         const effects: (() => void)[] = []
         try {
           const result = await prisma.$transaction(
-            (db) => work({ ...repositories(db, outsideTransactionsOnly), afterCommit: (effect) => effects.push(effect) }),
+            (db) => work({ ...repositories(db), afterCommit: (effect) => effects.push(effect) }),
             TRANSACTION_OPTIONS,
           )
           for (const effect of effects) effect()

@@ -1,5 +1,7 @@
 import { Counter, type Registry } from 'prom-client'
 import type { AccountStore, AccountTransaction } from '../repositories/account-store.js'
+import type { StagedEvent } from '../repositories/fast-paths.js'
+import type { SecurityEventInput } from '../repositories/security-events.js'
 
 export const SECURITY_EVENT_TYPES = [
   'login_succeeded',
@@ -30,8 +32,10 @@ export interface RequestContext {
 export const EVENTS_LIST_LIMIT = 100
 
 /**
- * Writes security events inside the caller's transaction, so an event exists exactly when what
- * it reports happened, and counts them in tollgate_security_events_total once that commits.
+ * The one writer of security events: it shapes every row and counts every event in
+ * tollgate_security_events_total once what wrote it has committed. Events are written inside the
+ * caller's transaction (`record`), or by a one-statement fast path that inserts the row it was
+ * handed (`stage`), so an event exists exactly when what it reports happened.
  */
 export function createSecurityEvents(deps: { store: AccountStore; registry: Registry; clock: () => Date }) {
   const counter = new Counter({
@@ -40,23 +44,29 @@ export function createSecurityEvents(deps: { store: AccountStore; registry: Regi
     labelNames: ['type'] as const,
     registers: [deps.registry],
   })
-  return {
-    async record(tx: AccountTransaction, event: SecurityEvent): Promise<void> {
-      await tx.securityEvents.insert({
+
+  function stage(event: SecurityEvent & { at?: Date | undefined }): StagedEvent & { row: SecurityEventInput } {
+    return {
+      row: {
         type: event.type,
-        at: deps.clock(),
+        at: event.at ?? deps.clock(),
         userId: event.userId,
         sessionId: event.sessionId ?? null,
         ip: event.ip ?? null,
         userAgent: event.userAgent ?? null,
         details: event.details,
-      })
-      tx.afterCommit(() => counter.inc({ type: event.type }))
-    },
+      },
+      committed: () => counter.inc({ type: event.type }),
+    }
+  }
 
-    /** Counts an event that a one-statement write recorded itself, once that statement has committed. */
-    count(type: SecurityEventType): void {
-      counter.inc({ type })
+  return {
+    stage,
+
+    async record(tx: AccountTransaction, event: SecurityEvent & { at?: Date | undefined }): Promise<void> {
+      const staged = stage(event)
+      await tx.securityEvents.insert(staged.row)
+      tx.afterCommit(staged.committed)
     },
 
     async listForUser(userId: string) {
@@ -74,4 +84,4 @@ export function createSecurityEvents(deps: { store: AccountStore; registry: Regi
 
 export type SecurityEvents = ReturnType<typeof createSecurityEvents>
 /** What the session and account services need of the event log: tests substitute a failing one. */
-export type SecurityEventWriter = Pick<SecurityEvents, 'record' | 'count'>
+export type SecurityEventWriter = Pick<SecurityEvents, 'record' | 'stage'>

@@ -59,7 +59,7 @@ export function createRotateRefreshToken(deps: {
 
     // The common case (a first rotation of a live token, from where the session was last seen)
     // needs no decision beyond what one statement can check; everything else is decided below.
-    const rotated = await store.refreshTokens.rotateLive({
+    const rotated = await store.fastPaths.rotate({
       tokenHash: presentedHash,
       successorHash: hashRefreshToken(successor),
       clientId: input.clientId ?? null,

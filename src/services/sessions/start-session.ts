@@ -30,12 +30,14 @@ export function createStartSession(deps: {
     const tokenHash = hashRefreshToken(refreshToken)
     // Most logins find the user's row free and room for one more session: one statement. Two
     // sessions of headroom, because that statement may miss a login of the same user that
-    // commits while it starts (see startUncontended); the transaction below counts exactly.
-    const uncontended = await store.sessions.startUncontended({ ...fields, tokenHash, maxLiveBefore: config.MAX_SESSIONS_PER_USER - 2 })
-    if (uncontended) {
-      events.count('login_succeeded')
-      return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken)
-    }
+    // commits while it starts (see fastPaths.startSession); the transaction below counts exactly.
+    const uncontended = await store.fastPaths.startSession({
+      ...fields,
+      tokenHash,
+      maxLiveBefore: config.MAX_SESSIONS_PER_USER - 2,
+      event: events.stage({ type: 'login_succeeded', userId: input.userId, ...context, at: now }),
+    })
+    if (uncontended) return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken)
     const session = await store.transaction(async (tx) => {
       await tx.users.lock(input.userId)
       const live = await tx.sessions.listLive(input.userId, now)

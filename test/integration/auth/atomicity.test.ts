@@ -20,7 +20,7 @@ function sessionsWithFailingReuseEvent() {
       if (event.type === 'refresh_token_reused') throw new Error('injected failure')
       return t.app.securityEvents.record(tx, event)
     },
-    count: (type) => t.app.securityEvents.count(type),
+    stage: (event) => t.app.securityEvents.stage(event),
   }
   return createSessionService({
     store: createAccountStore(t.app.db.prisma, t.app.db.sql),
