@@ -22,6 +22,7 @@ import rateLimit from './plugins/external/rate-limit.js'
 import swagger from './plugins/external/swagger.js'
 import underPressure from './plugins/external/under-pressure.js'
 import healthRoutes from './routes/health/index.js'
+import rootRoutes from './routes/index.js'
 import oauthRoutes from './routes/oauth/index.js'
 import authRoutes from './routes/v1/auth/index.js'
 import cartRoutes from './routes/v1/cart/index.js'
@@ -73,9 +74,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   app.setNotFoundHandler(renderNotFound)
 
   // swagger first: it documents only the routes registered after it.
-  await app.register(swagger)
+  await app.register(swagger, { config })
   await app.register(drain)
-  await app.register(metrics)
+  await app.register(metrics, { config })
   await app.register(underPressure, { config })
   await app.register(helmet, { config })
   await app.register(cors, { config })
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(cart, { config })
   await app.register(purge, { config })
 
+  await app.register(rootRoutes, { config })
   await app.register(healthRoutes, { prefix: '/health' })
   await app.register(wellKnownRoutes, { prefix: '/.well-known' })
   await app.register(authRoutes, { prefix: '/v1/auth' })

@@ -6,7 +6,9 @@ import { keysCommand } from './cli/keys.js'
 import { openDatabase } from './db/database.js'
 import { EmbeddedDatabaseInUseError } from './db/embedded-postgres.js'
 import { migrate, MigrationError } from './db/migrations.js'
-import { configOrExit, startServer } from './server.js'
+import { EXIT_CONFIG } from './config.js'
+import { KeyDecryptionError } from './services/key-encryption-key.js'
+import { configOrExit, exitOnConfigError, loadDotEnv, startServer } from './server.js'
 
 const USAGE = `usage: tollgate [command]
 
@@ -22,7 +24,10 @@ Configuration comes from the environment, and from ./.env when it exists (see .e
 /** The `tollgate` command. Subcommands beyond start and migrate register in COMMANDS. */
 export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   async start() {
-    await startServer(configOrExit())
+    await startServer(configOrExit()).catch((error: unknown) => {
+      exitOnConfigError(error)
+      throw error
+    })
     return -1 // keep running
   },
   async migrate() {
@@ -55,13 +60,14 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  loadDotEnv()
   try {
     const code = await runCli(process.argv.slice(2))
     if (code >= 0) process.exit(code)
   } catch (error) {
     // Expected failures (a locked embedded database, a migration that cannot apply) are one line.
     const known = error instanceof EmbeddedDatabaseInUseError || error instanceof MigrationError
-    console.error(known ? (error as Error).message : error)
-    process.exit(1)
+    console.error(known || error instanceof KeyDecryptionError ? (error as Error).message : error)
+    process.exit(error instanceof KeyDecryptionError ? EXIT_CONFIG : 1)
   }
 }

@@ -9,6 +9,14 @@ import { Value } from 'typebox/value'
 const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, default: defaultValue })
 const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
 const List = () => Type.Array(Type.String({ minLength: 1 }), { default: [] })
+// 32 bytes in base64 or base64url, padded or not.
+const KEY_PATTERN = '^[A-Za-z0-9+/_-]{43}=?$'
+
+/** How to make a value for a key variable, said wherever one is refused. */
+export const KEY_GENERATION_HINT = "generate one with: openssl rand -base64 32 | tr '+/' '-_' | tr -d '='"
+
+/** The port of the internal metrics listener when NODE_ENV=production and METRICS_PORT is unset. */
+export const DEFAULT_PRODUCTION_METRICS_PORT = 9464
 
 export const ENVIRONMENT = {
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
@@ -22,6 +30,9 @@ export const ENVIRONMENT = {
     { default: 'info' },
   ),
   TRUST_PROXY: Flag(false),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  API_DOCS: Type.Optional(Type.Boolean()),
 
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
@@ -31,7 +42,8 @@ export const ENVIRONMENT = {
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[\\x21-\\x7E]{1,64}$', default: 'tollgate:' }),
 
-  KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
+  KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
+  KEY_ENCRYPTION_KEY_PREVIOUS: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
   SIGNING_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], { default: 'EdDSA' }),
   KEY_ROTATION_INTERVAL_SECONDS: Seconds(30 * 24 * 3600, 60),
   KEY_REFRESH_INTERVAL_SECONDS: Seconds(60),
@@ -84,20 +96,33 @@ export const ENVIRONMENT = {
 const EnvironmentSchema = Type.Object(ENVIRONMENT)
 type Environment = Static<typeof EnvironmentSchema>
 
-export type Config = Environment & {
+export type Config = Omit<Environment, 'API_DOCS'> & {
   HOST: string
   ISSUER: string
+  /** Serve /docs and /openapi.json: API_DOCS, by default on outside production. */
+  API_DOCS: boolean
   /** True when no DATABASE_URL was given and the embedded PGlite serves the database. */
   embeddedDatabase: boolean
 }
 
+/** EX_CONFIG: the exit code of a bad configuration (or a key it names that does not fit). */
+export const EXIT_CONFIG = 78
+
+/** One refused variable: its name and what is wrong with it. */
+export interface ConfigProblem {
+  variable: string
+  message: string
+}
+
+/** Every refused variable at once, one line each, so one edit of .env fixes them all. */
 export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`Invalid configuration: ${variable} ${message}`)
+  /** The first refused variable. */
+  readonly variable: string
+
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`Invalid configuration:\n${problems.map(({ variable, message }) => `  ${variable} ${message}`).join('\n')}`)
     this.name = 'ConfigError'
+    this.variable = problems[0]!.variable
   }
 }
 
@@ -117,9 +142,31 @@ function fromEnvironmentString(name: string, raw: string): unknown {
   return raw
 }
 
+/** Allowed values of an enumerated variable, or undefined. */
+function allowedValues(schema: TSchema): string[] | undefined {
+  const options = (schema as { anyOf?: Array<{ const?: unknown }> }).anyOf
+  return options?.every((option) => typeof option.const === 'string') ? options.map((option) => option.const as string) : undefined
+}
+
+/** What a variable accepts, in words, for the error message. */
+function expectation(name: string, schema: TSchema & { type?: string; minimum?: number; maximum?: number; pattern?: string }): string {
+  const allowed = allowedValues(schema)
+  if (allowed) return `must be one of: ${allowed.join(', ')}`
+  if (name.startsWith('KEY_ENCRYPTION_KEY')) return `must be 32 random bytes, base64url-encoded (43 characters); ${KEY_GENERATION_HINT}`
+  if (schema.type === 'boolean') return 'must be true or false'
+  if (schema.type === 'integer') {
+    const range = [schema.minimum === undefined ? '' : `>= ${schema.minimum}`, schema.maximum === undefined ? '' : `<= ${schema.maximum}`]
+    return `must be a whole number${range.some(Boolean) ? ` ${range.filter(Boolean).join(' and ')}` : ''}`
+  }
+  if (name === 'DATABASE_URL') return 'must be a postgres:// or postgresql:// URL'
+  if (name === 'REDIS_URL') return 'must be a redis:// or rediss:// URL'
+  if (name === 'ISSUER') return 'must be an http:// or https:// URL'
+  return 'is not valid'
+}
+
 /**
- * Reads and validates the environment. Throws a ConfigError naming the first bad variable.
- * Empty strings count as unset, as they do in most .env tooling.
+ * Reads and validates the environment. Throws a ConfigError naming every bad variable, with what
+ * each accepts. Empty strings count as unset, as they do in most .env tooling.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, unknown> = {}
@@ -129,31 +176,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const converted = Value.Convert(EnvironmentSchema, Value.Default(EnvironmentSchema, input))
-  const [firstError] = Value.Errors(EnvironmentSchema, converted)
-  if (firstError) {
-    const variable = variableOf(firstError.instancePath) ?? Object.keys(ENVIRONMENT)[0]!
-    throw new ConfigError(variable, `${firstError.message} (got ${JSON.stringify(input[variable] ?? null)})`)
+  const problems = new Map<string, string>()
+  // Each variable on its own, so that every bad one is reported, not only the first.
+  for (const [variable, schema] of Object.entries(ENVIRONMENT) as Array<[string, TSchema]>) {
+    const value = (converted as Record<string, unknown>)[variable]
+    if (value === undefined || Value.Check(schema, value)) continue
+    // A key is never echoed back: it may be a real one with a typo.
+    const got = variable.startsWith('KEY_ENCRYPTION_KEY') ? '' : ` (got ${JSON.stringify(env[variable]?.trim() ?? null)})`
+    problems.set(variable, `${expectation(variable, schema)}${got}`)
   }
   const parsed = converted as Environment
-
+  const rule = (variable: string, message: string) => {
+    if (!problems.has(variable)) problems.set(variable, message)
+  }
   if (parsed.SESSION_IDLE_TTL_SECONDS > parsed.SESSION_ABSOLUTE_TTL_SECONDS) {
-    throw new ConfigError('SESSION_IDLE_TTL_SECONDS', 'must not exceed SESSION_ABSOLUTE_TTL_SECONDS')
+    rule('SESSION_IDLE_TTL_SECONDS', 'must not exceed SESSION_ABSOLUTE_TTL_SECONDS')
+  }
+  if (parsed.KEY_ENCRYPTION_KEY_PREVIOUS && !parsed.KEY_ENCRYPTION_KEY) {
+    rule('KEY_ENCRYPTION_KEY_PREVIOUS', 'needs KEY_ENCRYPTION_KEY (the new key) beside it')
   }
   if (parsed.NODE_ENV === 'production') {
-    if (!parsed.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required when NODE_ENV=production')
-    if (!parsed.KEY_ENCRYPTION_KEY) throw new ConfigError('KEY_ENCRYPTION_KEY', 'is required when NODE_ENV=production')
+    if (!parsed.DATABASE_URL) rule('DATABASE_URL', 'is required when NODE_ENV=production')
+    if (!parsed.KEY_ENCRYPTION_KEY) rule('KEY_ENCRYPTION_KEY', `is required when NODE_ENV=production; ${KEY_GENERATION_HINT}`)
+    if (!parsed.ISSUER) rule('ISSUER', "is required when NODE_ENV=production: the public URL clients reach, every token's iss")
   }
+  if (problems.size) throw new ConfigError([...problems].map(([variable, message]) => ({ variable, message })))
 
-  const host = parsed.HOST ?? (parsed.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1')
+  const production = parsed.NODE_ENV === 'production'
+  const metricsPort = parsed.METRICS_PORT ?? (production ? DEFAULT_PRODUCTION_METRICS_PORT : undefined)
   return {
     ...parsed,
-    HOST: host,
+    HOST: parsed.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     ISSUER: (parsed.ISSUER ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, ''),
+    ...(metricsPort === undefined ? {} : { METRICS_PORT: metricsPort }),
+    API_DOCS: parsed.API_DOCS ?? !production,
     embeddedDatabase: parsed.DATABASE_URL === undefined,
   }
-}
-
-function variableOf(instancePath: string): string | undefined {
-  const [, first] = instancePath.split('/')
-  return first && first in ENVIRONMENT ? first : undefined
 }

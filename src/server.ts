@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, EXIT_CONFIG, loadConfig, type Config } from './config.js'
+import { listenForMetrics } from './plugins/external/metrics.js'
+import { KeyDecryptionError } from './services/key-encryption-key.js'
 
 /**
  * Process glue only: config → buildApp → listen → graceful close on SIGTERM/SIGINT.
@@ -28,22 +30,40 @@ export async function startServer(config: Config) {
     }
     await app.close()
   })
+  if (config.METRICS_PORT !== undefined) await listenForMetrics(app, { host: config.METRICS_HOST, port: config.METRICS_PORT })
   await app.listen({ port: config.PORT, host: config.HOST })
   return app
+}
+
+/**
+ * Reads ./.env into the environment when the file exists (Node's own parser, as `node --env-file`);
+ * a variable already set in the environment wins over the file.
+ */
+export function loadDotEnv(path = '.env') {
+  if (existsSync(path)) process.loadEnvFile(path)
 }
 
 export function configOrExit(): Config {
   try {
     return loadConfig()
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message)
-      process.exit(78) // EX_CONFIG
-    }
+    exitOnConfigError(error)
     throw error
   }
 }
 
+/** A bad configuration, or a key-encryption key that cannot open the keys: one message, exit 78. */
+export function exitOnConfigError(error: unknown) {
+  if (error instanceof ConfigError || error instanceof KeyDecryptionError) {
+    console.error(error.message)
+    process.exit(EXIT_CONFIG)
+  }
+}
+
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await startServer(configOrExit())
+  loadDotEnv()
+  await startServer(configOrExit()).catch((error: unknown) => {
+    exitOnConfigError(error)
+    throw error
+  })
 }

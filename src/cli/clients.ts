@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ProblemError } from '../errors.js'
 import { createOAuthClientsRepository } from '../repositories/oauth-clients.js'
-import { deriveSecret } from '../services/key-encryption-key.js'
+import { deriveSecrets } from '../services/key-encryption-key.js'
 import { createOAuthClientService, type OAuthClientService, type OAuthClientView } from '../services/oauth/clients.js'
 import { processIo, withCliContext, type CliIo } from './context.js'
 
@@ -33,7 +33,7 @@ export async function clientsCommand(args: string[], io: CliIo = processIo): Pro
   return withCliContext(io, async ({ config, db, kek }) => {
     const clients = createOAuthClientService({
       clients: createOAuthClientsRepository(db.prisma),
-      secretKey: deriveSecret(kek, 'client-secret-hmac'),
+      secretKeys: deriveSecrets(kek, 'client-secret-hmac'),
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
       clock: () => new Date(),
     })

@@ -1,6 +1,6 @@
-import { loadConfig, type Config } from '../config.js'
+import { EXIT_CONFIG, loadConfig, type Config } from '../config.js'
 import { openDatabase, type Database } from '../db/database.js'
-import { loadKeyEncryptionKey } from '../services/key-encryption-key.js'
+import { KeyDecryptionError, loadKeyEncryptionKeys, type KeyEncryptionKeys } from '../services/key-encryption-key.js'
 
 /** Where a CLI command reads its environment and writes its output: the process, or a test. */
 export interface CliIo {
@@ -18,16 +18,14 @@ export const processIo: CliIo = {
 export interface CliContext {
   config: Config
   db: Database
-  /** The key-encryption key, for deriving the secrets a command needs. */
-  kek: Buffer
+  /** The key-encryption keys, for deriving the secrets a command needs. */
+  kek: KeyEncryptionKeys
 }
-
-/** EX_CONFIG, as the server exits on a bad configuration. */
-export const EXIT_CONFIG = 78
 
 /**
  * Runs a command against the service's database with the service's configuration, as the server
- * would see them, and closes the database afterwards. A bad configuration is exit code 78.
+ * would see them, and closes the database afterwards. A bad configuration, or a key-encryption key
+ * that cannot open the signing keys, is exit code 78.
  */
 export async function withCliContext(io: CliIo, work: (context: CliContext) => Promise<number>): Promise<number> {
   let config: Config
@@ -40,7 +38,11 @@ export async function withCliContext(io: CliIo, work: (context: CliContext) => P
   const log = { info: () => {}, warn: (message: string) => io.stderr(`${message}\n`) }
   const db = await openDatabase({ config, log })
   try {
-    return await work({ config, db, kek: loadKeyEncryptionKey(config, log) })
+    return await work({ config, db, kek: loadKeyEncryptionKeys(config, log) })
+  } catch (error) {
+    if (!(error instanceof KeyDecryptionError)) throw error
+    io.stderr(`${error.message}\n`)
+    return EXIT_CONFIG
   } finally {
     await db.close()
   }

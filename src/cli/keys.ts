@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { publishLeadSeconds, lifecycleSettings } from '../domain/keys/lifecycle.js'
 import { createSigningKeyRepository } from '../repositories/signing-keys.js'
-import { deriveSecret } from '../services/key-encryption-key.js'
+import { createKeySealer, KeyDecryptionError } from '../services/key-encryption-key.js'
 import { createSigningKeyService, summarizeKeys, type SigningKeySummary } from '../services/signing-keys.js'
 import { processIo, withCliContext, type CliIo } from './context.js'
 
@@ -10,6 +10,8 @@ const USAGE = `usage: tollgate keys <command>
   list [--json]   the signing keys: kid, algorithm, status (next, active, retired) and their dates
   rotate          promote the next key to active now, retire the active one, publish a fresh next key
                   (running instances pick the change up within KEY_REFRESH_INTERVAL_SECONDS)
+  rewrap          after KEY_ENCRYPTION_KEY changed (the old one in KEY_ENCRYPTION_KEY_PREVIOUS): seal
+                  every signing key again under the new key, so the old one can be dropped
 `
 
 
@@ -27,7 +29,7 @@ function table(keys: SigningKeySummary[]): string {
 /** `tollgate keys list|rotate`. Returns the process exit code. */
 export async function keysCommand(args: string[], io: CliIo = processIo): Promise<number> {
   const [subcommand, ...rest] = args
-  if (subcommand !== 'list' && subcommand !== 'rotate') {
+  if (subcommand !== 'list' && subcommand !== 'rotate' && subcommand !== 'rewrap') {
     io.stderr(USAGE)
     return 2
   }
@@ -41,12 +43,16 @@ export async function keysCommand(args: string[], io: CliIo = processIo): Promis
   return withCliContext(io, async ({ config, db, kek }) => {
     try {
       const repository = createSigningKeyRepository(db.prisma)
+      const service = createSigningKeyService({ repository, config, sealer: createKeySealer(kek) })
+      if (subcommand === 'rewrap') {
+        const { rewrapped, total } = await service.rewrap()
+        io.stdout(
+          `${rewrapped.length} of ${total} signing key(s) sealed again under KEY_ENCRYPTION_KEY` +
+            (kek.previous ? '; KEY_ENCRYPTION_KEY_PREVIOUS is no longer needed for them\n' : '\n'),
+        )
+        return 0
+      }
       if (subcommand === 'rotate') {
-        const service = createSigningKeyService({
-          repository,
-          config,
-          encryptionKey: deriveSecret(kek, 'signing-key-encryption'),
-        })
         const promoted = (await repository.list()).find((key) => key.status === 'next')
         await service.maintain({ rotateNow: true })
         const after = await repository.list()
@@ -65,6 +71,7 @@ export async function keysCommand(args: string[], io: CliIo = processIo): Promis
       io.stdout(json ? `${JSON.stringify(keys, null, 2)}\n` : subcommand === 'list' ? table(keys) : '')
       return 0
     } catch (error) {
+      if (error instanceof KeyDecryptionError) throw error
       io.stderr(`tollgate keys ${subcommand}: ${(error as Error).message}\n`)
       return 1
     }

@@ -50,6 +50,9 @@ function store(db: Db) {
     async retire(kid: string, retiredAt: Date, removeAfter: Date) {
       await db.signingKey.update({ where: { kid }, data: { status: 'retired', retiredAt, removeAfter } })
     },
+    async reseal(kid: string, encryptedPrivateKey: Uint8Array) {
+      await db.signingKey.update({ where: { kid }, data: { encryptedPrivateKey: new Uint8Array(encryptedPrivateKey) } })
+    },
     async remove(kids: string[]) {
       if (kids.length) await db.signingKey.deleteMany({ where: { kid: { in: kids } } })
     },

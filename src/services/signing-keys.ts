@@ -13,9 +13,9 @@ import {
   type KeyPlan,
   type KeyStatus,
 } from '../domain/keys/lifecycle.js'
-import { openPrivateKey, sealPrivateKey } from '../domain/keys/sealing.js'
 import type { SigningKeyRecord, SigningKeyRepository, SigningKeyStore } from '../repositories/signing-keys.js'
 import type { Clock } from './access-tokens.js'
+import type { KeySealer } from './key-encryption-key.js'
 
 type Log = {
   info(object: object, message: string): void
@@ -76,16 +76,6 @@ export function summarizeKeys(records: readonly SigningKeyRecord[], now: Date): 
   }))
 }
 
-export class KeyDecryptionError extends Error {
-  constructor(kid: string) {
-    super(
-      `cannot decrypt signing key ${kid}: KEY_ENCRYPTION_KEY is not the key it was encrypted with ` +
-        '(every instance and the CLI must share one KEY_ENCRYPTION_KEY)',
-    )
-    this.name = 'KeyDecryptionError'
-  }
-}
-
 /**
  * Signing keys kept in PostgreSQL and shared by every instance. `maintain()` applies the
  * lifecycle plan under an advisory lock so concurrent instances agree on one active key, then
@@ -95,12 +85,12 @@ export class KeyDecryptionError extends Error {
 export function createSigningKeyService(deps: {
   repository: SigningKeyRepository
   config: SigningKeyConfig
-  /** AES-256-GCM key that seals the private keys at rest (app.secret('signing-key-encryption')). */
-  encryptionKey: Buffer
+  /** Seals the private keys at rest under the key-encryption key (and opens them, also under the previous one). */
+  sealer: KeySealer
   clock?: Clock
   log?: Log
 }) {
-  const { repository, config, encryptionKey } = deps
+  const { repository, config, sealer } = deps
   const clock = deps.clock ?? (() => new Date())
   const settings = lifecycleSettings(config)
   const privateKeys = new Map<string, KeyObject>()
@@ -112,13 +102,7 @@ export function createSigningKeyService(deps: {
   async function privateKeyOf(record: SigningKeyRecord): Promise<KeyObject> {
     const cached = privateKeys.get(record.kid)
     if (cached) return cached
-    let pkcs8: string
-    try {
-      pkcs8 = openPrivateKey(encryptionKey, record.kid, record.encryptedPrivateKey)
-    } catch {
-      throw new KeyDecryptionError(record.kid)
-    }
-    const key = await importPrivateKey(pkcs8, record.alg)
+    const key = await importPrivateKey(sealer.open(record.kid, record.encryptedPrivateKey).plaintext, record.alg)
     privateKeys.set(record.kid, key)
     return key
   }
@@ -131,7 +115,7 @@ export function createSigningKeyService(deps: {
         alg: generated.alg,
         status: planned.status,
         publicJwk: generated.publicJwk,
-        encryptedPrivateKey: sealPrivateKey(encryptionKey, generated.kid, generated.privateKeyPkcs8),
+        encryptedPrivateKey: sealer.seal(generated.kid, generated.privateKeyPkcs8),
         createdAt: now,
         activatesAt: planned.activatesAt,
       })
@@ -233,10 +217,35 @@ export function createSigningKeyService(deps: {
     verificationKey: (protectedHeader, token) => current().keySet(protectedHeader, token),
   }
 
+  /**
+   * Seals again, under the current key-encryption key, every private key that only the previous
+   * one opens (after KEY_ENCRYPTION_KEY changed), under the maintenance lock. Afterwards
+   * KEY_ENCRYPTION_KEY_PREVIOUS is no longer needed for the signing keys.
+   */
+  async function rewrap(): Promise<{ rewrapped: string[]; total: number }> {
+    const result = await repository.withMaintenanceLock(
+      async (store) => {
+        const records = await store.list()
+        const rewrapped: string[] = []
+        for (const record of records) {
+          const opened = sealer.open(record.kid, record.encryptedPrivateKey)
+          if (!opened.sealedUnderPrevious) continue
+          await store.reseal(record.kid, sealer.seal(record.kid, opened.plaintext))
+          rewrapped.push(record.kid)
+        }
+        return { rewrapped, total: records.length }
+      },
+      { wait: true },
+    )
+    if (!result.locked) throw new Error('the signing-key lock was not granted')
+    return result.value
+  }
+
   return {
     provider,
     maintain,
     reload,
+    rewrap,
     /** First maintenance (waiting for the lock) and the refresh timer; the timer never holds the process open. */
     async start() {
       await maintain({ wait: true })

@@ -37,8 +37,11 @@ describe('loadConfig', () => {
     ['KEY_ENCRYPTION_KEY', { KEY_ENCRYPTION_KEY: 'too-short' }],
     ['SESSION_BINDING', { SESSION_BINDING: 'sometimes' }],
     ['SESSION_IDLE_TTL_SECONDS', { SESSION_IDLE_TTL_SECONDS: '100', SESSION_ABSOLUTE_TTL_SECONDS: '50' }],
-    ['DATABASE_URL', { NODE_ENV: 'production', KEY_ENCRYPTION_KEY: 'a'.repeat(43) }],
-    ['KEY_ENCRYPTION_KEY', { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/tollgate' }],
+    ['DATABASE_URL', { NODE_ENV: 'production', KEY_ENCRYPTION_KEY: 'a'.repeat(43), ISSUER: 'https://auth.example' }],
+    ['KEY_ENCRYPTION_KEY', { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/tollgate', ISSUER: 'https://auth.example' }],
+    ['ISSUER', { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/tollgate', KEY_ENCRYPTION_KEY: 'a'.repeat(43) }],
+    ['KEY_ENCRYPTION_KEY_PREVIOUS', { KEY_ENCRYPTION_KEY_PREVIOUS: 'a'.repeat(43) }],
+    ['METRICS_PORT', { METRICS_PORT: '-1' }],
   ])('names %s when it is bad or missing', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     try {
@@ -47,6 +50,38 @@ describe('loadConfig', () => {
       expect((error as ConfigError).variable).toBe(variable)
       expect((error as ConfigError).message).toContain(variable)
     }
+  })
+
+  it('names every bad variable at once, with what each accepts', () => {
+    const error = (() => {
+      try {
+        loadConfig({ PORT: 'eighty', SIGNING_ALG: 'HS256', LOG_LEVEL: 'loud', COOKIE_SECURE: 'maybe', KEY_ENCRYPTION_KEY: 'secret-typo' })
+      } catch (caught) {
+        return caught as ConfigError
+      }
+    })()
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error!.problems.map((problem) => problem.variable).sort()).toEqual(['COOKIE_SECURE', 'KEY_ENCRYPTION_KEY', 'LOG_LEVEL', 'PORT', 'SIGNING_ALG'])
+    expect(error!.message).toContain('SIGNING_ALG must be one of: EdDSA, ES256, RS256 (got "HS256")')
+    expect(error!.message).toContain('LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent')
+    expect(error!.message).toContain('PORT must be a whole number >= 0 and <= 65535 (got "eighty")')
+    expect(error!.message).toContain('openssl rand -base64 32')
+    // A mistyped key may be close to a real one: never echoed.
+    expect(error!.message).not.toContain('secret-typo')
+  })
+
+  it('in production: the metrics listener on 127.0.0.1:9464 and no API reference, unless configured', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/tollgate', KEY_ENCRYPTION_KEY: 'a'.repeat(43), ISSUER: 'https://auth.example/' }
+    expect(loadConfig(production)).toMatchObject({ METRICS_PORT: 9464, METRICS_HOST: '127.0.0.1', API_DOCS: false, ISSUER: 'https://auth.example', HOST: '0.0.0.0' })
+    expect(loadConfig({ ...production, METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0', API_DOCS: 'true' })).toMatchObject({
+      METRICS_PORT: 9100,
+      METRICS_HOST: '0.0.0.0',
+      API_DOCS: true,
+    })
+    const development = loadConfig({})
+    expect(development.METRICS_PORT).toBeUndefined()
+    expect(development.API_DOCS).toBe(true)
+    expect(loadConfig({ METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464)
   })
 
   it('treats empty values as unset, as .env files write them', () => {

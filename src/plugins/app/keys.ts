@@ -10,7 +10,7 @@ import {
   type AccessTokenVerifier,
 } from '../../services/access-tokens.js'
 import { createDiscoveryService, type DiscoveryService } from '../../services/discovery.js'
-import { deriveSecret, loadKeyEncryptionKey, type SecretPurpose } from '../../services/key-encryption-key.js'
+import { createKeySealer, deriveSecrets, loadKeyEncryptionKeys, type SecretPurpose } from '../../services/key-encryption-key.js'
 import { createRevocationFeed, type RevocationFeed } from '../../services/revocation-feed.js'
 import {
   createLocalRevocationSource,
@@ -35,6 +35,8 @@ declare module 'fastify' {
     discovery: DiscoveryService
     /** A secret for one purpose, derived from the key-encryption key. */
     secret(purpose: SecretPurpose): Buffer
+    /** The same under the current and, during a key-encryption-key rotation, the previous key: verify with any. */
+    secrets(purpose: SecretPurpose): Buffer[]
   }
 }
 
@@ -48,13 +50,14 @@ const LOCAL_REVOCATIONS_REFRESH_MS = 1000
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const kek = loadKeyEncryptionKey(config, app.log)
-    app.decorate('secret', (purpose: SecretPurpose) => deriveSecret(kek, purpose))
+    const kek = loadKeyEncryptionKeys(config, app.log)
+    app.decorate('secret', (purpose: SecretPurpose) => deriveSecrets(kek, purpose)[0]!)
+    app.decorate('secrets', (purpose: SecretPurpose) => deriveSecrets(kek, purpose))
 
     const signingKeys = createSigningKeyService({
       repository: createSigningKeyRepository(app.db.prisma),
       config,
-      encryptionKey: deriveSecret(kek, 'signing-key-encryption'),
+      sealer: createKeySealer(kek),
       log: app.log,
     })
     await signingKeys.start()

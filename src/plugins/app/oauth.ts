@@ -27,7 +27,7 @@ export default fp<{ config: Config }>(
     const clock = () => new Date()
     const clients = createOAuthClientService({
       clients: createOAuthClientsRepository(app.db.prisma),
-      secretKey: app.secret('client-secret-hmac'),
+      secretKeys: app.secrets('client-secret-hmac'),
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
       clock,
       cacheSeconds: config.OAUTH_CLIENT_CACHE_SECONDS,

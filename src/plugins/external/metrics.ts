@@ -1,5 +1,7 @@
+import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import type { Config } from '../../config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,9 +12,11 @@ declare module 'fastify' {
 /**
  * Prometheus metrics with prom-client: request counts and latency histograms by route template
  * and status, plus process metrics. One registry per app so that tests can build many apps.
+ * With METRICS_PORT set (the default in production) /metrics is not a route of the public app:
+ * {@link listenForMetrics} serves it on an internal listener instead.
  */
-export default fp(
-  async (app) => {
+export default fp<{ config: Pick<Config, 'METRICS_PORT'> }>(
+  async (app, { config }) => {
     const registry = new Registry()
     collectDefaultMetrics({ register: registry })
     const labelNames = ['method', 'route', 'status_code'] as const
@@ -51,6 +55,7 @@ export default fp(
       done()
     })
 
+    if (config.METRICS_PORT !== undefined) return
     app.get(
       '/metrics',
       {
@@ -77,11 +82,20 @@ export default fp(
           },
         },
       },
-      async (_request, reply) => {
-        reply.type(registry.contentType)
-        return registry.metrics()
-      },
+      async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
     )
   },
   { name: 'metrics' },
 )
+
+/**
+ * The internal listener for /metrics (METRICS_HOST:METRICS_PORT), apart from the public port so
+ * that scrapers reach it and the edge does not. Closed with the app.
+ */
+export async function listenForMetrics(app: FastifyInstance, options: { host: string; port: number }): Promise<string> {
+  const { registry } = app.metrics
+  const internal = Fastify({ loggerInstance: app.log.child({ listener: 'metrics' }), disableRequestLogging: true })
+  internal.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()))
+  app.addHook('onClose', async () => internal.close())
+  return internal.listen({ host: options.host, port: options.port, listenTextResolver: (address) => `Metrics listening at ${address}/metrics` })
+}

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import apiReference from '@scalar/fastify-api-reference'
 import type { RouteOptions } from 'fastify'
+import type { Config } from '../../config.js'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { OPENAPI_INFO } from '../../http/openapi-info.js'
@@ -95,10 +96,11 @@ function nameTitledSchemas<T extends { paths?: unknown; components?: { schemas?:
 
 /**
  * The OpenAPI 3.1 document is generated from the routes' own schemas: /openapi.json serves it,
- * /docs renders it, and `npm run openapi:generate` writes it to openapi.yaml.
+ * /docs renders it (both only with API_DOCS, by default off in production), and
+ * `npm run openapi:generate` writes it to openapi.yaml.
  */
-export default fp(
-  async (app) => {
+export default fp<{ config: Pick<Config, 'API_DOCS'> }>(
+  async (app, { config }) => {
     app.addSchema(ProblemSchema)
     app.addSchema(OAuthErrorSchema)
     // Before @fastify/swagger and every route: the statuses added here are both documented and
@@ -121,6 +123,7 @@ export default fp(
       // A tree, not a graph: objects shared between routes would otherwise become YAML anchors and aliases.
       transformObject: (document) => nameTitledSchemas(JSON.parse(JSON.stringify('openapiObject' in document ? document.openapiObject : document.swaggerObject))),
     })
+    if (!config.API_DOCS) return
     app.get(
       '/openapi.json',
       {

@@ -46,7 +46,7 @@ export const AuthorizationServerMetadataSchema = Type.Object(
     revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
     introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
     scopes_supported: Type.Array(Type.String()),
-    service_documentation: Type.String(),
+    service_documentation: Type.Optional(Type.String({ description: 'The API reference; absent when this instance does not serve it (API_DOCS=false)' })),
   },
   {
     title: 'AuthorizationServerMetadata',

@@ -67,14 +67,14 @@ function createClientCache(clients: Pick<OAuthClientsRepository, 'findActive'>, 
  */
 export function createOAuthClientService(deps: {
   clients: OAuthClientsRepository
-  /** app.secret('client-secret-hmac') */
-  secretKey: Buffer
+  /** app.secrets('client-secret-hmac'): new secrets are hashed with the first, any verifies. */
+  secretKeys: readonly Buffer[]
   firstPartyClientId: string
   clock: Clock
   /** OAUTH_CLIENT_CACHE_SECONDS: how long a looked-up client is kept (0: not at all). */
   cacheSeconds?: number
 }) {
-  const { clients, secretKey, firstPartyClientId, clock } = deps
+  const { clients, secretKeys, firstPartyClientId, clock } = deps
   const cache = createClientCache(clients, (deps.cacheSeconds ?? 0) * 1000, clock)
 
   return {
@@ -84,7 +84,7 @@ export function createOAuthClientService(deps: {
       const clientSecret = generateClientSecret()
       const record = await clients.create({
         clientId: generateClientId(),
-        secretHash: hashClientSecret(clientSecret, secretKey),
+        secretHash: hashClientSecret(clientSecret, secretKeys[0]!),
         createdAt: clock(),
         ...settings,
       })
@@ -126,7 +126,10 @@ export function createOAuthClientService(deps: {
         throw new OAuthError('invalid_client', 'Client authentication is required for this client')
       }
       const record = credentials.clientId === firstPartyClientId ? null : await cache.findActive(credentials.clientId)
-      const matches = clientSecretMatches(credentials.clientSecret, record?.secretHash ?? UNKNOWN_CLIENT_HASH, secretKey)
+      // Every key is tried, matched or not: the time taken says nothing about which one matched.
+      const matches = secretKeys
+        .map((key) => clientSecretMatches(credentials.clientSecret, record?.secretHash ?? UNKNOWN_CLIENT_HASH, key))
+        .includes(true)
       if (!record?.secretHash || !matches) throw new OAuthError('invalid_client', 'Client authentication failed')
       return {
         clientId: record.clientId,

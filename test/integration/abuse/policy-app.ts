@@ -17,7 +17,7 @@ export async function buildPolicyApp(env: Record<string, string> = {}) {
   const app = Fastify({ trustProxy: config.TRUST_PROXY })
   app.setErrorHandler(renderError)
   app.setNotFoundHandler(renderNotFound)
-  await app.register(metrics)
+  await app.register(metrics, { config })
   await app.register(helmet, { config })
   await app.register(rateLimit, { config })
   await app.register(cookie)

@@ -58,7 +58,7 @@ describe('tollgate keys', () => {
   it('rotate refuses to add keys under a key-encryption key the service cannot use', async () => {
     const before = await t.app.signingKeys.list()
     const { code, stderr } = await run(['rotate'], { KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url') })
-    expect(code).toBe(1)
+    expect(code).toBe(78)
     expect(stderr).toContain('KEY_ENCRYPTION_KEY')
     expect(await t.app.signingKeys.list()).toEqual(before)
   })

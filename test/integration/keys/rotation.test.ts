@@ -5,6 +5,7 @@ import { LIFECYCLE_MARGIN_SECONDS, publishLeadSeconds, lifecycleSettings } from 
 import { createSigningKeyRepository } from '../../../src/repositories/signing-keys.js'
 import { createSigningKeyService } from '../../../src/services/signing-keys.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { createKeySealer, loadKeyEncryptionKeys } from '../../../src/services/key-encryption-key.js'
 
 let t: TestApp
 let second: App | undefined
@@ -43,7 +44,7 @@ describe('signing keys in the database', () => {
     const service = createSigningKeyService({
       repository: createSigningKeyRepository(t.app.db.prisma),
       config,
-      encryptionKey: t.app.secret('signing-key-encryption'),
+      sealer: createKeySealer(loadKeyEncryptionKeys(t.config, { warn() {} })),
       clock: () => now,
     })
     await service.reload()

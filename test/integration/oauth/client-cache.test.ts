@@ -29,7 +29,7 @@ describe('the OAuth client cache (OAUTH_CLIENT_CACHE_SECONDS)', () => {
     const services = (cacheSeconds: number) =>
       createOAuthClientService({
         clients: createOAuthClientsRepository(t.app.db.prisma),
-        secretKey: t.app.secret('client-secret-hmac'),
+        secretKeys: t.app.secrets('client-secret-hmac'),
         firstPartyClientId: t.config.FIRST_PARTY_CLIENT_ID,
         clock: () => now,
         cacheSeconds,

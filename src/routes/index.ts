@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Config } from '../config.js'
+
+/**
+ * GET /: where a person who opened the service's address goes next. Not an API operation (it is
+ * left out of the OpenAPI document): the discovery documents are what programs read.
+ */
+const rootRoutes: FastifyPluginAsyncTypebox<{ config: Pick<Config, 'ISSUER' | 'API_DOCS'> }> = async (app, { config }) => {
+  const issuer = config.ISSUER
+  const index = {
+    service: 'tollgate',
+    ...(config.API_DOCS ? { documentation: `${issuer}/docs`, openapi: `${issuer}/openapi.json` } : {}),
+    authorization_server_metadata: `${issuer}/.well-known/oauth-authorization-server`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    revocations: `${issuer}/v1/revocations`,
+    health: `${issuer}/health/ready`,
+  }
+  app.get('/', { schema: { hide: true } }, async () => index)
+}
+
+export default rootRoutes
