@@ -538,7 +538,8 @@ export interface components {
             revocation_endpoint_auth_methods_supported: string[];
             introspection_endpoint_auth_methods_supported: string[];
             scopes_supported: string[];
-            service_documentation: string;
+            /** @description The API reference; absent when this instance does not serve it (API_DOCS=false) */
+            service_documentation?: string;
         };
         /**
          * User

@@ -8,6 +8,7 @@ import t from 'tap'
 import { startService } from './service.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
+t.setTimeout(300_000)
 
 /** Runs a built entry point to its end: exit code and output. */
 async function run(script: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
