@@ -18,9 +18,12 @@ const HEADERS = { limit: 'ratelimit-limit', remaining: 'ratelimit-remaining', re
 // Distinct keys per counter kept in memory (per rule) before the least recently used is dropped.
 const LOCAL_CACHE_SIZE = 100_000
 
-function tooManyRequests(retryAfterSeconds: number) {
+// Said outside production only, where a developer trying the API hits a login limit in a minute.
+const LOCAL_HINT = ' (developing locally? RATE_LIMIT_ENABLED=false turns the limits off)'
+
+function tooManyRequests(retryAfterSeconds: number, hint: string) {
   const seconds = Math.max(1, retryAfterSeconds)
-  return new ProblemError('rate_limited', `Too many requests; retry in ${seconds} s`, { retryAfterSeconds: seconds })
+  return new ProblemError('rate_limited', `Too many requests; retry in ${seconds} s${hint}`, { retryAfterSeconds: seconds })
 }
 
 async function connectRedis(url: string, app: FastifyInstance) {
@@ -52,13 +55,14 @@ export default fp<{ config: Config }>(
   async (app, { config }) => {
     if (!config.RATE_LIMIT_ENABLED) return
 
+    const hint = config.NODE_ENV === 'production' ? '' : LOCAL_HINT
     const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, app) : undefined
     await app.register(rateLimit, {
       global: false,
       enableDraftSpec: true,
       timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000,
       store: redis ? redisRateLimitStore(redis, `${config.REDIS_KEY_PREFIX}rate-limit:`) : MemoryRateLimitStore,
-      errorResponseBuilder: (_request, context) => tooManyRequests(Math.ceil(context.ttl / 1000)),
+      errorResponseBuilder: (_request, context) => tooManyRequests(Math.ceil(context.ttl / 1000), hint),
     })
 
     const rejections = new Counter({
@@ -117,7 +121,7 @@ export default fp<{ config: Config }>(
             rejections.inc({ rule: rule.name })
             request.log.info({ rule: rule.name }, 'rate limit exceeded')
             reply.header(HEADERS.limit, verdict.max).header(HEADERS.remaining, 0).header(HEADERS.reset, verdict.ttlInSeconds)
-            throw tooManyRequests(verdict.ttlInSeconds)
+            throw tooManyRequests(verdict.ttlInSeconds, hint)
           }
           if (!closest || verdict.remaining < closest.remaining) closest = verdict
         }

@@ -20,6 +20,8 @@ function expectRateLimited(res: Awaited<ReturnType<FastifyInstance['inject']>>, 
   expect(res.statusCode).toBe(429)
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
   expect(res.json()).toMatchObject({ status: 429, code: 'rate_limited' })
+  // Outside production the detail says how a developer turns the limits off.
+  expect(res.json().detail).toContain('RATE_LIMIT_ENABLED=false')
   expect(Number(res.headers['retry-after'])).toBeGreaterThan(0)
   if (retryAfter !== undefined) expect(Number(res.headers['retry-after'])).toBe(retryAfter)
   expect(res.headers['ratelimit-remaining']).toBe('0')
