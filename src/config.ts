@@ -118,10 +118,12 @@ export interface ConfigProblem {
 export class ConfigError extends Error {
   /** The first refused variable. */
   readonly variable: string
+  readonly problems: readonly ConfigProblem[]
 
-  constructor(readonly problems: readonly ConfigProblem[]) {
+  constructor(problems: readonly ConfigProblem[]) {
     super(`Invalid configuration:\n${problems.map(({ variable, message }) => `  ${variable} ${message}`).join('\n')}`)
     this.name = 'ConfigError'
+    this.problems = problems
     this.variable = problems[0]!.variable
   }
 }

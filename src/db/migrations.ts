@@ -26,12 +26,12 @@ export interface Migration {
 }
 
 export class MigrationError extends Error {
-  constructor(
-    readonly code: 'modified_after_apply' | 'failed_migration' | 'apply_failed',
-    message: string,
-  ) {
+  readonly code: 'modified_after_apply' | 'failed_migration' | 'apply_failed'
+
+  constructor(code: MigrationError['code'], message: string) {
     super(message)
     this.name = 'MigrationError'
+    this.code = code
   }
 }
 

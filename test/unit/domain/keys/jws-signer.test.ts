@@ -1,8 +1,8 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { createJwsSigner } from '../../../src/domain/keys/jws-signer.js'
-import { generateSigningKey, importPrivateKey } from '../../../src/domain/keys/key-material.js'
-import { SIGNING_ALGORITHMS } from '../../../src/domain/keys/key-provider.js'
+import { createJwsSigner } from '../../../../src/domain/keys/jws-signer.js'
+import { generateSigningKey, importPrivateKey } from '../../../../src/domain/keys/key-material.js'
+import { SIGNING_ALGORITHMS } from '../../../../src/domain/keys/key-provider.js'
 
 const CLAIMS = { iss: 'https://issuer.test', sub: 'user', aud: 'tollgate', iat: 1_700_000_000, exp: 4_000_000_000, scope: 'cart' }
 

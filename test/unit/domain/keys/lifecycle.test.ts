@@ -8,7 +8,7 @@ import {
   retentionSeconds,
   type KeySchedule,
   type LifecycleSettings,
-} from '../../../src/domain/keys/lifecycle.js'
+} from '../../../../src/domain/keys/lifecycle.js'
 
 const settings: LifecycleSettings = {
   rotationIntervalSeconds: 30 * 86400,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from '../../../src/domain/oauth/client-secret.js'
+import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from '../../../../src/domain/oauth/client-secret.js'
 
 describe('client secrets', () => {
   const key = randomBytes(32)

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
-import type { AuthenticatedClient, Grant } from '../../../src/domain/oauth/grants.js'
-import { OAuthError } from '../../../src/errors.js'
-import { clientCredentialsOf } from '../../../src/http/authorization.js'
-import { createOAuthTokenService } from '../../../src/services/oauth/token.js'
+import type { AuthenticatedClient, Grant } from '../../../../src/domain/oauth/grants.js'
+import { OAuthError } from '../../../../src/errors.js'
+import { clientCredentialsOf } from '../../../../src/http/authorization.js'
+import { createOAuthTokenService } from '../../../../src/services/oauth/token.js'
 
 const client: AuthenticatedClient = { clientId: 'c1', public: false, grantTypes: ['client_credentials'], scopes: ['a'], audience: null }
 const response = { access_token: 'at', token_type: 'Bearer' as const, expires_in: 600, scope: 'a' }

@@ -1,9 +1,9 @@
 import { compactVerify, createLocalJWKSet, importJWK, SignJWT } from 'jose'
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { generateSigningKey, importPrivateKey, publicMembers } from '../../../src/domain/keys/key-material.js'
-import { SIGNING_ALGORITHMS } from '../../../src/domain/keys/key-provider.js'
-import { openPrivateKey, sealPrivateKey } from '../../../src/domain/keys/sealing.js'
+import { generateSigningKey, importPrivateKey, publicMembers } from '../../../../src/domain/keys/key-material.js'
+import { SIGNING_ALGORITHMS } from '../../../../src/domain/keys/key-provider.js'
+import { openPrivateKey, sealPrivateKey } from '../../../../src/domain/keys/sealing.js'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { grantedScopes, isScopeToken } from '../../../src/domain/oauth/scope.js'
-import { OAuthError } from '../../../src/errors.js'
+import { grantedScopes, isScopeToken } from '../../../../src/domain/oauth/scope.js'
+import { OAuthError } from '../../../../src/errors.js'
 
 describe('grantedScopes', () => {
   const allowed = ['orders:read', 'orders:write', 'cart']
