@@ -18,6 +18,7 @@ import { KeyDecryptionError } from './services/key-encryption-key.js'
  */
 export async function startServer(config: Config) {
   const app = await buildApp(config)
+  let metrics: Awaited<ReturnType<typeof listenForMetrics>> | undefined
   const grace = (config.DRAIN_DELAY_SECONDS + config.SHUTDOWN_TIMEOUT_SECONDS) * 1000
   closeWithGrace({ delay: grace, logger: app.log }, async ({ signal, err }) => {
     if (err) {
@@ -29,8 +30,9 @@ export async function startServer(config: Config) {
       app.log.info('drain over: no new connections, finishing in-flight requests')
     }
     await app.close()
+    await metrics?.close()
   })
-  if (config.METRICS_PORT !== undefined) await listenForMetrics(app, { host: config.METRICS_HOST, port: config.METRICS_PORT })
+  if (config.METRICS_PORT !== undefined) metrics = await listenForMetrics(app, { host: config.METRICS_HOST, port: config.METRICS_PORT })
   await app.listen({ port: config.PORT, host: config.HOST })
   return app
 }

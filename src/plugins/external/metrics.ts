@@ -90,12 +90,15 @@ export default fp<{ config: Pick<Config, 'METRICS_PORT'> }>(
 
 /**
  * The internal listener for /metrics (METRICS_HOST:METRICS_PORT), apart from the public port so
- * that scrapers reach it and the edge does not. Closed with the app.
+ * that scrapers reach it and the edge does not. The caller closes it after the app: the app is
+ * ready by now and takes no more hooks.
  */
-export async function listenForMetrics(app: FastifyInstance, options: { host: string; port: number }): Promise<string> {
+export async function listenForMetrics(app: FastifyInstance, options: { host: string; port: number }): Promise<FastifyInstance> {
   const { registry } = app.metrics
-  const internal = Fastify({ loggerInstance: app.log.child({ listener: 'metrics' }), disableRequestLogging: true })
+  // Scrapes every few seconds would drown the log: the listener logs warnings and errors only.
+  const internal = Fastify({ loggerInstance: app.log.child({ listener: 'metrics' }, { level: 'warn' }) })
   internal.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()))
-  app.addHook('onClose', async () => internal.close())
-  return internal.listen({ host: options.host, port: options.port, listenTextResolver: (address) => `Metrics listening at ${address}/metrics` })
+  const address = await internal.listen({ host: options.host, port: options.port })
+  app.log.info(`Metrics listening at ${address}/metrics`)
+  return internal
 }
