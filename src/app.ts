@@ -4,12 +4,14 @@ import type { Config } from './config.js'
 import type { Database } from './db/database.js'
 import { renderError, renderNotFound } from './http/error-renderer.js'
 import { loggerOptions } from './http/logger.js'
+import { trustProxyOption } from './http/trust-proxy.js'
 import { validatorCompiler } from './http/validation.js'
 import accounts from './plugins/app/accounts.js'
 import authentication from './plugins/app/authentication.js'
 import cart from './plugins/app/cart.js'
 import database from './plugins/app/database.js'
 import drain from './plugins/app/drain.js'
+import jsonBodies from './plugins/app/json-bodies.js'
 import keys from './plugins/app/keys.js'
 import oauth from './plugins/app/oauth.js'
 import purge from './plugins/app/purge.js'
@@ -48,7 +50,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
     connectionTimeout: config.CONNECTION_TIMEOUT_SECONDS * 1000,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
     requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     // Node enforces headersTimeout and requestTimeout only when it sweeps its connections, every
     // 30 s by default: without this a slowloris socket outlives HEADERS_TIMEOUT_SECONDS by up to 30 s.
     http: { connectionsCheckingInterval: 1000 },
@@ -82,7 +84,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(cors, { config })
   await app.register(rateLimit, { config })
   await app.register(cookie)
-  await app.register(formbody)
+  await app.register(jsonBodies)
 
   await app.register(database, { config, ...(options.database ? { database: options.database } : {}) })
   await app.register(keys, { config })
@@ -99,7 +101,14 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(meRoutes, { prefix: '/v1/me' })
   await app.register(cartRoutes, { prefix: '/v1/cart' })
   await app.register(revocationsRoutes, { prefix: '/v1/revocations' })
-  await app.register(oauthRoutes, { prefix: '/oauth' })
+  // RFC 6749 makes the OAuth endpoints form-encoded: the one scope whose bodies may be.
+  await app.register(
+    async (scope) => {
+      await scope.register(formbody)
+      await scope.register(oauthRoutes)
+    },
+    { prefix: '/oauth' },
+  )
 
   await app.ready()
   return app

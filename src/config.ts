@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 
@@ -29,7 +30,8 @@ export const ENVIRONMENT = {
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
   ),
-  TRUST_PROXY: Flag(false),
+  // false | true | a hop count | a list of proxy addresses and CIDRs: see trustProxyOf().
+  TRUST_PROXY: Type.String({ minLength: 1, default: 'false' }),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   API_DOCS: Type.Optional(Type.Boolean()),
@@ -96,7 +98,15 @@ export const ENVIRONMENT = {
 const EnvironmentSchema = Type.Object(ENVIRONMENT)
 type Environment = Static<typeof EnvironmentSchema>
 
-export type Config = Omit<Environment, 'API_DOCS'> & {
+/**
+ * Which peers' X-Forwarded-For to believe, in the forms Fastify's `trustProxy` takes: nobody, every
+ * hop (only safe when the edge proxy overwrites the header), the last n hops, or the listed proxy
+ * addresses and CIDRs (and proxy-addr's `loopback`, `linklocal`, `uniquelocal`).
+ */
+export type TrustProxy = boolean | number | string[]
+
+export type Config = Omit<Environment, 'API_DOCS' | 'TRUST_PROXY'> & {
+  TRUST_PROXY: TrustProxy
   HOST: string
   ISSUER: string
   /** Serve /docs and /openapi.json: API_DOCS, by default on outside production. */
@@ -202,16 +212,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!parsed.KEY_ENCRYPTION_KEY) rule('KEY_ENCRYPTION_KEY', `is required when NODE_ENV=production; ${KEY_GENERATION_HINT}`)
     if (!parsed.ISSUER) rule('ISSUER', "is required when NODE_ENV=production: the public URL clients reach, every token's iss")
   }
-  if (problems.size) throw new ConfigError([...problems].map(([variable, message]) => ({ variable, message })))
+  const trustProxy = trustProxyOf(parsed.TRUST_PROXY)
+  if (trustProxy === undefined) {
+    rule('TRUST_PROXY', `must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs (got ${JSON.stringify(parsed.TRUST_PROXY)})`)
+  }
+  if (problems.size || trustProxy === undefined) throw new ConfigError([...problems].map(([variable, message]) => ({ variable, message })))
 
   const production = parsed.NODE_ENV === 'production'
   const metricsPort = parsed.METRICS_PORT ?? (production ? DEFAULT_PRODUCTION_METRICS_PORT : undefined)
   return {
     ...parsed,
+    TRUST_PROXY: trustProxy,
     HOST: parsed.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     ISSUER: (parsed.ISSUER ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, ''),
     ...(metricsPort === undefined ? {} : { METRICS_PORT: metricsPort }),
     API_DOCS: parsed.API_DOCS ?? !production,
     embeddedDatabase: parsed.DATABASE_URL === undefined,
   }
+}
+
+const PROXY_ADDR_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isAddressOrCidr(entry: string): boolean {
+  if (PROXY_ADDR_NAMES.has(entry)) return true
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const version = isIP(address)
+  if (version === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)
+}
+
+function trustProxyOf(raw: string): TrustProxy | undefined {
+  const value = raw.trim().toLowerCase()
+  if (value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d{1,3}$/.test(value)) return Number(value) === 0 ? false : Number(value)
+  const entries = value.split(/[\s,]+/).filter(Boolean)
+  return entries.length > 0 && entries.every(isAddressOrCidr) ? entries : undefined
 }

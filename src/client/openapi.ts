@@ -151,7 +151,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with email and password
-         * @description Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth). An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. Failed logins are throttled per account and per address (429 with Retry-After). A new session beyond the per-user limit evicts the oldest.
+         * @description Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth), except for a request from another site (an Origin neither the issuer's nor allowed, or Sec-Fetch-Site: cross-site). An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. Failed logins are throttled per account and per address (429 with Retry-After). A new session beyond the per-user limit evicts the oldest.
          */
         post: operations["login"];
         delete?: never;
@@ -191,7 +191,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate the refresh token
-         * @description Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the session's next refresh token, and sets the cookie again. The presented token stops working; presented again within the grace window (several tabs, a retry) it gets the same successor, after it the whole session is revoked. A cookie-authenticated request from another origin is refused with 403 forbidden_origin.
+         * @description Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the session's next refresh token, and sets the cookie again. The presented token stops working; presented again within the grace window (several tabs, a retry) it gets the same successor, after it the whole session is revoked. A cookie-authenticated request from another site is refused with 403 forbidden_origin, and a request from another site never sets the cookie.
          */
         post: operations["refreshToken"];
         delete?: never;
@@ -211,7 +211,7 @@ export interface paths {
         put?: never;
         /**
          * Log out
-         * @description Revokes the session of the refresh token (body refresh_token, or the cookie) or, with neither, of the bearer access token, and clears the cookie. Answers 204 also when the session had already ended; with no credential at all it is 401 `invalid_token`.
+         * @description Revokes the session of the refresh token (body refresh_token, or the cookie) or, with neither, of the bearer access token, and clears the cookie (unless the request comes from another site). Answers 204 also when the session had already ended; with no credential at all it is 401 `invalid_token`.
          */
         post: operations["logout"];
         delete?: never;
@@ -1312,7 +1312,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description The latest refresh token of the session. Omit to use the tollgate_refresh cookie. */
+                    /** @description The latest refresh token of the session. Omit (or send empty) to use the tollgate_refresh cookie. */
                     refresh_token?: string;
                 };
             };
@@ -1427,7 +1427,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description The latest refresh token of the session. Omit to use the tollgate_refresh cookie. */
+                    /** @description The latest refresh token of the session. Omit (or send empty) to use the tollgate_refresh cookie. */
                     refresh_token?: string;
                 };
             };

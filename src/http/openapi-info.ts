@@ -20,7 +20,8 @@ const DESCRIPTION = [
   'Errors under `/v1`, `/health` and `/.well-known` are RFC 9457 problem details (`application/problem+json`) with a stable ' +
     'machine-readable `code`: branch on `code`, never on `detail`. The `/oauth` endpoints answer RFC 6749 errors: ' +
     '`{error, error_description}`. A missing or bad access token is 401 with `WWW-Authenticate: Bearer ..., error="invalid_token"`; ' +
-    'a token without the needed scope is 403 with `error="insufficient_scope"`.',
+    'a token without the needed scope is 403 with `error="insufficient_scope"`. Request bodies under `/v1` are JSON only: ' +
+    'any other media type is 415 `unsupported_media_type`.',
   '## Verifying tokens in your own service',
   "Fetch `/.well-known/jwks.json` (cache it as its `Cache-Control` says), verify the JWT's signature, `iss`, `aud`, `exp` and " +
     '`typ: at+jwt`, and poll `/v1/revocations` to drop revoked sessions within seconds. The `tollgate/verifier` package does all of this.',

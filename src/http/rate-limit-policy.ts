@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto'
 import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
+import { normalizeEmail } from '../domain/accounts/email.js'
 import { parseBasicCredentials } from './authorization.js'
 import { REFRESH_COOKIE_NAME } from './refresh-cookie.js'
-
 
 /**
  * One counter. `key` names the bucket a request falls into, or undefined when the rule does not
@@ -32,9 +32,10 @@ function bodyField(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
-/** Emails compare case-insensitively; the counter key holds a digest, never the address itself. */
+/** Emails compare as the accounts compare them; the counter key holds a digest, never the address itself. */
 export function accountOf(request: FastifyRequest): string | undefined {
-  const email = bodyField(request, 'email')?.trim().toLowerCase()
+  const raw = bodyField(request, 'email')
+  const email = raw === undefined ? undefined : normalizeEmail(raw)
   return email ? digest(email) : undefined
 }
 

@@ -1,4 +1,4 @@
-import { isValidEmail, normalizeEmail, normalizeName } from '../domain/accounts/email.js'
+import { hasInvisibleCharacters, isValidEmail, normalizeEmail, normalizeName } from '../domain/accounts/email.js'
 import { passwordWeakness, WEAKNESS_DETAIL } from '../domain/passwords/password-policy.js'
 import { ProblemError } from '../errors.js'
 import type { AccountStore } from '../repositories/account-store.js'
@@ -23,6 +23,13 @@ function invalidCredentials(): ProblemError {
   return new ProblemError('invalid_credentials', 'Invalid email or password')
 }
 
+/** The email as stored and compared; one with invisible characters is refused (400), not looked up. */
+function emailOf(input: string): string {
+  const email = normalizeEmail(input)
+  if (hasInvisibleCharacters(email)) throw new ProblemError('validation_failed', 'email contains invisible or control characters')
+  return email
+}
+
 function assertStrong(password: string): void {
   const weakness = passwordWeakness(password)
   if (weakness) throw new ProblemError(weakness === 'too_long' ? 'validation_failed' : 'weak_password', WEAKNESS_DETAIL[weakness])
@@ -44,7 +51,7 @@ export function createAccountService(deps: {
 
   return {
     async register(input: { email: string; password: string; name?: string | null | undefined }): Promise<PublicUser> {
-      const email = normalizeEmail(input.email)
+      const email = emailOf(input.email)
       if (!isValidEmail(email)) throw new ProblemError('validation_failed', 'email is not a valid email address')
       assertStrong(input.password)
       const passwordHash = await hasher.hash(input.password)
@@ -62,7 +69,7 @@ export function createAccountService(deps: {
      */
     async login(input: { email: string; password: string } & RequestContext): Promise<TokenGrant> {
       const context = { ip: input.ip, userAgent: input.userAgent }
-      const email = normalizeEmail(input.email)
+      const email = emailOf(input.email)
       const user = isValidEmail(email) ? await store.users.findByEmail(email) : null
       if (!user) {
         await hasher.verifyNothing(input.password)

@@ -36,6 +36,10 @@ describe('loadConfig', () => {
     ['ARGON2_MEMORY_KIB', { ARGON2_MEMORY_KIB: '1024' }],
     ['KEY_ENCRYPTION_KEY', { KEY_ENCRYPTION_KEY: 'too-short' }],
     ['SESSION_BINDING', { SESSION_BINDING: 'sometimes' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes please' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1, proxy.internal' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '-1' }],
     ['SESSION_IDLE_TTL_SECONDS', { SESSION_IDLE_TTL_SECONDS: '100', SESSION_ABSOLUTE_TTL_SECONDS: '50' }],
     ['DATABASE_URL', { NODE_ENV: 'production', KEY_ENCRYPTION_KEY: 'a'.repeat(43), ISSUER: 'https://auth.example' }],
     ['KEY_ENCRYPTION_KEY', { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/tollgate', ISSUER: 'https://auth.example' }],
@@ -82,6 +86,17 @@ describe('loadConfig', () => {
     expect(development.METRICS_PORT).toBeUndefined()
     expect(development.API_DOCS).toBe(true)
     expect(loadConfig({ METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464)
+  })
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['0', false],
+    ['2', 2],
+    ['127.0.0.1', ['127.0.0.1']],
+    ['10.0.0.0/8, fd00::/8 loopback', ['10.0.0.0/8', 'fd00::/8', 'loopback']],
+  ])('reads TRUST_PROXY=%s as a flag, a hop count or a list of proxies', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).TRUST_PROXY).toEqual(expected)
   })
 
   it('treats empty values as unset, as .env files write them', () => {

@@ -1,6 +1,7 @@
 import Fastify from 'fastify'
 import { testConfig } from '../../helpers/app.js'
 import { renderError, renderNotFound } from '../../../src/http/error-renderer.js'
+import { trustProxyOption } from '../../../src/http/trust-proxy.js'
 import cookie from '../../../src/plugins/external/cookie.js'
 import formbody from '../../../src/plugins/external/formbody.js'
 import helmet from '../../../src/plugins/external/helmet.js'
@@ -14,7 +15,7 @@ import rateLimit from '../../../src/plugins/external/rate-limit.js'
  */
 export async function buildPolicyApp(env: Record<string, string> = {}) {
   const config = testConfig({ RATE_LIMIT_ENABLED: 'true', ...env })
-  const app = Fastify({ trustProxy: config.TRUST_PROXY })
+  const app = Fastify({ trustProxy: trustProxyOption(config.TRUST_PROXY) })
   app.setErrorHandler(renderError)
   app.setNotFoundHandler(renderNotFound)
   await app.register(metrics, { config })

@@ -156,17 +156,15 @@ describe('POST /v1/cart/items', () => {
     expect(await storedCart(app, userId)).toEqual({ version: null, items: [] })
   })
 
-  it('refuses a body of another type with 415 or 400, and one too large with 413, writing nothing', async () => {
+  it('refuses a body of another type with 415, and one too large with 413, writing nothing', async () => {
     const { userId, authorization } = await shopper(app)
-    const xml = await app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization, 'content-type': 'application/xml' }, payload: '<item sku="a" quantity="1"/>' })
-    expectProblem(xml, 415, 'unsupported_media_type')
-    const text = await app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization, 'content-type': 'text/plain' }, payload: '{"sku":"a","quantity":1}' })
-    expectProblem(text, 400, 'validation_failed')
+    const send = (type: string, payload: string) => app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization, 'content-type': type }, payload })
+    expectProblem(await send('application/xml', '<item sku="a" quantity="1"/>'), 415, 'unsupported_media_type')
+    // What an HTML form on another site can send without a preflight: never accepted as a body here.
+    expectProblem(await send('text/plain', '{"sku":"a","quantity":1}'), 415, 'unsupported_media_type')
+    expectProblem(await send('application/x-www-form-urlencoded', 'sku=a&quantity=1'), 415, 'unsupported_media_type')
     const huge = await app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization }, payload: { sku: 'a', quantity: 1, pad: 'x'.repeat(64 * 1024) } })
     expectProblem(huge, 413, 'payload_too_large')
-    // Form fields are text: a quantity from a form is a string, and bodies are not coerced.
-    const form = await app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'sku=a&quantity=1' })
-    expectProblem(form, 400, 'validation_failed')
     expect(await storedCart(app, userId)).toEqual({ version: null, items: [] })
   })
 

@@ -47,7 +47,8 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'Log in with email and password',
         description:
-          'Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth). ' +
+          'Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth), ' +
+          'except for a request from another site (an Origin neither the issuer\'s nor allowed, or Sec-Fetch-Site: cross-site). ' +
           'An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. ' +
           'Failed logins are throttled per account and per address (429 with Retry-After). ' +
           'A new session beyond the per-user limit evicts the oldest.',

@@ -63,7 +63,9 @@ export const LoginBodySchema = Type.Object(
 export const RefreshTokenBodySchema = Type.Object(
   {
     refresh_token: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 512, description: 'The latest refresh token of the session. Omit to use the tollgate_refresh cookie.' }),
+      // No length limits: anything that is not a live refresh token is 401 invalid_grant, never a
+      // validation error (the body limit bounds it).
+      Type.String({ description: 'The latest refresh token of the session. Omit (or send empty) to use the tollgate_refresh cookie.' }),
     ),
   },
   { examples: [{ refresh_token: EXAMPLE.refreshToken }] },

@@ -31,7 +31,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the ' +
           'session\'s next refresh token, and sets the cookie again. The presented token stops working; presented again ' +
           'within the grace window (several tabs, a retry) it gets the same successor, after it the whole session is revoked. ' +
-          'A cookie-authenticated request from another origin is refused with 403 forbidden_origin.',
+          'A cookie-authenticated request from another site is refused with 403 forbidden_origin, and a request from another site ' +
+          'never sets the cookie.',
         security: [{ refreshCookie: [] }, {}],
         body: RefreshTokenBodySchema,
         response: {
@@ -65,7 +66,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Log out',
         description:
           'Revokes the session of the refresh token (body refresh_token, or the cookie) or, with neither, of the bearer ' +
-          'access token, and clears the cookie. Answers 204 also when the session had already ended; with no credential ' +
+          'access token, and clears the cookie (unless the request comes from another site). Answers 204 also when the ' +
+          'session had already ended; with no credential ' +
           'at all it is 401 `invalid_token`.',
         security: [{ refreshCookie: [] }, { bearerAuth: [] }, {}],
         body: RefreshTokenBodySchema,

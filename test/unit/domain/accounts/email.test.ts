@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { isValidEmail, normalizeEmail, normalizeName } from '../../../../src/domain/accounts/email.js'
+import { hasInvisibleCharacters, isValidEmail, normalizeEmail, normalizeName } from '../../../../src/domain/accounts/email.js'
 
 describe('emails', () => {
   it.each([
     ['  Ada@Example.COM ', 'ada@example.com'],
     ['ada@example.com', 'ada@example.com'],
     ['\tBOB+tag@Sub.Example.org\n', 'bob+tag@sub.example.org'],
+    ['Cafe\u0301@example.com', 'caf\u00e9@example.com'],
+    ['CAF\u00c9@example.com', 'caf\u00e9@example.com'],
   ])('%j normalises to %j', (input, expected) => {
     expect(normalizeEmail(input)).toBe(expected)
   })
@@ -32,6 +34,17 @@ describe('emails', () => {
     [`ada@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(60)}.com`, false],
   ])('%j valid: %s', (email, expected) => {
     expect(isValidEmail(email)).toBe(expected)
+  })
+})
+
+describe('invisible characters', () => {
+  it.each(['ada@example.com', 'caf\u00e9@example.com', 'ada lovelace@example.com', '\u00e5sa@example.com'])('%j has none', (email) => {
+    expect(hasInvisibleCharacters(email)).toBe(false)
+  })
+
+  const invisible = ['\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u202e', '\u2066', '\u3164', '\u115f', '\ufe0f', '\u00a0', '\u2028', '\u0000', '\u001b', '\u007f', '\ue000', '\u0378']
+  it.each(invisible.map((character) => [character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0'), character]))('U+%s is refused', (_code, character) => {
+    expect(hasInvisibleCharacters(`ada${character}@example.com`)).toBe(true)
   })
 })
 
