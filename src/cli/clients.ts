@@ -2,13 +2,18 @@ import { parseArgs } from 'node:util'
 import { ProblemError } from '../errors.js'
 import { createOAuthClientsRepository } from '../repositories/oauth-clients.js'
 import { deriveSecrets } from '../services/key-encryption-key.js'
-import { createOAuthClientService, type OAuthClientService, type OAuthClientView } from '../services/oauth/clients.js'
+import { CLIENT_TYPES, createOAuthClientService, type ClientType, type OAuthClientService, type OAuthClientView } from '../services/oauth/clients.js'
 import { processIo, withCliContext, type CliIo } from './context.js'
 
 const USAGE = `usage: tollgate clients <command>
 
-  create --name NAME --scopes "a b" [--grants client_credentials] [--audience AUD] [--json]
-         creates a confidential client; its secret is printed once (--json: {"client_id","client_secret"})
+  create --name NAME --scopes "a b" [--type confidential|public] [--grants "g ..."] [--audience AUD]
+         [--redirect-uris "uri ..."] [--post-logout-redirect-uris "uri ..."] [--first-party] [--json]
+         creates a client. A confidential one (the default) gets a secret, printed once
+         (--json: {"client_id","client_secret"}); a public one (SPA, native app) has none.
+         With --redirect-uris (or --type public) the grants default to authorization_code and
+         refresh_token, else to client_credentials. Scopes are the ones the client may ask for
+         (openid profile email offline_access for OpenID Connect); --first-party skips consent.
   list [--all] [--json]      the clients (--all: deleted ones too)
   delete CLIENT_ID           the client can no longer authenticate
 `
@@ -59,6 +64,10 @@ function parse(args: string[]) {
       scopes: { type: 'string' },
       grants: { type: 'string' },
       audience: { type: 'string' },
+      type: { type: 'string' },
+      'redirect-uris': { type: 'string' },
+      'post-logout-redirect-uris': { type: 'string' },
+      'first-party': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
     },
@@ -76,29 +85,41 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       io.stderr(`tollgate clients create: --name and --scopes are required\n${USAGE}`)
       return 2
     }
+    if (values.type !== undefined && !(CLIENT_TYPES as readonly string[]).includes(values.type)) {
+      io.stderr(`tollgate clients create: --type must be confidential or public\n${USAGE}`)
+      return 2
+    }
     const { client, clientSecret } = await clients.create({
       name: values.name,
+      type: values.type as ClientType | undefined,
       scopes: words(values.scopes),
-      ...(values.grants !== undefined ? { grantTypes: words(values.grants) } : {}),
+      grantTypes: values.grants === undefined ? undefined : words(values.grants),
       audience: values.audience,
+      redirectUris: words(values['redirect-uris']),
+      postLogoutRedirectUris: words(values['post-logout-redirect-uris']),
+      firstParty: values['first-party'],
     })
     if (values.json) {
-      io.stdout(`${JSON.stringify({ client_id: client.clientId, client_secret: clientSecret })}\n`)
+      io.stdout(`${JSON.stringify({ client_id: client.clientId, ...(clientSecret === undefined ? {} : { client_secret: clientSecret }) })}\n`)
       return 0
     }
-    io.stdout(
-      [
-        `created client "${client.name}"`,
-        `  client_id:     ${client.clientId}`,
-        `  client_secret: ${clientSecret}`,
-        `  grants:        ${client.grantTypes.join(' ')}`,
-        `  scopes:        ${client.scopes.join(' ')}`,
-        `  audience:      ${client.audience ?? '(the default)'}`,
-        '',
-        'The secret is shown only this once: store it now. tollgate keeps only a keyed hash of it.',
-        '',
-      ].join('\n'),
-    )
+    const lines = [
+      `created ${client.type} client "${client.name}"`,
+      `  client_id:     ${client.clientId}`,
+      ...(clientSecret === undefined ? [] : [`  client_secret: ${clientSecret}`]),
+      `  grants:        ${client.grantTypes.join(' ')}`,
+      `  scopes:        ${client.scopes.join(' ')}`,
+      `  audience:      ${client.audience ?? '(the default)'}`,
+      ...(client.redirectUris.length > 0 ? [`  redirect URIs: ${client.redirectUris.join(' ')}`] : []),
+      ...(client.postLogoutRedirectUris.length > 0 ? [`  post-logout:   ${client.postLogoutRedirectUris.join(' ')}`] : []),
+      ...(client.grantTypes.includes('authorization_code') ? [`  consent:       ${client.firstParty ? 'skipped (first-party)' : 'asked of each user'}`] : []),
+      '',
+      ...(clientSecret === undefined
+        ? ['A public client has no secret: it proves itself with PKCE at the token endpoint.']
+        : ['The secret is shown only this once: store it now. tollgate keeps only a keyed hash of it.']),
+      '',
+    ]
+    io.stdout(lines.join('\n'))
     return 0
   },
 
@@ -112,8 +133,17 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       io.stdout('no clients\n')
       return 0
     }
-    const rows = list.map((c) => [c.clientId, c.name, c.grantTypes.join(' '), c.scopes.join(' '), c.audience ?? '-', c.createdAt.toISOString(), c.deletedAt ? `deleted ${c.deletedAt.toISOString()}` : 'active'])
-    io.stdout(table([['CLIENT_ID', 'NAME', 'GRANTS', 'SCOPES', 'AUDIENCE', 'CREATED', 'STATUS'], ...rows]))
+    const rows = list.map((c) => [
+      c.clientId,
+      c.name,
+      c.type + (c.firstParty ? ' first-party' : ''),
+      c.grantTypes.join(' '),
+      c.scopes.join(' '),
+      c.audience ?? '-',
+      c.createdAt.toISOString(),
+      c.deletedAt ? `deleted ${c.deletedAt.toISOString()}` : 'active',
+    ])
+    io.stdout(table([['CLIENT_ID', 'NAME', 'TYPE', 'GRANTS', 'SCOPES', 'AUDIENCE', 'CREATED', 'STATUS'], ...rows]))
     return 0
   },
 
@@ -136,9 +166,13 @@ function toJson(client: OAuthClientView) {
   return {
     client_id: client.clientId,
     name: client.name,
+    type: client.type,
     grant_types: client.grantTypes,
     scopes: client.scopes,
     audience: client.audience,
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    first_party: client.firstParty,
     created_at: client.createdAt.toISOString(),
     deleted_at: client.deletedAt?.toISOString() ?? null,
   }

@@ -8,19 +8,14 @@ export interface OAuthClientRecord {
   grantTypes: string[]
   scopes: string[]
   audience: string | null
+  redirectUris: string[]
+  postLogoutRedirectUris: string[]
+  firstParty: boolean
   createdAt: Date
   revokedAt: Date | null
 }
 
-export interface NewOAuthClient {
-  clientId: string
-  name: string
-  secretHash: string
-  grantTypes: string[]
-  scopes: string[]
-  audience: string | null
-  createdAt: Date
-}
+export type NewOAuthClient = Omit<OAuthClientRecord, 'revokedAt'>
 
 export function createOAuthClientsRepository(prisma: PrismaClient) {
   return {

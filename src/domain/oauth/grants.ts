@@ -1,5 +1,5 @@
 /** The grant types a client may be allowed (oauth_clients.grant_types). */
-export const CLIENT_GRANT_TYPES = ['client_credentials', 'refresh_token'] as const
+export const CLIENT_GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number]
 
 export function isClientGrantType(value: string): value is ClientGrantType {
@@ -18,7 +18,7 @@ export interface TokenRequestParameters {
 /** A client as the token endpoint knows it once it has authenticated or identified itself. */
 export interface AuthenticatedClient {
   clientId: string
-  /** A public client (the first-party app) identified by client_id alone. */
+  /** A public client (the first-party app, or one registered as public) identified by client_id alone. */
   public: boolean
   grantTypes: readonly string[]
   scopes: readonly string[]

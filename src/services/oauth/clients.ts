@@ -1,30 +1,49 @@
 import { usableCredentials, type ClientCredentials } from '../../domain/oauth/client-auth.js'
 import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from '../../domain/oauth/client-secret.js'
 import { isClientGrantType, type AuthenticatedClient, type ClientGrantType } from '../../domain/oauth/grants.js'
+import { redirectUriProblem } from '../../domain/oauth/redirect-uri.js'
 import { isScopeToken } from '../../domain/oauth/scope.js'
 import { OAuthError, ProblemError } from '../../errors.js'
 import type { OAuthClientRecord, OAuthClientsRepository } from '../../repositories/oauth-clients.js'
 import type { Clock } from '../access-tokens.js'
 
+export const CLIENT_TYPES = ['confidential', 'public'] as const
+export type ClientType = (typeof CLIENT_TYPES)[number]
+
+/** A confidential client gets a secret at creation, a public one none. */
+type SecretOf<Type> = Type extends 'public' ? undefined : string
+
 export interface CreateClientInput {
   name: string
+  /** `confidential` (the default) gets a secret; `public` (an SPA, a native app) has none. */
+  type?: ClientType | undefined
   scopes: readonly string[]
-  grantTypes?: readonly string[]
+  grantTypes?: readonly string[] | undefined
   audience?: string | undefined
+  redirectUris?: readonly string[] | undefined
+  postLogoutRedirectUris?: readonly string[] | undefined
+  /** First-party clients skip the consent screen. */
+  firstParty?: boolean | undefined
 }
 
 /** A client as management shows it: never its secret or the secret's hash. */
 export interface OAuthClientView {
   clientId: string
   name: string
+  type: ClientType
   grantTypes: ClientGrantType[]
   scopes: string[]
   audience: string | null
+  redirectUris: string[]
+  postLogoutRedirectUris: string[]
+  firstParty: boolean
   createdAt: Date
   deletedAt: Date | null
 }
 
-const DEFAULT_GRANT_TYPES: readonly ClientGrantType[] = ['client_credentials']
+// A client with redirect URIs signs users in; one without is a service (client_credentials).
+const DEFAULT_GRANT_TYPES = (input: CreateClientInput): readonly ClientGrantType[] =>
+  (input.redirectUris?.length ?? 0) > 0 || input.type === 'public' ? ['authorization_code', 'refresh_token'] : ['client_credentials']
 // Compared against when the client is unknown, so that an unknown id costs the same as a wrong secret.
 const UNKNOWN_CLIENT_HASH = '0'.repeat(64)
 // Clients kept at most; past this the longest-kept is dropped. Unknown ids are never kept.
@@ -78,17 +97,27 @@ export function createOAuthClientService(deps: {
   const cache = createClientCache(clients, (deps.cacheSeconds ?? 0) * 1000, clock)
 
   return {
-    /** Creates a confidential client. The secret is returned here once and stored only as a hash. */
-    async create(input: CreateClientInput): Promise<{ client: OAuthClientView; clientSecret: string }> {
-      const settings = validateClientSettings(input)
-      const clientSecret = generateClientSecret()
+    /**
+     * Creates a client. A confidential client's secret is returned here once and stored only as a
+     * hash; a public client has none (`clientSecret` undefined).
+     */
+    async create<Input extends CreateClientInput>(input: Input): Promise<{ client: OAuthClientView; clientSecret: SecretOf<Input['type']> }> {
+      const { type, ...settings } = validateClientSettings(input)
+      const clientSecret = type === 'confidential' ? generateClientSecret() : undefined
       const record = await clients.create({
         clientId: generateClientId(),
-        secretHash: hashClientSecret(clientSecret, secretKeys[0]!),
+        secretHash: clientSecret === undefined ? null : hashClientSecret(clientSecret, secretKeys[0]!),
         createdAt: clock(),
         ...settings,
       })
-      return { client: view(record), clientSecret }
+      return { client: view(record), clientSecret: clientSecret as SecretOf<Input['type']> }
+    },
+
+    /** An active registered client by id, as the authorization endpoint needs it; null otherwise. */
+    async find(clientId: string): Promise<OAuthClientView | null> {
+      if (clientId === firstPartyClientId) return null
+      const record = await cache.findActive(clientId)
+      return record ? view(record) : null
     },
 
     async list(options: { includeDeleted?: boolean } = {}): Promise<OAuthClientView[]> {
@@ -123,6 +152,12 @@ export function createOAuthClientService(deps: {
         if (options.allowPublic && credentials.clientId === firstPartyClientId) {
           return { clientId: firstPartyClientId, public: true, grantTypes: ['refresh_token'], scopes: [], audience: null }
         }
+        // A registered public client identifies itself by client_id alone; PKCE or its refresh
+        // token's binding to it is what the grant then checks.
+        const record = options.allowPublic && credentials.clientId !== firstPartyClientId ? await cache.findActive(credentials.clientId) : null
+        if (record && record.secretHash === null) {
+          return { clientId: record.clientId, public: true, grantTypes: record.grantTypes, scopes: record.scopes, audience: record.audience }
+        }
         throw new OAuthError('invalid_client', 'Client authentication is required for this client')
       }
       const record = credentials.clientId === firstPartyClientId ? null : await cache.findActive(credentials.clientId)
@@ -145,28 +180,54 @@ export function createOAuthClientService(deps: {
 export type OAuthClientService = ReturnType<typeof createOAuthClientService>
 
 function validateClientSettings(input: CreateClientInput) {
+  const type = input.type ?? 'confidential'
+  if (!(CLIENT_TYPES as readonly string[]).includes(type)) throw new ProblemError('validation_failed', 'The client type must be confidential or public')
   const name = input.name.trim()
   if (name.length < 1 || name.length > 200) throw new ProblemError('validation_failed', 'The client name must be 1 to 200 characters')
   const scopes = [...new Set(input.scopes)]
   if (scopes.length === 0) throw new ProblemError('validation_failed', 'A client needs at least one scope')
   const badScope = scopes.find((scope) => !isScopeToken(scope))
   if (badScope !== undefined) throw new ProblemError('validation_failed', `Not a valid scope: ${JSON.stringify(badScope)}`)
-  const grantTypes = [...new Set(input.grantTypes ?? DEFAULT_GRANT_TYPES)]
+  const grantTypes = [...new Set(input.grantTypes ?? DEFAULT_GRANT_TYPES(input))]
   if (grantTypes.length === 0) throw new ProblemError('validation_failed', 'A client needs at least one grant type')
   const badGrant = grantTypes.find((grant) => !isClientGrantType(grant))
   if (badGrant !== undefined) throw new ProblemError('validation_failed', `Unsupported grant type: ${JSON.stringify(badGrant)}`)
+  if (type === 'public' && grantTypes.includes('client_credentials')) {
+    throw new ProblemError('validation_failed', 'A public client cannot use client_credentials: it has no secret')
+  }
   const audience = input.audience?.trim() || null
   if (audience !== null && /\s/.test(audience)) throw new ProblemError('validation_failed', 'The audience must not contain spaces')
-  return { name, scopes, grantTypes, audience }
+  const redirectUris = uris(input.redirectUris, 'redirect URI')
+  const postLogoutRedirectUris = uris(input.postLogoutRedirectUris, 'post-logout redirect URI')
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    throw new ProblemError('validation_failed', 'A client of the authorization_code grant needs at least one redirect URI')
+  }
+  if (!grantTypes.includes('authorization_code') && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
+    throw new ProblemError('validation_failed', 'Redirect URIs are only for clients of the authorization_code grant')
+  }
+  return { type, name, scopes, grantTypes, audience, redirectUris, postLogoutRedirectUris, firstParty: input.firstParty ?? false }
+}
+
+function uris(values: readonly string[] | undefined, what: string): string[] {
+  const list = [...new Set(values ?? [])]
+  for (const uri of list) {
+    const problem = redirectUriProblem(uri)
+    if (problem) throw new ProblemError('validation_failed', `The ${what} ${JSON.stringify(uri)} ${problem}`)
+  }
+  return list
 }
 
 function view(record: OAuthClientRecord): OAuthClientView {
   return {
     clientId: record.clientId,
     name: record.name,
+    type: record.secretHash === null ? 'public' : 'confidential',
     grantTypes: record.grantTypes.filter(isClientGrantType),
     scopes: record.scopes,
     audience: record.audience,
+    redirectUris: record.redirectUris,
+    postLogoutRedirectUris: record.postLogoutRedirectUris,
+    firstParty: record.firstParty,
     createdAt: record.createdAt,
     deletedAt: record.revokedAt,
   }

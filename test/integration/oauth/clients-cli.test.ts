@@ -51,9 +51,13 @@ describe('tollgate clients create|list|delete', () => {
     expect(JSON.parse(listed.stdout)).toContainEqual({
       client_id: clientId,
       name: 'billing',
+      type: 'confidential',
       grant_types: ['client_credentials'],
       scopes: ['invoices:read', 'invoices:write'],
       audience: 'billing-api',
+      redirect_uris: [],
+      post_logout_redirect_uris: [],
+      first_party: false,
       created_at: expect.any(String),
       deleted_at: null,
     })
@@ -70,9 +74,9 @@ describe('tollgate clients create|list|delete', () => {
   it('list prints a table of the clients, never a secret or its hash', async () => {
     const { stdout, code } = await cli('list')
     expect(code).toBe(0)
-    expect(stdout.split('\n')[0]).toMatch(/^CLIENT_ID +NAME +GRANTS +SCOPES +AUDIENCE +CREATED +STATUS$/)
+    expect(stdout.split('\n')[0]).toMatch(/^CLIENT_ID +NAME +TYPE +GRANTS +SCOPES +AUDIENCE +CREATED +STATUS$/)
     expect(stdout).toContain('billing')
-    const hashes = (await t.app.db.prisma.oAuthClient.findMany()).map((c) => c.secretHash!)
+    const hashes = (await t.app.db.prisma.oAuthClient.findMany()).flatMap((c) => (c.secretHash ? [c.secretHash] : []))
     for (const hash of hashes) expect(stdout).not.toContain(hash)
   })
 
@@ -101,8 +105,50 @@ describe('tollgate clients create|list|delete', () => {
     expect(res.json().error).toBe('unauthorized_client')
   })
 
+  it('create --type public registers an OpenID Connect client with no secret, its redirect URIs and its settings', async () => {
+    const created = await cli(
+      'create', '--name', 'spa', '--type', 'public', '--scopes', 'openid profile email offline_access',
+      '--redirect-uris', 'https://spa.example/callback http://127.0.0.1:8080/cb', '--post-logout-redirect-uris', 'https://spa.example/',
+      '--audience', 'spa-api', '--first-party', '--json',
+    )
+    expect(created).toMatchObject({ code: 0, stderr: '' })
+    const { client_id: clientId, ...rest } = JSON.parse(created.stdout)
+    expect(rest).toEqual({})
+    const listed = JSON.parse((await cli('list', '--json')).stdout) as Array<Record<string, unknown>>
+    expect(listed.find((c) => c.client_id === clientId)).toMatchObject({
+      type: 'public',
+      grant_types: ['authorization_code', 'refresh_token'],
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      audience: 'spa-api',
+      redirect_uris: ['https://spa.example/callback', 'http://127.0.0.1:8080/cb'],
+      post_logout_redirect_uris: ['https://spa.example/'],
+      first_party: true,
+    })
+    expect((await t.app.db.prisma.oAuthClient.findUnique({ where: { clientId } }))?.secretHash).toBeNull()
+    // A public client identifies itself by client_id alone, and cannot use client_credentials.
+    const refused = await postForm(t.app, '/oauth/token', { grant_type: 'client_credentials', client_id: clientId })
+    expect(refused.statusCode).toBe(401)
+    expect(refused.json().error).toBe('invalid_client')
+  })
+
+  it('create with --redirect-uris and no --type is a confidential web app: a secret, code and refresh grants', async () => {
+    const created = await cli('create', '--name', 'web', '--scopes', 'openid', '--redirect-uris', 'https://web.example/cb')
+    expect(created.code).toBe(0)
+    expect(created.stdout).toMatch(/created confidential client/)
+    expect(created.stdout).toMatch(/client_secret: +[A-Za-z0-9_-]{43}/)
+    expect(created.stdout).toMatch(/grants: +authorization_code refresh_token/)
+    expect(created.stdout).toMatch(/consent: +asked of each user/)
+  })
+
   it.each([
     ['no subcommand', [], 2],
+    ['an unknown type', ['create', '--name', 'a', '--scopes', 'a', '--type', 'secret'], 2],
+    ['a public client of client_credentials', ['create', '--name', 'a', '--scopes', 'a', '--type', 'public', '--grants', 'client_credentials'], 1],
+    ['authorization_code without a redirect URI', ['create', '--name', 'a', '--scopes', 'a', '--grants', 'authorization_code'], 1],
+    ['redirect URIs on a client_credentials client', ['create', '--name', 'a', '--scopes', 'a', '--grants', 'client_credentials', '--redirect-uris', 'https://a.example/cb'], 1],
+    ['an http redirect URI off loopback', ['create', '--name', 'a', '--scopes', 'a', '--redirect-uris', 'http://a.example/cb'], 1],
+    ['a redirect URI with a fragment', ['create', '--name', 'a', '--scopes', 'a', '--redirect-uris', 'https://a.example/cb#x'], 1],
+    ['a post-logout URI with credentials', ['create', '--name', 'a', '--scopes', 'a', '--redirect-uris', 'https://a.example/cb', '--post-logout-redirect-uris', 'https://u:p@a.example/'], 1],
     ['an unknown subcommand', ['frobnicate'], 2],
     ['an unknown option', ['list', '--colour'], 2],
     ['create without --name', ['create', '--scopes', 'a'], 2],
