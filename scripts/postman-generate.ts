@@ -217,6 +217,45 @@ function flowFolder() {
   }
 }
 
+/**
+ * The admin folder authenticates as an admin client, with client_credentials: a pre-request script
+ * (run by Postman and newman alike) gets a token with the client's scopes when there is none or it
+ * is about to expire, and every request of the folder sends it as its bearer token.
+ */
+function withAdminAuth(folder: Record<string, Json>): Record<string, Json> {
+  const items = (folder.item ?? []) as Array<Record<string, Json>>
+  for (const item of items) delete (item.request as Record<string, Json>).auth
+  return {
+    ...folder,
+    item: items,
+    auth: { type: 'bearer', bearer: [{ key: 'token', value: '{{adminAccessToken}}', type: 'string' }] },
+    event: [
+      prerequest(
+        "const expiresAt = Number(pm.collectionVariables.get('adminAccessTokenExpiresAt') || 0);",
+        "if (!pm.collectionVariables.get('adminAccessToken') || Date.now() > expiresAt - 30000) {",
+        '  pm.sendRequest({',
+        "    url: pm.variables.get('baseUrl') + '/oauth/token',",
+        "    method: 'POST',",
+        '    body: {',
+        "      mode: 'urlencoded',",
+        '      urlencoded: [',
+        "        { key: 'grant_type', value: 'client_credentials' },",
+        "        { key: 'client_id', value: pm.variables.get('adminClientId') },",
+        "        { key: 'client_secret', value: pm.variables.get('adminClientSecret') },",
+        '      ],',
+        '    },',
+        '  }, (error, response) => {',
+        "    if (error || response.code !== 200) throw new Error('client_credentials for the admin client failed: set adminClientId and adminClientSecret');",
+        '    const token = response.json();',
+        "    pm.collectionVariables.set('adminAccessToken', token.access_token);",
+        "    pm.collectionVariables.set('adminAccessTokenExpiresAt', String(Date.now() + token.expires_in * 1000));",
+        '  });',
+        '}',
+      ),
+    ],
+  }
+}
+
 const VARIABLES = [
   { key: 'baseUrl', value: 'http://localhost:3000', description: 'Where tollgate runs.' },
   { key: 'email', value: '', description: 'The account of the Flow folder; a fresh one is made up when empty.' },
@@ -225,6 +264,14 @@ const VARIABLES = [
   { key: 'refreshToken', value: '', description: 'Set by Log in and Refresh: always the newest.' },
   { key: 'clientId', value: '', description: 'An OAuth client (`tollgate clients create`), for the oauth folder.' },
   { key: 'clientSecret', value: '', description: 'Its secret.' },
+  {
+    key: 'adminClientId',
+    value: '',
+    description: 'A client allowed the admin scopes (`tollgate clients create --name ops --scopes "admin:read admin:write"`), for the admin folder.',
+  },
+  { key: 'adminClientSecret', value: '', description: 'Its secret.' },
+  { key: 'adminAccessToken', value: '', description: "Set by the admin folder's pre-request script (client_credentials)." },
+  { key: 'adminAccessTokenExpiresAt', value: '', description: 'When that token expires (ms since the epoch).' },
 ]
 
 // The converter names its variables after the security schemes' kinds: use the collection's.
@@ -255,7 +302,7 @@ const converted = await convert()
 let serialized = JSON.stringify(converted)
 for (const [from, to] of Object.entries(RENAMED_VARIABLES)) serialized = serialized.replaceAll(`{{${from}}}`, `{{${to}}}`)
 const collection = JSON.parse(serialized) as Collection
-collection.item = [flowFolder(), ...collection.item] as Collection['item']
+collection.item = [flowFolder(), ...collection.item.map((folder) => (folder.name === 'admin' ? withAdminAuth(folder) : folder))] as Collection['item']
 collection.variable = VARIABLES.map((variable) => ({ ...variable, type: 'string' }))
 stableIds(collection, 'tollgate')
 const output = `${JSON.stringify(collection, null, 2)}\n`

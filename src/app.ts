@@ -7,6 +7,7 @@ import { loggerOptions } from './http/logger.js'
 import { trustProxyOption } from './http/trust-proxy.js'
 import { validatorCompiler } from './http/validation.js'
 import accounts from './plugins/app/accounts.js'
+import admin from './plugins/app/admin.js'
 import authentication from './plugins/app/authentication.js'
 import cart from './plugins/app/cart.js'
 import database from './plugins/app/database.js'
@@ -23,6 +24,7 @@ import metrics from './plugins/external/metrics.js'
 import rateLimit from './plugins/external/rate-limit.js'
 import swagger from './plugins/external/swagger.js'
 import underPressure from './plugins/external/under-pressure.js'
+import adminRoutes from './routes/admin/index.js'
 import healthRoutes from './routes/health/index.js'
 import rootRoutes from './routes/index.js'
 import oauthRoutes from './routes/oauth/index.js'
@@ -92,6 +94,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(accounts, { config })
   await app.register(oauth, { config })
   await app.register(cart, { config })
+  await app.register(admin, { config })
   await app.register(purge, { config })
 
   await app.register(rootRoutes, { config })
@@ -101,6 +104,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(meRoutes, { prefix: '/v1/me' })
   await app.register(cartRoutes, { prefix: '/v1/cart' })
   await app.register(revocationsRoutes, { prefix: '/v1/revocations' })
+  await app.register(adminRoutes, { prefix: '/admin/v1' })
   // RFC 6749 makes the OAuth endpoints form-encoded: the one scope whose bodies may be.
   await app.register(
     async (scope) => {

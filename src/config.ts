@@ -56,7 +56,8 @@ export const ENVIRONMENT = {
   OAUTH_CLIENT_CACHE_SECONDS: Seconds(5, 0),
 
   FIRST_PARTY_CLIENT_ID: Type.String({ minLength: 1, default: 'tollgate-web' }),
-  DEFAULT_SCOPES: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: ['cart'] }),
+  // The admin scopes (admin:read, admin:write) belong to clients only: never to a user's tokens.
+  DEFAULT_SCOPES: Type.Array(Type.String({ pattern: '^(?!admin:)[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: ['cart'] }),
   REFRESH_GRACE_SECONDS: Seconds(10, 0),
   SESSION_IDLE_TTL_SECONDS: Seconds(7 * 24 * 3600),
   SESSION_ABSOLUTE_TTL_SECONDS: Seconds(30 * 24 * 3600),
@@ -173,6 +174,7 @@ function expectation(name: string, schema: TSchema & { type?: string; minimum?: 
   if (name === 'DATABASE_URL') return 'must be a postgres:// or postgresql:// URL'
   if (name === 'REDIS_URL') return 'must be a redis:// or rediss:// URL'
   if (name === 'ISSUER') return 'must be an http:// or https:// URL'
+  if (name === 'DEFAULT_SCOPES') return 'must be scope tokens (RFC 6749), none of them admin:*, which only clients may hold'
   return 'is not valid'
 }
 

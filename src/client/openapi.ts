@@ -392,6 +392,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find users
+         * @description Users whose email contains `email`, or the one with `id`, or all, in creation order, `limit` at a time: follow `nextCursor` for the next page. A cursor this service did not hand out is 400.
+         */
+        get: operations["adminFindUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a user
+         * @description The account, its live sessions (device, address, created, last used, flagged, bound) and its latest security events.
+         */
+        get: operations["adminGetUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/users/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign a user out everywhere
+         * @description Revokes every live session of the user, as their own logout would: their access tokens are refused by tollgate at once and by other services once they read the revocations feed. The user can log in again (disable them to prevent that).
+         */
+        delete: operations["adminRevokeUserSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a session
+         * @description Revokes one session of any user, as its logout would. A session that already ended answers 204 too; an unknown id is 404.
+         */
+        delete: operations["adminRevokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a user
+         * @description The user can no longer log in, refresh or complete an authorization, and every session of theirs is revoked, in one step. Disabling a disabled user changes nothing.
+         */
+        post: operations["adminDisableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/users/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a user
+         * @description A disabled user can log in again. Their sessions revoked by the disabling stay revoked.
+         */
+        post: operations["adminEnableUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/oauth/token": {
         parameters: {
             query?: never;
@@ -610,7 +730,7 @@ export interface components {
              * @description What happened. `refresh_token_reused`: an old refresh token was presented again, and its session revoked.
              * @enum {string}
              */
-            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed";
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled";
             /** Format: date-time */
             at: string;
             /** @description The client address of the request that caused the event. */
@@ -655,6 +775,102 @@ export interface components {
             items: components["schemas"]["CartItem"][];
             /** @description Bumped by every change; the same value as the ETag, unquoted. */
             version: number;
+        };
+        /**
+         * AdminUser
+         * @description An account, as operators see it.
+         * @example {
+         *       "id": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+         *       "email": "ada@example.com",
+         *       "name": "Ada Lovelace",
+         *       "createdAt": "2025-03-14T09:26:53.589Z",
+         *       "disabled": false,
+         *       "disabledAt": null
+         *     }
+         */
+        AdminUser: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            name: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description A disabled user cannot log in, refresh or complete an authorization. */
+            disabled: boolean;
+            disabledAt: string | null;
+        };
+        /** UserPage */
+        UserPage: {
+            /** @description In creation order. */
+            users: components["schemas"]["AdminUser"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        /**
+         * AdminSession
+         * @description A live session of a user.
+         */
+        AdminSession: {
+            /**
+             * Format: uuid
+             * @description The session id: the `sid` claim of its access tokens.
+             */
+            id: string;
+            /** @description The client the session was started for. */
+            clientId: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastUsedAt: string;
+            /**
+             * Format: date-time
+             * @description The earlier of the idle and the absolute expiry.
+             */
+            expiresAt: string;
+            /** @description The device, as its user agent last said. */
+            userAgent: string | null;
+            /** @description The address it was last used from. */
+            ip: string | null;
+            /** @description A refresh came from another network and another user agent than the session had seen. */
+            flagged: boolean;
+            /** @description Its tokens are sender-constrained (bound to a client key). Always false until tollgate issues bound tokens. */
+            bound: boolean;
+        };
+        /** AdminSecurityEvent */
+        AdminSecurityEvent: {
+            /** @enum {string} */
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled";
+            /** Format: date-time */
+            at: string;
+            /** @description The client address of the request that caused the event (null for operator actions). */
+            ip: string | null;
+            userAgent: string | null;
+            sessionId: string | null;
+            /** @description Why, where the event has a reason (a revocation, a failed login, a disabling). */
+            reason: string | null;
+            /** @description The operator who acted; null for events the user or tollgate caused. */
+            actor: {
+                /**
+                 * @description `client`: through the admin API; `cli`: the `tollgate` command.
+                 * @enum {string}
+                 */
+                kind: "client" | "cli";
+                /** @description The client id, or the operating-system user who ran the command. */
+                id: string;
+            } | null;
+        };
+        /** UserDetails */
+        UserDetails: {
+            user: components["schemas"]["AdminUser"];
+            /** @description Live sessions (not revoked, not expired), newest first. */
+            sessions: components["schemas"]["AdminSession"][];
+            /** @description The latest 100 security events, newest first. */
+            events: components["schemas"]["AdminSecurityEvent"][];
+        };
+        /** RevokedCount */
+        RevokedCount: {
+            /** @description How many live sessions were revoked. */
+            revoked: number;
         };
         /** OAuthTokenResponse */
         OAuthTokenResponse: {
@@ -707,6 +923,12 @@ export type SecurityEvent = components['schemas']['SecurityEvent'];
 export type SecurityEventList = components['schemas']['SecurityEventList'];
 export type CartItem = components['schemas']['CartItem'];
 export type Cart = components['schemas']['Cart'];
+export type AdminUser = components['schemas']['AdminUser'];
+export type UserPage = components['schemas']['UserPage'];
+export type AdminSession = components['schemas']['AdminSession'];
+export type AdminSecurityEvent = components['schemas']['AdminSecurityEvent'];
+export type UserDetails = components['schemas']['UserDetails'];
+export type RevokedCount = components['schemas']['RevokedCount'];
 export type OAuthTokenResponse = components['schemas']['OAuthTokenResponse'];
 export type IntrospectionResponse = components['schemas']['IntrospectionResponse'];
 export type $defs = Record<string, never>;
@@ -2469,6 +2691,686 @@ export interface operations {
             };
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminFindUsers: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Users whose email contains this text (compared case-insensitively).
+                 * @example @example.com
+                 */
+                email?: string;
+                /**
+                 * @description The user with this id.
+                 * @example 6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41
+                 */
+                id?: string;
+                /**
+                 * @description The `nextCursor` of the previous page.
+                 * @example MjAyNS0wMy0xNFQwOToyNjo1My41ODlafDZmMWMyYjllLTRkM2EtNGU4Yi05YzFkLTJhN2Y1ZTBiM2M0MQ
+                 */
+                cursor?: string;
+                /** @description Users per page. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "users": [
+                     *         {
+                     *           "id": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *           "email": "ada@example.com",
+                     *           "name": "Ada Lovelace",
+                     *           "createdAt": "2025-03-14T09:26:53.589Z",
+                     *           "disabled": false,
+                     *           "disabledAt": null
+                     *         }
+                     *       ],
+                     *       "nextCursor": "MjAyNS0wMy0xNFQwOToyNjo1My41ODlafDZmMWMyYjllLTRkM2EtNGU4Yi05YzFkLTJhN2Y1ZTBiM2M0MQ"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminGetUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A user id.
+                 * @example 6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, sessions and events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user": {
+                     *         "id": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *         "email": "ada@example.com",
+                     *         "name": "Ada Lovelace",
+                     *         "createdAt": "2025-03-14T09:26:53.589Z",
+                     *         "disabled": false,
+                     *         "disabledAt": null
+                     *       },
+                     *       "sessions": [
+                     *         {
+                     *           "id": "0d9b8a7c-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
+                     *           "clientId": "tollgate-web",
+                     *           "createdAt": "2025-03-14T09:26:53.589Z",
+                     *           "lastUsedAt": "2025-03-14T10:02:11.021Z",
+                     *           "expiresAt": "2025-03-21T10:02:11.021Z",
+                     *           "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+                     *           "ip": "203.0.113.7",
+                     *           "flagged": false,
+                     *           "bound": false
+                     *         }
+                     *       ],
+                     *       "events": [
+                     *         {
+                     *           "type": "user_viewed",
+                     *           "at": "2025-03-14T11:00:00.000Z",
+                     *           "ip": null,
+                     *           "userAgent": null,
+                     *           "sessionId": null,
+                     *           "reason": null,
+                     *           "actor": {
+                     *             "kind": "client",
+                     *             "id": "c_7Qm2xYv9Lk3Pz8Rw"
+                     *           }
+                     *         },
+                     *         {
+                     *           "type": "login_succeeded",
+                     *           "at": "2025-03-14T09:26:53.589Z",
+                     *           "ip": "203.0.113.7",
+                     *           "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+                     *           "sessionId": "0d9b8a7c-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
+                     *           "reason": null,
+                     *           "actor": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserDetails"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminRevokeUserSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A user id.
+                 * @example 6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions are revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "revoked": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RevokedCount"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminRevokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A session id.
+                 * @example 0d9b8a7c-6e5f-4a3b-8c2d-1e0f9a8b7c6d
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session is revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminDisableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A user id.
+                 * @example 6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "account reported compromised (ticket 4711)"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Why, for the audit trail (recorded on the security event). */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The user, disabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "createdAt": "2025-03-14T09:26:53.589Z",
+                     *       "disabled": false,
+                     *       "disabledAt": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminEnableUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A user id.
+                 * @example 6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, enabled */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *       "email": "ada@example.com",
+                     *       "name": "Ada Lovelace",
+                     *       "createdAt": "2025-03-14T09:26:53.589Z",
+                     *       "disabled": false,
+                     *       "disabledAt": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -49,6 +49,14 @@ export const OPENAPI_INFO: {
     },
     { name: 'discovery', description: 'Public keys, the revocations feed and metadata, for services that verify tokens and for OAuth clients.' },
     { name: 'operations', description: 'Health, readiness, metrics and this document.' },
+    {
+      name: 'admin',
+      description:
+        'Operator controls: find and read users, revoke sessions, disable, enable. Needs an access token of tollgate\'s own ' +
+        'client_credentials grant with scope `admin:read` (reads) or `admin:write` (changes), from a client registered with ' +
+        '`tollgate clients create --scopes "admin:read admin:write"`; user tokens are refused whatever their scopes. ' +
+        'Every operation is recorded as a security event naming the client.',
+    },
   ],
   securitySchemes: {
     bearerAuth: {
@@ -66,6 +74,18 @@ export const OPENAPI_INFO: {
       description:
         'The refresh token as the HttpOnly cookie that login and refresh set (`Path=/v1/auth`, `SameSite=Strict`), for browsers. ' +
         'A cookie-authenticated request from another origin is refused.',
+    },
+    adminClient: {
+      type: 'oauth2',
+      description:
+        'An access token from `POST /oauth/token` with `grant_type=client_credentials`, for a client allowed the admin scopes, ' +
+        'sent as `Authorization: Bearer <token>`.',
+      flows: {
+        clientCredentials: {
+          tokenUrl: '/oauth/token',
+          scopes: { 'admin:read': 'Find and read users, their sessions and events', 'admin:write': 'Revoke sessions, disable and enable users' },
+        },
+      },
     },
     clientBasic: {
       type: 'http',

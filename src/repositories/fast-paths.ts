@@ -54,7 +54,7 @@ function selectList(columns: Record<string, string>, alias: string): string {
 const START_SESSION = statement(
   'start_uncontended_session',
   `WITH locked AS (
-     SELECT id FROM users WHERE id = $1::uuid FOR UPDATE NOWAIT
+     SELECT id FROM users WHERE id = $1::uuid AND disabled_at IS NULL FOR UPDATE NOWAIT
    ), live AS (
      SELECT count(*) AS n FROM sessions
       WHERE user_id = $1::uuid AND revoked_at IS NULL
@@ -113,7 +113,7 @@ export function createFastPaths(sql: SqlRunner) {
   return {
     /**
      * The login, when the user's row can be locked at once (no login or password change of the
-     * same user in flight) and the user has at most `maxLiveBefore` live sessions: inserts the
+     * same user in flight), the user is not disabled and has at most `maxLiveBefore` live sessions: inserts the
      * session, its first refresh token and the `login_succeeded` event. Null, with nothing
      * written, otherwise. The live count comes from the statement's snapshot, taken just before
      * the lock: a login of the same user committed in between is not counted, so callers leave

@@ -9,10 +9,11 @@ export interface UserRecord {
   name: string | null
   passwordHash: string
   createdAt: Date
+  /** Set while an operator has the user disabled. */
+  disabledAt: Date | null
 }
 
-
-const USER_FIELDS = { id: true, email: true, name: true, passwordHash: true, createdAt: true } as const
+const USER_FIELDS = { id: true, email: true, name: true, passwordHash: true, createdAt: true, disabledAt: true } as const
 
 export class EmailTakenError extends Error {
   constructor() {
@@ -57,6 +58,32 @@ export function createUsersRepository(db: Db) {
       if (!isUuid(id)) return false
       const rows = await db.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE id = ${id}::uuid FOR UPDATE`
       return rows.length > 0
+    },
+
+    /**
+     * One page of users in creation order (then id), after `after` when given: those whose email
+     * contains `emailContains`, or the one with id `id`.
+     */
+    findPage(filter: { emailContains?: string | undefined; id?: string | undefined; after?: { createdAt: Date; id: string } | undefined; limit: number }): Promise<UserRecord[]> {
+      if (filter.id !== undefined && !isUuid(filter.id)) return Promise.resolve([])
+      const after = filter.after
+      return db.user.findMany({
+        where: {
+          ...(filter.id !== undefined ? { id: filter.id } : {}),
+          ...(filter.emailContains ? { email: { contains: filter.emailContains } } : {}),
+          ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}),
+        },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: filter.limit,
+        select: USER_FIELDS,
+      })
+    },
+
+    /** Sets or clears the disabled mark; false when there is no such user. */
+    async setDisabledAt(id: string, disabledAt: Date | null, now: Date): Promise<boolean> {
+      if (!isUuid(id)) return false
+      const { count } = await db.user.updateMany({ where: { id }, data: { disabledAt, updatedAt: now } })
+      return count > 0
     },
 
     async updatePasswordHash(id: string, passwordHash: string, options: { changed: boolean; now: Date }): Promise<void> {

@@ -80,6 +80,11 @@ export function createAccountService(deps: {
         await recordFailedLogin(user.id, 'wrong_password', context)
         throw invalidCredentials()
       }
+      // After the password check, so a disabled account costs the same time and answers the same.
+      if (user.disabledAt !== null) {
+        await recordFailedLogin(user.id, 'user_disabled', context)
+        throw invalidCredentials()
+      }
       if (hasher.needsRehash(user.passwordHash)) {
         await store.users.updatePasswordHash(user.id, await hasher.hash(input.password), { changed: false, now: clock() })
       }
@@ -100,6 +105,15 @@ export function createAccountService(deps: {
         await events.record(tx, { type: 'password_changed', userId: user.id, sessionId: input.sessionId ?? null, ...context })
         await sessions.revokeOthersIn(tx, user.id, input.sessionId, 'password_changed', context)
       })
+    },
+
+    /**
+     * False when the account is disabled by an operator or no longer exists: what an authorization
+     * (the OIDC sign-in carried by a browser cookie) checks before it completes.
+     */
+    async isActive(userId: string): Promise<boolean> {
+      const user = await store.users.findById(userId)
+      return user !== null && user.disabledAt === null
     },
 
     async profile(userId: string): Promise<PublicUser> {

@@ -20,6 +20,8 @@ export interface RevocationService {
   isSessionRevoked(sid: string): Promise<boolean>
   /** Everything a stateless verifier must reject now: recently revoked sessions and unexpired revoked jtis. */
   feed(): Promise<{ sids: string[]; jtis: string[] }>
+  /** Told once sessions were revoked (by an operator): this instance's routes refuse their tokens from the next request. */
+  sessionsRevoked(): Promise<void>
 }
 
 export function createRevocationService(deps: {
@@ -48,6 +50,9 @@ export function createRevocationService(deps: {
     },
     async isSessionRevoked(sid) {
       return isUuid(sid) ? repository.isSessionRevoked(sid) : false
+    },
+    async sessionsRevoked() {
+      await deps.afterRevoke?.()
     },
     async feed() {
       const now = clock()

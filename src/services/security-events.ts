@@ -10,6 +10,11 @@ export const SECURITY_EVENT_TYPES = [
   'session_revoked',
   'session_flagged',
   'password_changed',
+  // Operator actions (the admin API and CLI); their details name the actor.
+  'users_searched',
+  'user_viewed',
+  'user_disabled',
+  'user_enabled',
 ] as const
 
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number]

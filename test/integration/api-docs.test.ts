@@ -43,6 +43,13 @@ const CONTRACT = {
   'GET /health/ready': 'readiness',
   'GET /metrics': 'metrics',
   'GET /openapi.json': 'getOpenApiDocument',
+  // Operator controls (the contract leaves their shape to the service): /admin/v1.
+  'GET /admin/v1/users': 'adminFindUsers',
+  'GET /admin/v1/users/{id}': 'adminGetUser',
+  'DELETE /admin/v1/users/{id}/sessions': 'adminRevokeUserSessions',
+  'DELETE /admin/v1/sessions/{id}': 'adminRevokeSession',
+  'POST /admin/v1/users/{id}/disable': 'adminDisableUser',
+  'POST /admin/v1/users/{id}/enable': 'adminEnableUser',
 }
 
 describe('openapi.yaml, as clients and readers use it', () => {

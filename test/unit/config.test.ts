@@ -46,6 +46,8 @@ describe('loadConfig', () => {
     ['ISSUER', { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/tollgate', KEY_ENCRYPTION_KEY: 'a'.repeat(43) }],
     ['KEY_ENCRYPTION_KEY_PREVIOUS', { KEY_ENCRYPTION_KEY_PREVIOUS: 'a'.repeat(43) }],
     ['METRICS_PORT', { METRICS_PORT: '-1' }],
+    // Admin scopes are for clients only: a first-party (user) token never carries them.
+    ['DEFAULT_SCOPES', { DEFAULT_SCOPES: 'cart admin:write' }],
   ])('names %s when it is bad or missing', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     try {

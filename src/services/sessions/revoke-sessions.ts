@@ -11,6 +11,8 @@ export type RevocationReason =
   | 'evicted'
   | 'refresh_token_reused'
   | 'binding_mismatch'
+  | 'revoked_by_admin'
+  | 'user_disabled'
   | (string & {})
 
 /** The caller's address and user agent, when known. */
@@ -30,9 +32,10 @@ export async function recordRevoked(
   revoked: readonly { id: string; userId: string }[],
   reason: RevocationReason,
   context: RequestContext,
+  details: Record<string, unknown> = {},
 ): Promise<number> {
   for (const session of revoked) {
-    await events.record(tx, { type: 'session_revoked', userId: session.userId, sessionId: session.id, ...context, details: { reason } })
+    await events.record(tx, { type: 'session_revoked', userId: session.userId, sessionId: session.id, ...context, details: { reason, ...details } })
   }
   return revoked.length
 }
@@ -45,11 +48,11 @@ export function createRevokeSessions(deps: { store: AccountStore; events: Securi
   const { store, events, clock } = deps
 
   const revoke = {
-    /** Revokes a live session; false when it was unknown, already revoked or expired. */
-    async revokeSession(sessionId: string, reason: RevocationReason, context: ClientContext = {}): Promise<boolean> {
+    /** Revokes a live session; false when it was unknown, already revoked or expired. `details` go on its event (an operator's actor). */
+    async revokeSession(sessionId: string, reason: RevocationReason, context: ClientContext = {}, details?: Record<string, unknown>): Promise<boolean> {
       const now = clock()
       const count = await store.transaction(async (tx) =>
-        recordRevoked(events, tx, await tx.sessions.revoke([sessionId], reason, now), reason, contextOf(context)),
+        recordRevoked(events, tx, await tx.sessions.revoke([sessionId], reason, now), reason, contextOf(context), details),
       )
       return count > 0
     },
@@ -71,19 +74,26 @@ export function createRevokeSessions(deps: { store: AccountStore; events: Securi
     },
 
     /** Revokes every live session of the user but one; returns how many it revoked. */
-    async revokeOthers(userId: string, keepSessionId: string | undefined, reason: RevocationReason, context: RequestContext): Promise<number> {
-      return store.transaction((tx) => revoke.revokeOthersIn(tx, userId, keepSessionId, reason, context))
+    async revokeOthers(
+      userId: string,
+      keepSessionId: string | undefined,
+      reason: RevocationReason,
+      context: RequestContext,
+      details?: Record<string, unknown>,
+    ): Promise<number> {
+      return store.transaction((tx) => revoke.revokeOthersIn(tx, userId, keepSessionId, reason, context, details))
     },
 
-    /** revokeOthers, inside a caller's transaction (the password change). */
+    /** revokeOthers, inside a caller's transaction (the password change, disabling a user). */
     async revokeOthersIn(
       tx: AccountTransaction,
       userId: string,
       keepSessionId: string | undefined,
       reason: RevocationReason,
       context: RequestContext,
+      details?: Record<string, unknown>,
     ): Promise<number> {
-      return recordRevoked(events, tx, await tx.sessions.revokeAllOfUser(userId, reason, clock(), keepSessionId), reason, context)
+      return recordRevoked(events, tx, await tx.sessions.revokeAllOfUser(userId, reason, clock(), keepSessionId), reason, context, details)
     },
   }
   return revoke

@@ -2,6 +2,7 @@ import type { Config } from '../../config.js'
 import { initialExpiry, sessionsToEvict } from '../../domain/sessions/session-rules.js'
 import { formatScope } from '../../domain/tokens/access-token.js'
 import { generateRefreshToken, hashRefreshToken } from '../../domain/tokens/refresh-token.js'
+import { ProblemError } from '../../errors.js'
 import type { AccountStore } from '../../repositories/account-store.js'
 import type { Clock } from '../access-tokens.js'
 import type { SecurityEventWriter } from '../security-events.js'
@@ -39,7 +40,9 @@ export function createStartSession(deps: {
     })
     if (uncontended) return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken)
     const session = await store.transaction(async (tx) => {
-      await tx.users.lock(input.userId)
+      // Under the row lock an operator's disabling (or erasure) takes: no session starts after it.
+      const user = (await tx.users.lock(input.userId)) ? await tx.users.findById(input.userId) : null
+      if (!user || user.disabledAt !== null) throw new ProblemError('invalid_credentials', 'This account cannot sign in')
       const live = await tx.sessions.listLive(input.userId, now)
       const evict = sessionsToEvict(live, config.MAX_SESSIONS_PER_USER).map((s) => s.id)
       await recordRevoked(events, tx, await tx.sessions.revoke(evict, 'evicted', now), 'evicted', context)
