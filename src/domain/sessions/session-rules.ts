@@ -1,3 +1,5 @@
+import { isIPv4, isIPv6 } from 'node:net'
+
 /** Pure session rules: lifetimes, liveness, eviction and binding. Time is always an argument. */
 
 export interface SessionLifetimes {
@@ -48,17 +50,49 @@ export interface ClientFingerprint {
 }
 
 /**
- * A refresh looks foreign when both its IP and its user agent differ from what the session last
- * saw. Either one alone changes too often in honest use (mobile networks, browser updates).
+ * The network an address is bound to: its /24 for IPv4 (an IPv4-mapped IPv6 address counts as
+ * IPv4), its /64 for IPv6. A client keeps its network across a DHCP renewal or an IPv6 privacy
+ * address; a thief elsewhere does not share it.
  */
-export function isForeignClient(lastSeen: ClientFingerprint, current: ClientFingerprint): boolean {
-  if (lastSeen.ip === null && lastSeen.userAgent === null) return false
-  return (lastSeen.ip ?? '') !== (current.ip ?? '') && (lastSeen.userAgent ?? '') !== (current.userAgent ?? '')
+export function networkOf(ip: string | null): string | null {
+  if (ip === null) return null
+  const v4 = /^(?:::ffff:)?(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/i.exec(ip)
+  if (v4 && isIPv4(ip.replace(/^::ffff:/i, ''))) return `${v4[1]}.0/24`
+  if (!isIPv6(ip)) return ip
+  return `${ipv6Groups(ip).slice(0, 4).join(':')}::/64`
+}
+
+/** The eight 16-bit groups of an IPv6 address, zeros filled in for `::`, without leading zeros. */
+function ipv6Groups(ip: string): string[] {
+  const address = ip.split('%')[0]!
+  const groups = (part: string) =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [group]
+          const [a, b, c, d] = group.split('.').map(Number) as [number, number, number, number]
+          return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)]
+        })
+  const [head = '', tail] = address.split('::')
+  const left = groups(head)
+  const right = tail === undefined ? [] : groups(tail)
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0')
+  return [...left, ...zeros, ...right].map((group) => parseInt(group, 16).toString(16))
+}
+
+/** The same client as far as a server can tell: the same user agent from the same network. */
+export function isSameClient(lastSeen: ClientFingerprint, current: ClientFingerprint): boolean {
+  return lastSeen.userAgent === current.userAgent && networkOf(lastSeen.ip) === networkOf(current.ip)
 }
 
 export type BindingOutcome = 'ok' | 'flag' | 'revoke'
 
+/**
+ * A refresh from another network *or* another user agent than the session last saw. Either one
+ * alone is enough: a thief who copies the victim's User-Agent header still comes from elsewhere,
+ * and one on the victim's network still runs another program.
+ */
 export function bindingOutcome(mode: SessionBinding, lastSeen: ClientFingerprint, current: ClientFingerprint): BindingOutcome {
-  if (mode === 'off' || !isForeignClient(lastSeen, current)) return 'ok'
+  if (mode === 'off' || isSameClient(lastSeen, current)) return 'ok'
   return mode === 'strict' ? 'revoke' : 'flag'
 }

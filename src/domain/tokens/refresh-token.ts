@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import { isSessionLive } from '../sessions/session-rules.js'
+import { isSameClient, isSessionLive, type ClientFingerprint } from '../sessions/session-rules.js'
 
 /** 32 random bytes, base64url: 43 characters, 256 bits of entropy. */
 export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/
@@ -65,4 +65,24 @@ export function decideRotation(input: {
   if (!token.rotatedAt) return { action: 'rotate' }
   const elapsed = now.getTime() - token.rotatedAt.getTime()
   return elapsed < input.graceSeconds * 1000 ? { action: 'replay_within_grace' } : { action: 'reuse_detected' }
+}
+
+export type ReplayDecision =
+  | { action: 'serve' }
+  | { action: 'reuse'; reason: 'other_client' | 'successor_rotated' }
+  | { action: 'invalid'; reason: 'unknown_successor' }
+
+/**
+ * A replay inside the grace window (decideRotation's `replay_within_grace`). The window is there
+ * for the client that rotated (several tabs, a retry whose reply was lost), not for whoever holds
+ * a copy: it serves the presented token's own successor, while that is unspent, to the client the
+ * session last saw (the one that rotated). Another client, or a token whose successor has been
+ * rotated in turn (a newer generation exists), is reuse. A successor that cannot be found (the
+ * rotation secret changed) is refused without revoking anything.
+ */
+export function decideReplay(input: { lastSeen: ClientFingerprint; current: ClientFingerprint; successor: RotationTokenState | null }): ReplayDecision {
+  if (!input.successor) return { action: 'invalid', reason: 'unknown_successor' }
+  if (!isSameClient(input.lastSeen, input.current)) return { action: 'reuse', reason: 'other_client' }
+  if (input.successor.rotatedAt) return { action: 'reuse', reason: 'successor_rotated' }
+  return { action: 'serve' }
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js'
 import { bindingOutcome, extendedIdleExpiry } from '../../domain/sessions/session-rules.js'
-import { decideRotation, hashRefreshToken, isWellFormedRefreshToken, successorOf } from '../../domain/tokens/refresh-token.js'
-import type { AccountStore, AccountTransaction } from '../../repositories/account-store.js'
+import { decideReplay, decideRotation, hashRefreshToken, isWellFormedRefreshToken, successorOf } from '../../domain/tokens/refresh-token.js'
+import type { AccountStore } from '../../repositories/account-store.js'
 import type { TokenWithSession } from '../../repositories/refresh-tokens.js'
 import type { Clock } from '../access-tokens.js'
 import type { SecurityEventWriter } from '../security-events.js'
@@ -10,10 +10,7 @@ import { invalidGrant, type GrantIssuer, type TokenGrant } from './session-grant
 
 export type RotationConfig = Pick<Config, 'REFRESH_GRACE_SECONDS' | 'SESSION_IDLE_TTL_SECONDS' | 'REUSE_REVOKES' | 'SESSION_BINDING'>
 
-/** How many rotations a replay may follow to reach the live token (see liveDescendant). */
-const MAX_CHAIN = 32
-
-type RefreshOutcome = { ok: true; row: TokenWithSession; refreshToken: string } | { ok: false }
+type RefreshOutcome = { ok: true; row: TokenWithSession } | { ok: false }
 
 /**
  * Exchanging a refresh token for a new access token and the family's next refresh token, with
@@ -32,36 +29,19 @@ export function createRotateRefreshToken(deps: {
 }) {
   const { store, events, grant, clock, config } = deps
 
-  /**
-   * The live token of a family for a replay of `presented` inside its grace window: normally the
-   * successor the first rotation handed out. If that successor has itself been rotated since
-   * (a second refresh inside the window), the chain is followed, every link being derivable, so a
-   * late tab gets the family's current token instead of one that is already spent and would set
-   * off reuse detection a moment later. No token is created either way.
-   */
-  async function liveDescendant(tx: AccountTransaction, presented: string, sessionId: string): Promise<string | null> {
-    let candidate = successorOf(presented, deps.rotationSecret)
-    for (let step = 0; step < MAX_CHAIN; step++) {
-      const row = await tx.refreshTokens.findByHash(hashRefreshToken(candidate))
-      if (!row || row.sessionId !== sessionId) return null
-      if (!row.rotatedAt) return candidate
-      candidate = successorOf(candidate, deps.rotationSecret)
-    }
-    return null
-  }
-
   return async function refresh(input: { refreshToken: string; clientId?: string | undefined } & ClientContext): Promise<TokenGrant> {
     if (!isWellFormedRefreshToken(input.refreshToken)) throw invalidGrant()
     const now = clock()
     const context = contextOf(input)
     const presentedHash = hashRefreshToken(input.refreshToken)
     const successor = successorOf(input.refreshToken, deps.rotationSecret)
+    const successorHash = hashRefreshToken(successor)
 
     // The common case (a first rotation of a live token, from where the session was last seen)
     // needs no decision beyond what one statement can check; everything else is decided below.
     const rotated = await store.fastPaths.rotate({
       tokenHash: presentedHash,
-      successorHash: hashRefreshToken(successor),
+      successorHash,
       clientId: input.clientId ?? null,
       now,
       idleExpiresAt: new Date(now.getTime() + config.SESSION_IDLE_TTL_SECONDS * 1000),
@@ -75,7 +55,8 @@ export function createRotateRefreshToken(deps: {
       if (!row || decision.action === 'invalid') return { ok: false }
       const subject = { userId: row.userId, sessionId: row.sessionId }
 
-      if (decision.action === 'reuse_detected') {
+      // A reuse ends the family (or, by config, every session of the user), in this transaction.
+      const revokeForReuse = async (details: Record<string, unknown>): Promise<RefreshOutcome> => {
         const revoked =
           config.REUSE_REVOKES === 'user'
             ? await tx.sessions.revokeAllOfUser(row.userId, 'refresh_token_reused', now)
@@ -85,11 +66,27 @@ export function createRotateRefreshToken(deps: {
           type: 'refresh_token_reused',
           ...subject,
           ...context,
-          details: { kind: 'stale', rotatedAt: row.rotatedAt?.toISOString(), graceSeconds: config.REFRESH_GRACE_SECONDS, revoked: config.REUSE_REVOKES },
+          details: { ...details, rotatedAt: row.rotatedAt?.toISOString(), graceSeconds: config.REFRESH_GRACE_SECONDS, revoked: config.REUSE_REVOKES },
         })
         return { ok: false }
       }
 
+      if (decision.action === 'reuse_detected') return revokeForReuse({ kind: 'stale' })
+
+      if (decision.action === 'replay_within_grace') {
+        const next = await tx.refreshTokens.findByHash(successorHash)
+        const replay = decideReplay({ lastSeen: row, current: context, successor: next?.sessionId === row.sessionId ? next : null })
+        if (replay.action === 'invalid') return { ok: false }
+        if (replay.action === 'reuse') return revokeForReuse({ kind: 'replay_within_grace', reason: replay.reason })
+        await events.record(tx, {
+          type: 'refresh_token_reused',
+          ...subject,
+          ...context,
+          details: { kind: 'replay_within_grace', rotatedAt: row.rotatedAt?.toISOString(), graceSeconds: config.REFRESH_GRACE_SECONDS },
+        })
+      }
+
+      // A replay served above comes from the client the session last saw: its binding is `ok`.
       const binding = bindingOutcome(config.SESSION_BINDING, row, context)
       if (binding !== 'ok') {
         await events.record(tx, { type: 'session_flagged', ...subject, ...context, details: { mode: config.SESSION_BINDING } })
@@ -99,20 +96,9 @@ export function createRotateRefreshToken(deps: {
         return { ok: false }
       }
 
-      let refreshToken: string | null
       if (decision.action === 'rotate') {
-        refreshToken = successor
         if (!(await tx.refreshTokens.markRotated(row.tokenId, now))) return { ok: false }
-        await tx.refreshTokens.insert({ sessionId: row.sessionId, tokenHash: hashRefreshToken(refreshToken), now })
-      } else {
-        refreshToken = await liveDescendant(tx, input.refreshToken, row.sessionId)
-        if (!refreshToken) return { ok: false }
-        await events.record(tx, {
-          type: 'refresh_token_reused',
-          ...subject,
-          ...context,
-          details: { kind: 'replay_within_grace', rotatedAt: row.rotatedAt?.toISOString(), graceSeconds: config.REFRESH_GRACE_SECONDS },
-        })
+        await tx.refreshTokens.insert({ sessionId: row.sessionId, tokenHash: successorHash, now })
       }
       await tx.sessions.touch(row.sessionId, {
         now,
@@ -120,10 +106,10 @@ export function createRotateRefreshToken(deps: {
         ...context,
         flag: binding === 'flag',
       })
-      return { ok: true, row, refreshToken }
+      return { ok: true, row }
     })
 
     if (!outcome.ok) throw invalidGrant()
-    return grant(outcome.row, outcome.refreshToken)
+    return grant(outcome.row, successor)
   }
 }

@@ -79,7 +79,8 @@ describe('reuse detection is one transaction', () => {
       clock: () => t.app.accountsClock(),
       config: t.config,
     })
-    await expect(broken.refresh({ refreshToken: session.refreshToken })).rejects.toThrow('signing failed')
+    // From the client the test's requests come from: a retry must come from the client that rotated.
+    await expect(broken.refresh({ refreshToken: session.refreshToken, ip: '127.0.0.1', userAgent: 'test-agent/1.0' })).rejects.toThrow('signing failed')
     // The rotation committed before signing failed: a retry inside the window gets the same successor.
     const retry = await refresh(t.app, session.refreshToken)
     expect(retry.statusCode).toBe(200)

@@ -31,18 +31,26 @@ describe('session binding', () => {
     expect(listed).toMatchObject({ ip: HOME.ip, userAgent: HOME.userAgent, flagged: false })
   })
 
+  it('flag: another host of the same /24 with the same user agent is the same client', async () => {
+    const t = apps.flag!
+    const session = await registerAndLogin(t.app, HOME)
+    expect((await refresh(t.app, session.refreshToken, { ...HOME, ip: '192.0.2.99' })).statusCode).toBe(200)
+    const [listed] = await listSessions(t, session.authorization)
+    expect(listed).toMatchObject({ flagged: false, ip: '192.0.2.99' })
+  })
+
   it.each([
-    ['another IP only', { ...HOME, ip: ELSEWHERE.ip }],
+    ['another network only', { ...HOME, ip: ELSEWHERE.ip }],
     ['another user agent only', { ...HOME, userAgent: ELSEWHERE.userAgent }],
-  ])('flag: %s is fine', async (_name, from) => {
+  ])('flag: %s refreshes, but flags the session', async (_name, from) => {
     const t = apps.flag!
     const session = await registerAndLogin(t.app, HOME)
     expect((await refresh(t.app, session.refreshToken, from)).statusCode).toBe(200)
     const [listed] = await listSessions(t, session.authorization)
-    expect(listed!.flagged).toBe(false)
+    expect(listed!.flagged).toBe(true)
   })
 
-  it('flag: another IP and user agent refreshes, but flags the session and records an event', async () => {
+  it('flag: another network and user agent refreshes, but flags the session and records an event', async () => {
     const t = apps.flag!
     const session = await registerAndLogin(t.app, HOME)
     const response = await refresh(t.app, session.refreshToken, ELSEWHERE)
@@ -54,7 +62,7 @@ describe('session binding', () => {
     expect((await refresh(t.app, response.json().refresh_token, ELSEWHERE)).statusCode).toBe(200)
   })
 
-  it('strict: another IP and user agent revokes the session and answers 401 invalid_grant', async () => {
+  it('strict: another network and user agent revokes the session and answers 401 invalid_grant', async () => {
     const t = apps.strict!
     const session = await registerAndLogin(t.app, HOME)
     const response = await refresh(t.app, session.refreshToken, ELSEWHERE)

@@ -30,9 +30,9 @@ describe('GET /v1/auth/events', () => {
     clock.advance(1)
     await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: first.email, password: 'wrong password!' } })
     clock.advance(1)
-    const reused = (await refresh(t.app, first.refreshToken)).json().refresh_token as string
+    const reused = (await refresh(t.app, first.refreshToken, { userAgent: 'Phone/1' })).json().refresh_token as string
     clock.advance(60)
-    await refresh(t.app, first.refreshToken)
+    await refresh(t.app, first.refreshToken, { userAgent: 'Phone/1' })
     clock.advance(1)
     const second = await login(t.app, first, { userAgent: 'Laptop/2' })
     clock.reset()

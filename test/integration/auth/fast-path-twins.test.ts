@@ -25,7 +25,7 @@ const A = { ip: '192.0.2.1', userAgent: 'agent-x/1.0' }
 type Mode = 'off' | 'flag' | 'strict'
 
 /** A session service on the app's database with its own clock; `fast: false` never takes a fast path. */
-function services(mode: Mode) {
+function services(mode: Mode, reuseRevokes: 'session' | 'user' = 'session') {
   let now = BASE
   const hits = { startSession: 0, rotate: 0 }
   const real = createAccountStore(t.app.db.prisma, t.app.db.sql)
@@ -54,7 +54,7 @@ function services(mode: Mode) {
       accessTokens: t.app.accessTokens,
       rotationSecret: t.app.secret('refresh-token-rotation'),
       clock,
-      config: { ...t.config, SESSION_BINDING: mode },
+      config: { ...t.config, SESSION_BINDING: mode, REUSE_REVOKES: reuseRevokes },
     })
   return {
     fast: make(counting),
@@ -100,12 +100,13 @@ interface RotationCase {
   mode?: Mode
   /** Changes the session before the refresh under test, at time 0. */
   setup?: (sessionId: string) => Promise<void>
-  /** Rotates the login's token once at time 0 (the refresh under test then presents it again). */
-  rotatedBefore?: boolean
+  /** Rotates the login's token once (or twice: its successor too) at time 0; the refresh under test then presents it again. */
+  rotatedBefore?: boolean | 'twice'
   /** When the refresh under test happens, in seconds after the login. */
   at?: number
   client?: { ip: string | null; userAgent: string | null }
   clientId?: string
+  reuseRevokes?: 'session' | 'user'
   fastPath: boolean
 }
 
@@ -118,6 +119,7 @@ const ROTATION_CASES: RotationCase[] = [
     { name: `${mode}: another user agent only`, mode, client: { ...A, userAgent: 'agent-y/2.0' }, fastPath: false },
     { name: `${mode}: another IP and user agent`, mode, client: { ip: '198.51.100.7', userAgent: 'agent-y/2.0' }, fastPath: false },
     { name: `${mode}: a client seen with nothing`, mode, client: { ip: null, userAgent: null }, fastPath: false },
+    { name: `${mode}: another host of the same /24`, mode, client: { ...A, ip: '192.0.2.200' }, fastPath: false },
   ]),
   { name: 'an hour later', at: 3600, fastPath: true },
   { name: 'near the absolute expiry: the idle expiry stops at it', setup: setSession({ absoluteExpiresAt: new Date(BASE + 3600_000) }), at: 60, fastPath: true },
@@ -126,6 +128,10 @@ const ROTATION_CASES: RotationCase[] = [
   { name: 'revoked', setup: setSession({ revokedAt: new Date(BASE), revokedReason: 'logout' }), at: 1, fastPath: false },
   { name: 'a replay inside the grace window', rotatedBefore: true, at: 5, fastPath: false },
   { name: 'a replay from another client inside the window', rotatedBefore: true, at: 5, client: { ip: '198.51.100.7', userAgent: 'agent-y/2.0' }, fastPath: false },
+  { name: 'a replay with the user agent copied, from another network', rotatedBefore: true, at: 5, client: { ...A, ip: '198.51.100.7' }, fastPath: false },
+  { name: 'a replay from another host of the same /24', rotatedBefore: true, at: 5, client: { ...A, ip: '192.0.2.200' }, fastPath: false },
+  { name: 'a replay whose successor was rotated too (an old generation)', rotatedBefore: 'twice', at: 5, fastPath: false },
+  { name: 'a replay from another client, with reuse revoking every session of the user', rotatedBefore: true, at: 5, client: { ...A, userAgent: 'agent-y/2.0' }, fastPath: false, reuseRevokes: 'user' },
   { name: 'a replay after the grace window (reuse)', rotatedBefore: true, at: 11, fastPath: false },
   { name: 'for its own client', clientId: 'tollgate-web', fastPath: true },
   { name: 'for another client', clientId: 'someone-else', fastPath: false },
@@ -134,11 +140,16 @@ const ROTATION_CASES: RotationCase[] = [
 async function rotationRun(run: ReturnType<typeof services>, path: 'fast' | 'locked', c: RotationCase) {
   const user = await newUser()
   const service = run[path]
+  if (c.reuseRevokes === 'user') {
+    run.at(-60)
+    await service.start({ userId: user.id, ...A })
+  }
   run.at(0)
   const login = await service.start({ userId: user.id, ...A })
   await c.setup?.(login.sessionId)
   const tokens: Record<string, string> = { presented: login.refreshToken, successor: successorOf(login.refreshToken, t.app.secret('refresh-token-rotation')) }
   if (c.rotatedBefore) await service.refresh({ refreshToken: login.refreshToken, ...A })
+  if (c.rotatedBefore === 'twice') await service.refresh({ refreshToken: tokens.successor!, ...A })
   tokens.next = successorOf(tokens.successor!, t.app.secret('refresh-token-rotation'))
   run.at(c.at ?? 1)
   const before = run.hits.rotate
@@ -153,7 +164,7 @@ async function rotationRun(run: ReturnType<typeof services>, path: 'fast' | 'loc
 
 describe('the rotation fast path is a twin of the locked transaction', () => {
   it.each(ROTATION_CASES)('$name', async (c) => {
-    const run = services(c.mode ?? 'flag')
+    const run = services(c.mode ?? 'flag', c.reuseRevokes)
     const fast = await rotationRun(run, 'fast', c)
     const locked = await rotationRun(run, 'locked', c)
     expect(fast.fastPathTaken).toBe(c.fastPath)

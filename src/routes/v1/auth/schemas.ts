@@ -102,7 +102,7 @@ export const SessionSchema = Type.Object(
     expiresAt: Type.String({ format: 'date-time', description: 'The earlier of the idle and the absolute expiry.' }),
     userAgent: Type.Union([Type.String(), Type.Null()]),
     ip: Type.Union([Type.String(), Type.Null()]),
-    flagged: Type.Boolean({ description: 'A refresh came from both another IP and another user agent than the session had seen.' }),
+    flagged: Type.Boolean({ description: 'A refresh came from another network (/24, /64) or another user agent than the session had seen.' }),
   },
   { title: 'Session', description: 'One login and everything refreshed from it.' },
 )

@@ -30,7 +30,9 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the ' +
           'session\'s next refresh token, and sets the cookie again. The presented token stops working; presented again ' +
-          'within the grace window (several tabs, a retry) it gets the same successor, after it the whole session is revoked. ' +
+          'within the grace window (several tabs, a retry) by the client that rotated it (same user agent, same /24 or /64 network) ' +
+          'it gets the same successor; from any other client, after the window, or once that successor was rotated in turn, ' +
+          'the whole session is revoked (401 invalid_grant). ' +
           'A cookie-authenticated request from another site is refused with 403 forbidden_origin, and a request from another site ' +
           'never sets the cookie.',
         security: [{ refreshCookie: [] }, {}],

@@ -5,6 +5,7 @@ import {
   extendedIdleExpiry,
   initialExpiry,
   isSessionLive,
+  networkOf,
   sessionsToEvict,
   type BindingOutcome,
   type ClientFingerprint,
@@ -59,15 +60,38 @@ describe('sessionsToEvict', () => {
   })
 })
 
+describe('networkOf', () => {
+  it.each([
+    ['192.0.2.1', '192.0.2.0/24'],
+    ['192.0.2.254', '192.0.2.0/24'],
+    ['::ffff:192.0.2.9', '192.0.2.0/24'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::192.0.2.1', '0:0:0:0::/64'],
+    ['not an address', 'not an address'],
+  ])('%s is in %s', (ip, network) => {
+    expect(networkOf(ip)).toBe(network)
+  })
+
+  it('is null for no address', () => {
+    expect(networkOf(null)).toBeNull()
+  })
+})
+
 describe('session binding', () => {
   const seen: ClientFingerprint = { ip: '192.0.2.1', userAgent: 'Firefox/140' }
   const cases: [string, ClientFingerprint, ClientFingerprint, Record<SessionBinding, BindingOutcome>][] = [
     ['same client', seen, seen, { off: 'ok', flag: 'ok', strict: 'ok' }],
-    ['new IP only', seen, { ...seen, ip: '198.51.100.7' }, { off: 'ok', flag: 'ok', strict: 'ok' }],
-    ['new user agent only', seen, { ...seen, userAgent: 'Firefox/141' }, { off: 'ok', flag: 'ok', strict: 'ok' }],
-    ['new IP and user agent', seen, { ip: '198.51.100.7', userAgent: 'curl/8' }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
-    ['new IP, user agent gone', seen, { ip: '198.51.100.7', userAgent: null }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
-    ['nothing seen before', { ip: null, userAgent: null }, { ip: '198.51.100.7', userAgent: 'curl/8' }, { off: 'ok', flag: 'ok', strict: 'ok' }],
+    ['another host of the same /24', seen, { ...seen, ip: '192.0.2.250' }, { off: 'ok', flag: 'ok', strict: 'ok' }],
+    ['another network only', seen, { ...seen, ip: '198.51.100.7' }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
+    ['the user agent copied, from another network', seen, { ...seen, ip: '192.0.3.1' }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
+    ['another user agent only', seen, { ...seen, userAgent: 'Firefox/141' }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
+    ['another network and user agent', seen, { ip: '198.51.100.7', userAgent: 'curl/8' }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
+    ['the user agent gone', seen, { ...seen, userAgent: null }, { off: 'ok', flag: 'flag', strict: 'revoke' }],
+    ['nothing seen before, nothing now', { ip: null, userAgent: null }, { ip: null, userAgent: null }, { off: 'ok', flag: 'ok', strict: 'ok' }],
   ]
 
   it.each(cases)('%s', (_name, lastSeen, current, expected) => {

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
+  decideReplay,
   decideRotation,
   generateRefreshToken,
   hashRefreshToken,
   isWellFormedRefreshToken,
   successorOf,
+  type ReplayDecision,
   type RotationDecision,
   type RotationSessionState,
 } from '../../../../src/domain/tokens/refresh-token.js'
@@ -103,5 +105,21 @@ describe('decideRotation', () => {
 
   it.each(cases)('%s', (_name, input, expected) => {
     expect(decideRotation(input)).toEqual(expected)
+  })
+})
+
+describe('decideReplay', () => {
+  const rotator = { ip: '192.0.2.1', userAgent: 'Firefox/140' }
+  const unspent = { rotatedAt: null }
+  const cases: [string, Parameters<typeof decideReplay>[0], ReplayDecision][] = [
+    ['the client that rotated', { lastSeen: rotator, current: rotator, successor: unspent }, { action: 'serve' }],
+    ['another host of its /24', { lastSeen: rotator, current: { ...rotator, ip: '192.0.2.77' }, successor: unspent }, { action: 'serve' }],
+    ['another network', { lastSeen: rotator, current: { ...rotator, ip: '198.51.100.1' }, successor: unspent }, { action: 'reuse', reason: 'other_client' }],
+    ['another user agent', { lastSeen: rotator, current: { ...rotator, userAgent: 'curl/8' }, successor: unspent }, { action: 'reuse', reason: 'other_client' }],
+    ['a successor rotated in turn', { lastSeen: rotator, current: rotator, successor: { rotatedAt: NOW } }, { action: 'reuse', reason: 'successor_rotated' }],
+    ['no successor to be found', { lastSeen: rotator, current: rotator, successor: null }, { action: 'invalid', reason: 'unknown_successor' }],
+  ]
+  it.each(cases)('%s', (_name, input, expected) => {
+    expect(decideReplay(input)).toEqual(expected)
   })
 })
