@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
+import { DEFAULT_SIGNING_ALGORITHMS, SIGNING_ALGORITHMS, type SigningAlgorithm } from './domain/keys/key-provider.js'
 
 /**
  * Every setting tollgate reads, one entry per environment variable. The entry's schema both
@@ -46,7 +47,14 @@ export const ENVIRONMENT = {
 
   KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
   KEY_ENCRYPTION_KEY_PREVIOUS: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
-  SIGNING_ALG: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], { default: 'EdDSA' }),
+  // Each listed algorithm has its own rotating keys, all in the JWKS; the first signs access tokens.
+  SIGNING_ALGORITHMS: Type.Array(Type.Union(SIGNING_ALGORITHMS.map((alg) => Type.Literal(alg))), {
+    minItems: 1,
+    uniqueItems: true,
+    default: [...DEFAULT_SIGNING_ALGORITHMS],
+  }),
+  // Deprecated (one algorithm only, before SIGNING_ALGORITHMS): read as that algorithm first.
+  SIGNING_ALG: Type.Optional(Type.Union(SIGNING_ALGORITHMS.map((alg) => Type.Literal(alg)))),
   KEY_ROTATION_INTERVAL_SECONDS: Seconds(30 * 24 * 3600, 60),
   KEY_REFRESH_INTERVAL_SECONDS: Seconds(60),
   JWKS_MAX_AGE_SECONDS: Seconds(600),
@@ -106,8 +114,10 @@ type Environment = Static<typeof EnvironmentSchema>
  */
 export type TrustProxy = boolean | number | string[]
 
-export type Config = Omit<Environment, 'API_DOCS' | 'TRUST_PROXY'> & {
+export type Config = Omit<Environment, 'API_DOCS' | 'TRUST_PROXY' | 'SIGNING_ALG' | 'SIGNING_ALGORITHMS'> & {
   TRUST_PROXY: TrustProxy
+  /** The default (access tokens) first; SIGNING_ALG, if set, already folded in. */
+  SIGNING_ALGORITHMS: SigningAlgorithm[]
   HOST: string
   ISSUER: string
   /** Serve /docs and /openapi.json: API_DOCS, by default on outside production. */
@@ -157,7 +167,7 @@ function fromEnvironmentString(name: string, raw: string): unknown {
 
 /** Allowed values of an enumerated variable, or undefined. */
 function allowedValues(schema: TSchema): string[] | undefined {
-  const options = (schema as { anyOf?: Array<{ const?: unknown }> }).anyOf
+  const options = (schema as { anyOf?: Array<{ const?: unknown }>; items?: { anyOf?: Array<{ const?: unknown }> } }).anyOf
   return options?.every((option) => typeof option.const === 'string') ? options.map((option) => option.const as string) : undefined
 }
 
@@ -165,6 +175,8 @@ function allowedValues(schema: TSchema): string[] | undefined {
 function expectation(name: string, schema: TSchema & { type?: string; minimum?: number; maximum?: number; pattern?: string }): string {
   const allowed = allowedValues(schema)
   if (allowed) return `must be one of: ${allowed.join(', ')}`
+  const items = schema.type === 'array' ? allowedValues((schema as TSchema & { items: TSchema }).items) : undefined
+  if (items) return `must be a comma-separated list of distinct values among: ${items.join(', ')}`
   if (name.startsWith('KEY_ENCRYPTION_KEY')) return `must be 32 random bytes, base64url-encoded (43 characters); ${KEY_GENERATION_HINT}`
   if (schema.type === 'boolean') return 'must be true or false'
   if (schema.type === 'integer') {
@@ -214,6 +226,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!parsed.KEY_ENCRYPTION_KEY) rule('KEY_ENCRYPTION_KEY', `is required when NODE_ENV=production; ${KEY_GENERATION_HINT}`)
     if (!parsed.ISSUER) rule('ISSUER', "is required when NODE_ENV=production: the public URL clients reach, every token's iss")
   }
+  const signingAlgorithms = [...parsed.SIGNING_ALGORITHMS]
+  if (parsed.SIGNING_ALG && !env.SIGNING_ALGORITHMS?.trim()) {
+    signingAlgorithms.splice(0, signingAlgorithms.length, parsed.SIGNING_ALG, ...signingAlgorithms.filter((alg) => alg !== parsed.SIGNING_ALG))
+  } else if (parsed.SIGNING_ALG && parsed.SIGNING_ALG !== signingAlgorithms[0]) {
+    rule('SIGNING_ALG', `is replaced by SIGNING_ALGORITHMS and contradicts it (its first algorithm signs access tokens): remove SIGNING_ALG`)
+  }
   const trustProxy = trustProxyOf(parsed.TRUST_PROXY)
   if (trustProxy === undefined) {
     rule('TRUST_PROXY', `must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs (got ${JSON.stringify(parsed.TRUST_PROXY)})`)
@@ -222,8 +240,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const production = parsed.NODE_ENV === 'production'
   const metricsPort = parsed.METRICS_PORT ?? (production ? DEFAULT_PRODUCTION_METRICS_PORT : undefined)
+  const { SIGNING_ALG: _deprecated, ...settings } = parsed
   return {
-    ...parsed,
+    ...settings,
+    SIGNING_ALGORITHMS: signingAlgorithms,
     TRUST_PROXY: trustProxy,
     HOST: parsed.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     ISSUER: (parsed.ISSUER ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, ''),

@@ -8,7 +8,8 @@ import { processIo, withCliContext, type CliIo } from './context.js'
 const USAGE = `usage: tollgate keys <command>
 
   list [--json]   the signing keys: kid, algorithm, status (next, active, retired) and their dates
-  rotate          promote the next key to active now, retire the active one, publish a fresh next key
+  rotate          for every algorithm of SIGNING_ALGORITHMS: promote the next key to active now, retire
+                  the active one, publish a fresh next key
                   (running instances pick the change up within KEY_REFRESH_INTERVAL_SECONDS)
   rewrap          after KEY_ENCRYPTION_KEY changed (the old one in KEY_ENCRYPTION_KEY_PREVIOUS): seal
                   every signing key again under the new key, so the old one can be dropped
@@ -53,14 +54,16 @@ export async function keysCommand(args: string[], io: CliIo = processIo): Promis
         return 0
       }
       if (subcommand === 'rotate') {
-        const promoted = (await repository.list()).find((key) => key.status === 'next')
+        const promoted = (await repository.list()).filter((key) => key.status === 'next')
         await service.maintain({ rotateNow: true })
         const after = await repository.list()
-        const active = after.find((key) => key.status === 'active')
-        const next = after.find((key) => key.status === 'next')
-        io.stdout(`active key: ${active?.kid} (${active?.alg})\nnext key:   ${next?.kid}, activates ${date(next?.activatesAt ?? null)}\n`)
+        for (const alg of config.SIGNING_ALGORITHMS) {
+          const active = after.find((key) => key.alg === alg && key.status === 'active')
+          const next = after.find((key) => key.alg === alg && key.status === 'next')
+          io.stdout(`${alg} active key: ${active?.kid ?? '-'}\n${alg} next key:   ${next?.kid ?? '-'}, activates ${date(next?.activatesAt ?? null)}\n`)
+        }
         const lead = publishLeadSeconds(lifecycleSettings(config))
-        if (promoted && Date.now() - promoted.createdAt.getTime() < lead * 1000) {
+        if (promoted.some((key) => Date.now() - key.createdAt.getTime() < lead * 1000)) {
           io.stderr(
             `note: the promoted key was published less than ${lead}s ago; verifiers holding an older JWKS ` +
               'refetch it when they meet the new kid\n',

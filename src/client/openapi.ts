@@ -89,7 +89,7 @@ export interface paths {
         };
         /**
          * JSON Web Key Set
-         * @description The public keys that verify access tokens and the revocations feed: the next key (published before it signs), the active key, and retired keys until every token they signed has expired. Cache-Control max-age follows the rotation schedule; send If-None-Match with the ETag for a 304.
+         * @description The public keys that verify access tokens and the revocations feed, for every configured algorithm: the next key (published before it signs), the active key, and retired keys until every token they signed has expired. Cache-Control max-age follows the rotation schedule; send If-None-Match with the ETag for a 304.
          */
         get: operations["getJwks"];
         put?: never;
@@ -621,11 +621,11 @@ export interface components {
          * @description A public signing key (RFC 7517): never a private member (d, p, q, dp, dq, qi, k).
          */
         PublicJwk: {
-            /** @description OKP (Ed25519), EC (P-256) or RSA */
+            /** @description EC (P-256), RSA or OKP (Ed25519) */
             kty: string;
             /** @description RFC 7638 thumbprint of the key */
             kid: string;
-            /** @description EdDSA, ES256 or RS256 */
+            /** @description ES256, RS256 or EdDSA: the set holds keys of every configured algorithm (SIGNING_ALGORITHMS) */
             alg: string;
             /** @enum {string} */
             use: "sig";
@@ -658,6 +658,8 @@ export interface components {
             revocation_endpoint_auth_methods_supported: string[];
             introspection_endpoint_auth_methods_supported: string[];
             scopes_supported: string[];
+            /** @description The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS. */
+            access_token_signing_alg_values_supported: string[];
             /** @description The API reference; absent when this instance does not serve it (API_DOCS=false) */
             service_documentation?: string;
         };
@@ -1094,11 +1096,12 @@ export interface operations {
                      * @example {
                      *       "keys": [
                      *         {
-                     *           "kty": "OKP",
-                     *           "crv": "Ed25519",
-                     *           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
-                     *           "kid": "4_3gNZmE8Yb9KuQ2n1Wq7TzVt0XcR5lJhPdAsFoM6iE",
-                     *           "alg": "EdDSA",
+                     *           "kty": "EC",
+                     *           "crv": "P-256",
+                     *           "x": "dBeAAB-Mvdhtqk3cKHGs2pN4M4k8prL27p-MAyXyvUo",
+                     *           "y": "5jBAt69n9FthYkMNKuVRdyENnjjm23Z1cuEXuB9BpWg",
+                     *           "kid": "CsNtpREf2JzLPB_8r_x2ywtfXs3Zx7T4Mos6KG_XMeI",
+                     *           "alg": "ES256",
                      *           "use": "sig"
                      *         }
                      *       ]
@@ -1181,6 +1184,10 @@ export interface operations {
                      *       ],
                      *       "scopes_supported": [
                      *         "cart"
+                     *       ],
+                     *       "access_token_signing_alg_values_supported": [
+                     *         "ES256",
+                     *         "RS256"
                      *       ],
                      *       "service_documentation": "http://localhost:3000/docs"
                      *     }

@@ -7,7 +7,9 @@ const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as con
  * response_types_supported is empty; public clients (the first-party one) authenticate with
  * client_id alone (`none`) at the token and revocation endpoints, never at introspection.
  */
-export function authorizationServerMetadata(config: Pick<Config, 'ISSUER' | 'DEFAULT_SCOPES'> & Partial<Pick<Config, 'API_DOCS'>>) {
+export function authorizationServerMetadata(
+  config: Pick<Config, 'ISSUER' | 'DEFAULT_SCOPES' | 'SIGNING_ALGORITHMS'> & Partial<Pick<Config, 'API_DOCS'>>,
+) {
   const issuer = config.ISSUER
   return {
     issuer,
@@ -21,13 +23,17 @@ export function authorizationServerMetadata(config: Pick<Config, 'ISSUER' | 'DEF
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
     introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     scopes_supported: [...config.DEFAULT_SCOPES],
+    // Not an RFC 8414 name (none exists for access tokens): the default first, as configured.
+    access_token_signing_alg_values_supported: [...config.SIGNING_ALGORITHMS],
     ...(config.API_DOCS === false ? {} : { service_documentation: `${issuer}/docs` }),
   }
 }
 
 export type AuthorizationServerMetadata = ReturnType<typeof authorizationServerMetadata>
 
-export function createDiscoveryService(deps: { config: Pick<Config, 'ISSUER' | 'DEFAULT_SCOPES'> & Partial<Pick<Config, 'API_DOCS'>> }) {
+export function createDiscoveryService(deps: {
+  config: Pick<Config, 'ISSUER' | 'DEFAULT_SCOPES' | 'SIGNING_ALGORITHMS'> & Partial<Pick<Config, 'API_DOCS'>>
+}) {
   const metadata = Object.freeze(authorizationServerMetadata(deps.config))
   return {
     metadata: (): AuthorizationServerMetadata => metadata,

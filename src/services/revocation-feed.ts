@@ -13,15 +13,17 @@ export interface RevocationFeedDocument {
 }
 
 /**
- * Signs the revocation lists as a `revocations+jwt`. An unchanged list keeps its signed document
- * (and so its ETag, and verifiers' 304s) for half the document's lifetime; a change of the lists
- * or of the active key is signed at once.
+ * Signs the revocation lists as a `revocations+jwt` with the default algorithm's active key (one
+ * tollgate's verifier accepts). `iat` is aligned to half the document's lifetime, so every
+ * instance holding the same lists and the same key signs the same claims, and the ETag is the
+ * hash of the signing input (header and claims, not the signature, which ES256 randomizes): the
+ * same on every instance, so a verifier polling through a balancer gets its 304 from any of them.
+ * The tag changes with the lists, the key, and every half lifetime (a verifier never keeps an
+ * expired copy under a tag that still matches).
  */
 export function createRevocationFeed(deps: {
   revocations: RevocationService
-  keys: KeyProvider
-  /** The kid the provider signs with now: a rotation re-signs the feed with the new key. */
-  activeKid: () => string
+  keys: Pick<KeyProvider, 'signer'>
   config: Pick<Config, 'ISSUER' | 'ACCESS_TOKEN_TTL_SECONDS' | 'REVOCATIONS_MAX_AGE_SECONDS'>
   clock?: Clock
 }) {
@@ -29,19 +31,21 @@ export function createRevocationFeed(deps: {
   // The document outlives its polling interval many times over, so a verifier that misses some
   // polls still holds a valid list; an access-token lifetime bounds what a stale copy can hide.
   const lifetimeSeconds = Math.max(60, deps.config.ACCESS_TOKEN_TTL_SECONDS)
-  let cached: { content: string; issuedAt: number; jwt: string; etag: string } | undefined
+  const stepSeconds = Math.floor(lifetimeSeconds / 2)
+  let cached: { content: string; jwt: string; etag: string } | undefined
 
   return {
     async document(): Promise<RevocationFeedDocument> {
       const lists = await deps.revocations.feed()
       const now = Math.floor(clock().getTime() / 1000)
-      const content = `${deps.activeKid()} ${JSON.stringify(lists)}`
-      if (!cached || cached.content !== content || now - cached.issuedAt >= lifetimeSeconds / 2) {
-        const jwt = await deps.keys.sign(
-          { iss: deps.config.ISSUER, iat: now, exp: now + lifetimeSeconds, sids: lists.sids, jtis: lists.jtis },
-          { typ: REVOCATIONS_TYPE },
-        )
-        cached = { content, issuedAt: now, jwt, etag: `"${createHash('sha256').update(jwt).digest('base64url').slice(0, 32)}"` }
+      const iat = now - (now % stepSeconds)
+      const signer = deps.keys.signer()
+      const claims = { iss: deps.config.ISSUER, iat, exp: iat + lifetimeSeconds, sids: lists.sids, jtis: lists.jtis }
+      const content = `${signer.kid} ${JSON.stringify(claims)}`
+      if (cached?.content !== content) {
+        const jwt = await signer.sign(claims, { typ: REVOCATIONS_TYPE })
+        const signingInput = jwt.slice(0, jwt.lastIndexOf('.'))
+        cached = { content, jwt, etag: `"${createHash('sha256').update(signingInput).digest('base64url').slice(0, 32)}"` }
       }
       return { jwt: cached.jwt, etag: cached.etag, maxAgeSeconds: deps.config.REVOCATIONS_MAX_AGE_SECONDS }
     },

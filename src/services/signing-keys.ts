@@ -1,10 +1,12 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import { createLocalJWKSet } from 'jose'
 import type { Config } from '../config.js'
-import { createJwsSigner, type JwsSigner } from '../domain/keys/jws-signer.js'
+import { createJwsSigner } from '../domain/keys/jws-signer.js'
 import { generateSigningKey, importPrivateKey, publicMembers, type PublicSigningJwk } from '../domain/keys/key-material.js'
-import type { KeyProvider } from '../domain/keys/key-provider.js'
+import { NoSigningKeyError, type KeyProvider, type Signer, type SigningAlgorithm } from '../domain/keys/key-provider.js'
 import {
+  activeKeyOf,
+  defaultAlgorithm,
   isEmptyPlan,
   jwksMaxAgeSeconds,
   lifecycleSettings,
@@ -24,7 +26,7 @@ type Log = {
 
 export type SigningKeyConfig = Pick<
   Config,
-  | 'SIGNING_ALG'
+  | 'SIGNING_ALGORITHMS'
   | 'KEY_ROTATION_INTERVAL_SECONDS'
   | 'JWKS_MAX_AGE_SECONDS'
   | 'KEY_REFRESH_INTERVAL_SECONDS'
@@ -54,7 +56,9 @@ export interface JwksDocument {
 
 interface KeyView {
   records: SigningKeyRecord[]
-  active: { kid: string; alg: string; signer: JwsSigner }
+  /** The active key of each algorithm that has one, the default algorithm first. */
+  signers: Map<SigningAlgorithm, Signer>
+  defaultSigner: Signer
   jwks: { keys: PublicSigningJwk[] }
   body: string
   etag: string
@@ -109,7 +113,7 @@ export function createSigningKeyService(deps: {
 
   async function apply(store: SigningKeyStore, plan: KeyPlan, now: Date) {
     for (const planned of plan.create) {
-      const generated = await generateSigningKey(config.SIGNING_ALG)
+      const generated = await generateSigningKey(planned.alg)
       await store.insert({
         kid: generated.kid,
         alg: generated.alg,
@@ -128,28 +132,28 @@ export function createSigningKeyService(deps: {
   async function reload(): Promise<void> {
     const now = clock()
     const records = await repository.list()
-    const [active] = records
-      .filter((record) => record.status === 'active')
-      .sort((a, b) => b.activatesAt.getTime() - a.activatesAt.getTime())
-    if (!active) throw new Error('no active signing key in the database')
-    const privateKey = await privateKeyOf(active)
+    const defaultAlg = defaultAlgorithm(records, settings)
+    if (!defaultAlg) throw new Error('no active signing key in the database')
+    const previous = view
+    const signers = new Map<SigningAlgorithm, Signer>()
+    const order = [defaultAlg, ...settings.algorithms, ...records.map((record) => record.alg)]
+    for (const alg of order) {
+      const active = signers.has(alg) ? undefined : activeKeyOf(records, alg)
+      if (!active) continue
+      const kept = previous?.signers.get(alg)
+      signers.set(alg, kept?.kid === active.kid ? kept : createJwsSigner(await privateKeyOf(active), alg, active.kid))
+      if (kept && kept.kid !== active.kid) deps.log?.info({ alg, kid: active.kid, previousKid: kept.kid }, 'signing key rotated')
+    }
     const jwks = {
       keys: publishedKeys(records, now).map(
         (record): PublicSigningJwk => ({ ...publicMembers(record.publicJwk), kid: record.kid, alg: record.alg, use: 'sig' }),
       ),
     }
     const body = JSON.stringify(jwks)
-    const previous = view
-    if (previous && previous.active.kid !== active.kid) {
-      deps.log?.info({ kid: active.kid, previousKid: previous.active.kid }, 'signing key rotated')
-    }
     view = {
       records,
-      active: {
-        kid: active.kid,
-        alg: active.alg,
-        signer: previous?.active.kid === active.kid ? previous.active.signer : createJwsSigner(privateKey, active.alg, active.kid),
-      },
+      signers,
+      defaultSigner: signers.get(defaultAlg)!,
       jwks,
       body,
       etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`,
@@ -207,10 +211,18 @@ export function createSigningKeyService(deps: {
     }
   }
 
+  function signer(alg?: SigningAlgorithm): Signer {
+    const keys = current()
+    if (alg === undefined) return keys.defaultSigner
+    const found = keys.signers.get(alg)
+    if (!found) throw new NoSigningKeyError(alg)
+    return found
+  }
+
   const provider: KeyProvider = {
-    async sign(payload, header) {
-      return current().active.signer.sign(payload, header.typ)
-    },
+    signer,
+    algorithms: () => [...current().signers.keys()],
+    sign: (payload, header) => signer().sign(payload, header),
     async jwks() {
       return structuredClone(current().jwks)
     },
@@ -270,8 +282,9 @@ export function createSigningKeyService(deps: {
       }
       return served.document
     },
-    activeKid(): string {
-      return current().active.kid
+    /** The kid `alg`'s active key (the default algorithm's without `alg`) signs with. */
+    activeKid(alg?: SigningAlgorithm): string {
+      return signer(alg).kid
     },
     async list(): Promise<SigningKeySummary[]> {
       return summarizeKeys(await repository.list(), clock())

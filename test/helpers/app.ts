@@ -16,6 +16,9 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     RATE_LIMIT_ENABLED: 'false',
     // PGlite can hold the event loop for a second while a database is set up: no load shedding.
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    // One fast algorithm: RSA key generation costs a test database a second or more. Tests about
+    // algorithms set SIGNING_ALGORITHMS themselves.
+    SIGNING_ALGORITHMS: 'ES256',
     ...env,
   })
 }

@@ -10,7 +10,7 @@ describe('loadConfig', () => {
       HOST: '127.0.0.1',
       ISSUER: 'http://localhost:3000',
       DATA_DIR: './.data',
-      SIGNING_ALG: 'EdDSA',
+      SIGNING_ALGORITHMS: ['ES256', 'RS256'],
       ACCESS_TOKEN_TTL_SECONDS: 600,
       REFRESH_GRACE_SECONDS: 10,
       DEFAULT_SCOPES: ['cart'],
@@ -30,6 +30,10 @@ describe('loadConfig', () => {
     ['PORT', { PORT: 'eighty' }],
     ['PORT', { PORT: '70000' }],
     ['SIGNING_ALG', { SIGNING_ALG: 'HS256' }],
+    ['SIGNING_ALG', { SIGNING_ALG: 'EdDSA', SIGNING_ALGORITHMS: 'ES256,EdDSA' }],
+    ['SIGNING_ALGORITHMS', { SIGNING_ALGORITHMS: 'HS256' }],
+    ['SIGNING_ALGORITHMS', { SIGNING_ALGORITHMS: 'ES256,none' }],
+    ['SIGNING_ALGORITHMS', { SIGNING_ALGORITHMS: 'ES256,ES256' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
     ['COOKIE_SECURE', { COOKIE_SECURE: 'maybe' }],
     ['REQUEST_TIMEOUT_SECONDS', { REQUEST_TIMEOUT_SECONDS: '0' }],
@@ -58,6 +62,20 @@ describe('loadConfig', () => {
     }
   })
 
+  it.each([
+    [{}, ['ES256', 'RS256']],
+    [{ SIGNING_ALGORITHMS: 'RS256' }, ['RS256']],
+    [{ SIGNING_ALGORITHMS: 'EdDSA, ES256 RS256' }, ['EdDSA', 'ES256', 'RS256']],
+    // The deprecated single-algorithm variable keeps working: that algorithm first, the defaults beside it.
+    [{ SIGNING_ALG: 'EdDSA' }, ['EdDSA', 'ES256', 'RS256']],
+    [{ SIGNING_ALG: 'RS256' }, ['RS256', 'ES256']],
+    [{ SIGNING_ALG: 'ES256', SIGNING_ALGORITHMS: 'ES256,EdDSA' }, ['ES256', 'EdDSA']],
+  ])('reads the signing algorithms of %j as %j, the default first', (env, algorithms) => {
+    const config = loadConfig(env)
+    expect(config.SIGNING_ALGORITHMS).toEqual(algorithms)
+    expect(config).not.toHaveProperty('SIGNING_ALG')
+  })
+
   it('names every bad variable at once, with what each accepts', () => {
     const error = (() => {
       try {
@@ -68,7 +86,7 @@ describe('loadConfig', () => {
     })()
     expect(error).toBeInstanceOf(ConfigError)
     expect(error!.problems.map((problem) => problem.variable).sort()).toEqual(['COOKIE_SECURE', 'KEY_ENCRYPTION_KEY', 'LOG_LEVEL', 'PORT', 'SIGNING_ALG'])
-    expect(error!.message).toContain('SIGNING_ALG must be one of: EdDSA, ES256, RS256 (got "HS256")')
+    expect(error!.message).toContain('SIGNING_ALG must be one of: ES256, RS256, EdDSA (got "HS256")')
     expect(error!.message).toContain('LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent')
     expect(error!.message).toContain('PORT must be a whole number >= 0 and <= 65535 (got "eighty")')
     expect(error!.message).toContain('openssl rand -base64 32')
@@ -119,7 +137,7 @@ describe('.env.example', () => {
     const defaults = loadConfig({})
     const lines = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8').split('\n')
     for (const line of lines.filter((l) => /^[A-Z0-9_]+=./.test(l))) {
-      const [name, value] = line.split(/=(.*)/) as [keyof typeof ENVIRONMENT, string]
+      const [name, value] = line.split(/=(.*)/) as [keyof typeof defaults, string]
       expect(String(defaults[name]).replace(/,/g, ' '), name).toBe(value.replace(/,/g, ' '))
     }
   })

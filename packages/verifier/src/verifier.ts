@@ -40,7 +40,7 @@ export interface VerifierOptions {
   revocationsUrl?: string | URL
   /** A revocation source of your own instead of `revocationsUrl`. */
   revocations?: RevocationSource
-  /** Accepted algorithms, a subset of {@link VERIFIER_ALGORITHMS} (the default: all of them). */
+  /** Accepted algorithms of access tokens, a subset of {@link VERIFIER_ALGORITHMS} (the default: all of them). The revocations feed is accepted in any of them: tollgate signs it with its default algorithm. */
   algorithms?: VerifierAlgorithm[]
   /** Seconds of clock skew tolerated on exp/nbf/iat: default 5, at most 60. */
   clockTolerance?: number
@@ -128,7 +128,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
           url: options.revocationsUrl,
           keySet,
           issuer: options.issuer,
-          algorithms,
+          // The feed is signed with tollgate's default algorithm, whichever the service's tokens use.
+          algorithms: [...VERIFIER_ALGORITHMS],
           clockTolerance,
           ...(options.revocationsInterval === undefined ? {} : { intervalSeconds: options.revocationsInterval }),
           ...(options.onError ? { onError: options.onError } : {}),

@@ -83,6 +83,25 @@ describe('remote verification through the JWKS URL and the revocations feed', ()
     tollgate.state.feed = await feed(key, { sids: [payload.sid as string] }, { iat: Math.floor(Date.now() / 1000) + 1 })
     await expect.poll(() => verifier.verify(token).then(() => 'accepted', (e: TokenVerificationError) => e.code), { timeout: 8000, interval: 200 }).toBe('token_revoked')
   })
+
+  it('reads a feed signed with another algorithm than the one its tokens are pinned to', async () => {
+    const rsa = await testKey('RS256')
+    const es = await testKey('ES256')
+    const tollgate = fakeTollgate([rsa.publicJwk, es.publicJwk])
+    const payload = claims()
+    tollgate.state.feed = await feed(es, { sids: [payload.sid as string] })
+    const verifier = createVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ['RS256'],
+      jwksUrl: 'https://auth.example.test/.well-known/jwks.json',
+      revocationsUrl: 'https://auth.example.test/v1/revocations',
+      fetch: tollgate.fetch,
+    })
+    closers.push(() => verifier.close())
+    await expect(verifier.verify(await signToken(rsa, payload))).rejects.toMatchObject({ code: 'token_revoked' })
+    await expect(verifier.verify(await signToken(es))).rejects.toMatchObject({ code: 'algorithm_not_allowed' })
+  })
 })
 
 describe('createRemoteRevocations', () => {

@@ -1,11 +1,6 @@
 import { sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto'
 import type { JWTPayload } from 'jose'
-import type { SigningAlgorithm } from './key-provider.js'
-
-/** Signs compact JWS (JWT) for one key; the protected header is encoded once per `typ`. */
-export interface JwsSigner {
-  sign(payload: JWTPayload, typ: string): Promise<string>
-}
+import type { Signer, SigningAlgorithm } from './key-provider.js'
 
 const DIGEST: Record<SigningAlgorithm, string | null> = { EdDSA: null, ES256: 'sha256', RS256: 'sha256' }
 
@@ -15,12 +10,14 @@ const DIGEST: Record<SigningAlgorithm, string | null> = { EdDSA: null, ES256: 's
  * threadpool, off the event loop (the password hasher keeps a thread of it free of argon2).
  * ES256 signatures are raw r||s (JWS, RFC 7518 §3.4), not DER.
  */
-export function createJwsSigner(key: KeyObject, alg: SigningAlgorithm, kid: string): JwsSigner {
+export function createJwsSigner(key: KeyObject, alg: SigningAlgorithm, kid: string): Signer {
   const signingKey: KeyObject | SignKeyObjectInput = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key
   const digest = DIGEST[alg]
   const headers = new Map<string, string>()
   return {
-    sign(payload, typ) {
+    alg,
+    kid,
+    sign(payload: JWTPayload, { typ }: { typ: string }) {
       let header = headers.get(typ)
       if (header === undefined) {
         header = Buffer.from(JSON.stringify({ alg, kid, typ })).toString('base64url')

@@ -90,7 +90,7 @@ export default fp<{ config: Config }>(
       timer.unref()
       app.addHook('onClose', async () => clearInterval(timer))
     }
-    app.decorate('revocationFeed', createRevocationFeed({ revocations, keys, activeKid: () => signingKeys.activeKid(), config }))
+    app.decorate('revocationFeed', createRevocationFeed({ revocations, keys, config }))
 
     app.decorate('discovery', createDiscoveryService({ config }))
     app.decorate('accessTokens', createAccessTokenIssuer({ keys, config }))

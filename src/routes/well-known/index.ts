@@ -5,9 +5,9 @@ import { ifNoneMatchHits } from '../../http/conditional-requests.js'
 
 export const PublicJwkSchema = Type.Object(
   {
-    kty: Type.String({ description: 'OKP (Ed25519), EC (P-256) or RSA' }),
+    kty: Type.String({ description: 'EC (P-256), RSA or OKP (Ed25519)' }),
     kid: Type.String({ description: 'RFC 7638 thumbprint of the key' }),
-    alg: Type.String({ description: 'EdDSA, ES256 or RS256' }),
+    alg: Type.String({ description: 'ES256, RS256 or EdDSA: the set holds keys of every configured algorithm (SIGNING_ALGORITHMS)' }),
     use: Type.Literal('sig'),
     crv: Type.Optional(Type.String()),
     x: Type.Optional(Type.String()),
@@ -26,7 +26,15 @@ export const JwksSchema = Type.Object(
     examples: [
       {
         keys: [
-          { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: '4_3gNZmE8Yb9KuQ2n1Wq7TzVt0XcR5lJhPdAsFoM6iE', alg: 'EdDSA', use: 'sig' },
+          {
+            kty: 'EC',
+            crv: 'P-256',
+            x: 'dBeAAB-Mvdhtqk3cKHGs2pN4M4k8prL27p-MAyXyvUo',
+            y: '5jBAt69n9FthYkMNKuVRdyENnjjm23Z1cuEXuB9BpWg',
+            kid: 'CsNtpREf2JzLPB_8r_x2ywtfXs3Zx7T4Mos6KG_XMeI',
+            alg: 'ES256',
+            use: 'sig',
+          },
         ],
       },
     ],
@@ -46,6 +54,11 @@ export const AuthorizationServerMetadataSchema = Type.Object(
     revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
     introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
     scopes_supported: Type.Array(Type.String()),
+    access_token_signing_alg_values_supported: Type.Array(Type.String(), {
+      description:
+        'The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or ' +
+        'audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS.',
+    }),
     service_documentation: Type.Optional(Type.String({ description: 'The API reference; absent when this instance does not serve it (API_DOCS=false)' })),
   },
   {
@@ -64,6 +77,7 @@ export const AuthorizationServerMetadataSchema = Type.Object(
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
         introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         scopes_supported: ['cart'],
+        access_token_signing_alg_values_supported: ['ES256', 'RS256'],
         service_documentation: 'http://localhost:3000/docs',
       },
     ],
@@ -86,8 +100,9 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['discovery'],
         summary: 'JSON Web Key Set',
         description:
-          'The public keys that verify access tokens and the revocations feed: the next key (published ' +
-          'before it signs), the active key, and retired keys until every token they signed has expired. ' +
+          'The public keys that verify access tokens and the revocations feed, for every configured algorithm: ' +
+          'the next key (published before it signs), the active key, and retired keys until every token they ' +
+          'signed has expired. ' +
           'Cache-Control max-age follows the rotation schedule; send If-None-Match with the ETag for a 304.',
         security: [],
         headers: IfNoneMatchSchema,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRevocationRepository } from '../../../src/repositories/revocations.js'
+import { createRevocationFeed } from '../../../src/services/revocation-feed.js'
 import { createRevocationPurge } from '../../../src/services/revocations.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 
@@ -23,7 +24,7 @@ describe('GET /.well-known/jwks.json', () => {
     expect(listed.map((key) => key.status).sort()).toEqual(['active', 'next'])
     for (const key of keys) {
       expect(Object.keys(key).every((member) => PUBLIC_MEMBERS.has(member))).toBe(true)
-      expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' })
+      expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' })
     }
   })
 
@@ -67,6 +68,7 @@ describe('GET /.well-known/oauth-authorization-server', () => {
       response_types_supported: [],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       scopes_supported: t.config.DEFAULT_SCOPES,
+      access_token_signing_alg_values_supported: t.config.SIGNING_ALGORITHMS,
     })
     expect(response.json().introspection_endpoint_auth_methods_supported).not.toContain('none')
   })
@@ -84,7 +86,7 @@ describe('GET /v1/revocations', () => {
     const { payload, protectedHeader } = await jwtVerify(response.body, createLocalJWKSet(jwks), {
       issuer: t.config.ISSUER,
       typ: 'revocations+jwt',
-      algorithms: ['EdDSA'],
+      algorithms: ['ES256'],
     })
     return { response, payload, protectedHeader }
   }
@@ -93,7 +95,7 @@ describe('GET /v1/revocations', () => {
     const { response, payload, protectedHeader } = await verifiedFeed()
     expect(response.statusCode).toBe(200)
     expect(response.headers['content-type']).toBe('application/jwt')
-    expect(protectedHeader).toMatchObject({ typ: 'revocations+jwt', alg: 'EdDSA', kid: t.app.signingKeys.activeKid() })
+    expect(protectedHeader).toMatchObject({ typ: 'revocations+jwt', alg: 'ES256', kid: t.app.signingKeys.activeKid() })
     expect(payload).toEqual({ iss: t.config.ISSUER, iat: expect.any(Number), exp: expect.any(Number), sids: [], jtis: [] })
     expect(payload.exp!).toBeGreaterThan(payload.iat!)
   })
@@ -145,6 +147,14 @@ describe('GET /v1/revocations', () => {
     expect(await t.app.revocations.isAccessTokenRevoked(jti)).toBe(true)
     expect(await t.app.revocations.isAccessTokenRevoked('already-expired')).toBe(false)
     expect(await t.app.revocations.feed()).toEqual({ sids: payload.sids, jtis: [jti] })
+  })
+
+  it('has the same ETag on every instance for the same lists and key, though each signs its own copy', async () => {
+    const feeds = [1, 2].map(() => createRevocationFeed({ revocations: t.app.revocations, keys: t.app.keys, config: t.config }))
+    const [a, b] = await Promise.all(feeds.map((feed) => feed.document()))
+    expect(a!.jwt).not.toBe(b!.jwt) // ES256 signatures are randomized
+    expect(a!.etag).toBe(b!.etag)
+    expect(a!.etag).toBe((await fetchFeed()).headers.etag)
   })
 
   it('is signed by the new active key after a rotation', async () => {

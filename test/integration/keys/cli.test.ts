@@ -13,7 +13,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
   let stdout = ''
   let stderr = ''
   const code = await keysCommand(args, {
-    env: { NODE_ENV: 'test', DATABASE_URL: t.config.DATABASE_URL!, KEY_ENCRYPTION_KEY: t.config.KEY_ENCRYPTION_KEY!, ...env },
+    env: { NODE_ENV: 'test', SIGNING_ALGORITHMS: 'ES256', DATABASE_URL: t.config.DATABASE_URL!, KEY_ENCRYPTION_KEY: t.config.KEY_ENCRYPTION_KEY!, ...env },
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
   })

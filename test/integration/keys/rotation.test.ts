@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
+import { decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildApp, type App } from '../../../src/app.js'
+import type { Config } from '../../../src/config.js'
 import { LIFECYCLE_MARGIN_SECONDS, publishLeadSeconds, lifecycleSettings } from '../../../src/domain/keys/lifecycle.js'
 import { createSigningKeyRepository } from '../../../src/repositories/signing-keys.js'
 import { createSigningKeyService } from '../../../src/services/signing-keys.js'
@@ -33,8 +35,8 @@ describe('signing keys in the database', () => {
     for (const row of rows) {
       const blob = Buffer.from(row.encryptedPrivateKey).toString('latin1')
       expect(blob).not.toContain('PRIVATE KEY')
-      expect(blob).not.toContain('MC4CAQAwBQYDK2Vw') // the DER prefix of every Ed25519 PKCS#8 key
-      expect(Object.keys(row.publicJwk as object).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x'])
+      expect(blob).not.toContain('MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEH') // the DER prefix of every P-256 PKCS#8 key
+      expect(Object.keys(row.publicJwk as object).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'])
     }
   })
 
@@ -129,18 +131,38 @@ describe('signing keys in the database', () => {
     await expect(buildApp(wrong, { logger: false })).rejects.toThrow(/KEY_ENCRYPTION_KEY/)
   })
 
-  it('adds keys of a newly configured algorithm at the next rotation, keeping the old ones published', async () => {
-    const rs = await buildApp({ ...t.config, SIGNING_ALG: 'RS256' }, { logger: false })
+  it('signs with a newly configured algorithm only once its first key has been published for the lead time', async () => {
+    // Instances must agree on SIGNING_ALGORITHMS: the second one (ES256 alone) would withdraw RS256 keys.
+    await second?.close()
+    second = undefined
+    const config: Config = { ...t.config, SIGNING_ALGORITHMS: ['RS256', 'ES256'] }
+    const rs = await buildApp(config, { logger: false })
     try {
-      await rs.signingKeys.maintain({ rotateNow: true })
-      await rs.signingKeys.maintain({ rotateNow: true })
+      // RS256 is new to this key set: its first key is published ahead, and ES256 keeps signing.
+      expect(rs.keys.algorithms()).toEqual(['ES256'])
+      const before = await rs.accessTokens.issue({ subject: 'u4', clientId: 'tollgate-web', scopes: ['cart'] })
+      expect(decodeProtectedHeader(before.token).alg).toBe('ES256')
       const jwks = (await rs.inject('/.well-known/jwks.json')).json() as { keys: Array<Record<string, string>> }
       const rsa = jwks.keys.filter((key) => key.alg === 'RS256')
-      expect(rsa.length).toBeGreaterThan(0)
+      expect(rsa).toHaveLength(1)
       for (const key of rsa) expect(Object.keys(key).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use'])
-      const issued = await rs.accessTokens.issue({ subject: 'u4', clientId: 'tollgate-web', scopes: ['cart'] })
+
+      const later = new Date(Date.now() + (publishLeadSeconds(lifecycleSettings(config)) + 1) * 1000)
+      const service = createSigningKeyService({
+        repository: createSigningKeyRepository(t.app.db.prisma),
+        config,
+        sealer: createKeySealer(loadKeyEncryptionKeys(t.config, { warn() {} })),
+        clock: () => later,
+      })
+      await service.maintain()
+      await rs.signingKeys.reload()
+      expect(rs.keys.algorithms()).toEqual(['RS256', 'ES256'])
+      expect(rs.keys.signer('RS256').kid).toBe(rsa[0]!.kid)
+      const issued = await rs.accessTokens.issue({ subject: 'u5', clientId: 'tollgate-web', scopes: ['cart'] })
+      expect(decodeProtectedHeader(issued.token)).toMatchObject({ alg: 'RS256', kid: rsa[0]!.kid })
+      // Another instance (configured for ES256 alone) verifies it: every published key verifies.
       await t.app.signingKeys.reload()
-      await expect(t.app.accessTokenVerifier.verify(issued.token)).resolves.toMatchObject({ sub: 'u4' })
+      await expect(t.app.accessTokenVerifier.verify(issued.token)).resolves.toMatchObject({ sub: 'u5' })
     } finally {
       await rs.close()
     }

@@ -13,7 +13,7 @@ describe.each(SIGNING_ALGORITHMS)('createJwsSigner with a %s key', (alg) => {
     const keySet = createLocalJWKSet({ keys: [key.publicJwk] })
 
     for (const typ of ['at+jwt', 'revocations+jwt', 'at+jwt']) {
-      const token = await signer.sign(CLAIMS, typ)
+      const token = await signer.sign(CLAIMS, { typ })
       const { payload, protectedHeader } = await jwtVerify(token, keySet, { algorithms: [alg], typ })
       expect(payload).toEqual(CLAIMS)
       expect(protectedHeader).toEqual({ alg, kid: key.kid, typ })
@@ -23,7 +23,7 @@ describe.each(SIGNING_ALGORITHMS)('createJwsSigner with a %s key', (alg) => {
   it('encodes the header and the payload exactly as jose SignJWT does', async () => {
     const key = await generateSigningKey(alg)
     const privateKey = await importPrivateKey(key.privateKeyPkcs8, alg)
-    const ours = await createJwsSigner(privateKey, alg, key.kid).sign(CLAIMS, 'at+jwt')
+    const ours = await createJwsSigner(privateKey, alg, key.kid).sign(CLAIMS, { typ: 'at+jwt' })
     const jose = await new SignJWT(CLAIMS).setProtectedHeader({ alg, kid: key.kid, typ: 'at+jwt' }).sign(privateKey)
     expect(ours.split('.').slice(0, 2)).toEqual(jose.split('.').slice(0, 2))
     expect(decodeProtectedHeader(ours)).toEqual(decodeProtectedHeader(jose))

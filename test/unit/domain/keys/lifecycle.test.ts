@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  defaultAlgorithm,
   isEmptyPlan,
   jwksMaxAgeSeconds,
   planKeyMaintenance,
@@ -11,6 +12,7 @@ import {
 } from '../../../../src/domain/keys/lifecycle.js'
 
 const settings: LifecycleSettings = {
+  algorithms: ['ES256'],
   rotationIntervalSeconds: 30 * 86400,
   jwksMaxAgeSeconds: 600,
   refreshIntervalSeconds: 60,
@@ -20,6 +22,7 @@ const T0 = new Date('2030-01-01T00:00:00Z')
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000)
 const key = (kid: string, status: KeySchedule['status'], fields: Partial<KeySchedule> = {}): KeySchedule => ({
   kid,
+  alg: 'ES256',
   status,
   createdAt: T0,
   activatesAt: T0,
@@ -32,8 +35,8 @@ describe('planKeyMaintenance', () => {
   it('creates an active key and a next key on an empty table', () => {
     const plan = planKeyMaintenance([], T0, settings)
     expect(plan.create).toEqual([
-      { status: 'active', activatesAt: T0 },
-      { status: 'next', activatesAt: at(settings.rotationIntervalSeconds) },
+      { alg: 'ES256', status: 'active', activatesAt: T0 },
+      { alg: 'ES256', status: 'next', activatesAt: at(settings.rotationIntervalSeconds) },
     ])
     expect(plan.activate).toEqual([])
     expect(plan.retire).toEqual([])
@@ -57,7 +60,7 @@ describe('planKeyMaintenance', () => {
     const plan = planKeyMaintenance(keys, now, settings)
     expect(plan.activate).toEqual([{ kid: 'n', activatesAt: now }])
     expect(plan.retire).toEqual([{ kid: 'a', retiredAt: now, removeAfter: at(settings.rotationIntervalSeconds + 5 + retentionSeconds(settings)) }])
-    expect(plan.create).toEqual([{ status: 'next', activatesAt: at(2 * settings.rotationIntervalSeconds + 5) }])
+    expect(plan.create).toEqual([{ alg: 'ES256', status: 'next', activatesAt: at(2 * settings.rotationIntervalSeconds + 5) }])
   })
 
   it('keeps a retired key published longer than an access token lives', () => {
@@ -141,6 +144,76 @@ describe('planKeyMaintenance', () => {
         expect(all.filter((s) => s === 'next')).toHaveLength(1)
       }
     }
+  })
+})
+
+describe('planKeyMaintenance with several algorithms', () => {
+  const multi: LifecycleSettings = { ...settings, algorithms: ['ES256', 'RS256', 'EdDSA'] }
+  const lead = publishLeadSeconds(multi)
+  const statusesAfter = (keys: KeySchedule[], plan: ReturnType<typeof planKeyMaintenance>) => {
+    const result = new Map(keys.map((k) => [k.kid, `${k.alg}:${k.status}`]))
+    for (const { kid } of plan.activate) result.set(kid, `${keys.find((k) => k.kid === kid)!.alg}:active`)
+    for (const { kid } of plan.retire) result.set(kid, `${keys.find((k) => k.kid === kid)!.alg}:retired`)
+    for (const kid of plan.remove) result.delete(kid)
+    return [...result.values(), ...plan.create.map((c) => `${c.alg}:${c.status}`)].sort()
+  }
+
+  it('gives every algorithm an active and a next key on an empty table', () => {
+    const plan = planKeyMaintenance([], T0, multi)
+    expect(plan.create.map((c) => `${c.alg}:${c.status}`)).toEqual([
+      'ES256:active', 'ES256:next', 'RS256:active', 'RS256:next', 'EdDSA:active', 'EdDSA:next',
+    ])
+  })
+
+  it('rotates each algorithm on its own schedule', () => {
+    const keys = [
+      key('e', 'active'),
+      key('en', 'next', { createdAt: at(0) }),
+      key('r', 'active', { alg: 'RS256', activatesAt: at(1000) }),
+      key('rn', 'next', { alg: 'RS256', createdAt: at(1000) }),
+    ]
+    const two: LifecycleSettings = { ...multi, algorithms: ['ES256', 'RS256'] }
+    const plan = planKeyMaintenance(keys, at(two.rotationIntervalSeconds + 1), two)
+    expect(plan.activate.map((c) => c.kid)).toEqual(['en'])
+    expect(plan.retire.map((c) => c.kid)).toEqual(['e'])
+    expect(plan.create).toEqual([{ alg: 'ES256', status: 'next', activatesAt: at(2 * two.rotationIntervalSeconds + 1) }])
+  })
+
+  it('publishes an algorithm added to a running key set for the full lead time before it signs', () => {
+    const keys = [key('e', 'active'), key('en', 'next', { activatesAt: at(1e7) })]
+    const two: LifecycleSettings = { ...multi, algorithms: ['ES256', 'RS256'] }
+    const plan = planKeyMaintenance(keys, at(10), two)
+    expect(plan.create).toEqual([{ alg: 'RS256', status: 'next', activatesAt: at(10 + lead) }])
+    expect(plan.activate).toEqual([])
+
+    const waiting = [...keys, key('rn', 'next', { alg: 'RS256', createdAt: at(10), activatesAt: at(10 + lead) })]
+    expect(isEmptyPlan(planKeyMaintenance(waiting, at(10 + lead - 1), two))).toBe(true)
+    expect(jwksMaxAgeSeconds(waiting, at(10 + lead - 42), two)).toBe(42)
+    const due = planKeyMaintenance(waiting, at(10 + lead), two)
+    expect(due.activate.map((c) => c.kid)).toEqual(['rn'])
+    expect(due.create.map((c) => `${c.alg}:${c.status}`)).toEqual(['RS256:next'])
+  })
+
+  it('moves the default to a newly configured algorithm only once its key has been published, then retires the old one', () => {
+    // SIGNING_ALG=EdDSA before, SIGNING_ALGORITHMS=ES256 now.
+    const keys = [key('d', 'active', { alg: 'EdDSA' }), key('dn', 'next', { alg: 'EdDSA', activatesAt: at(1e7) })]
+    const es: LifecycleSettings = { ...multi, algorithms: ['ES256'] }
+    const first = planKeyMaintenance(keys, at(10), es)
+    expect(statusesAfter(keys, first)).toEqual(['ES256:next', 'EdDSA:active'])
+    expect(defaultAlgorithm(keys, es)).toBe('EdDSA')
+
+    const waiting = [key('d', 'active', { alg: 'EdDSA' }), key('en', 'next', { createdAt: at(10) })]
+    expect(isEmptyPlan(planKeyMaintenance(waiting, at(10 + lead - 1), es))).toBe(true)
+    const switched = planKeyMaintenance(waiting, at(10 + lead), es)
+    expect(statusesAfter(waiting, switched)).toEqual(['ES256:active', 'ES256:next', 'EdDSA:retired'])
+    expect(switched.retire[0]!.removeAfter).toEqual(at(10 + lead + retentionSeconds(es)))
+  })
+
+  it('takes the first configured algorithm with an active key as the default', () => {
+    const keys = [key('r', 'active', { alg: 'RS256' }), key('en', 'next'), key('d', 'active', { alg: 'EdDSA' })]
+    expect(defaultAlgorithm(keys, multi)).toBe('RS256')
+    expect(defaultAlgorithm(keys, { algorithms: ['EdDSA', 'RS256'] })).toBe('EdDSA')
+    expect(defaultAlgorithm([key('en', 'next')], multi)).toBeUndefined()
   })
 })
 
