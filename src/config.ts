@@ -40,6 +40,13 @@ export const ENVIRONMENT = {
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   DATABASE_PREPARED_STATEMENTS: Flag(true),
+  // Every wait on the database is bounded (README "When the database falters").
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 2000 }),
+  DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 3000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 2000 }),
+  DATABASE_LOCK_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 2000 }),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  DATABASE_KEEPALIVE_SECONDS: Seconds(10),
   DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
   MIGRATE_ON_START: Flag(true),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
@@ -67,6 +74,7 @@ export const ENVIRONMENT = {
   // The admin scopes (admin:read, admin:write) belong to clients only: never to a user's tokens.
   DEFAULT_SCOPES: Type.Array(Type.String({ pattern: '^(?!admin:)[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { default: ['cart'] }),
   REFRESH_GRACE_SECONDS: Seconds(10, 0),
+  REFRESH_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 100 })),
   SESSION_IDLE_TTL_SECONDS: Seconds(7 * 24 * 3600),
   SESSION_ABSOLUTE_TTL_SECONDS: Seconds(30 * 24 * 3600),
   MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
@@ -114,7 +122,9 @@ type Environment = Static<typeof EnvironmentSchema>
  */
 export type TrustProxy = boolean | number | string[]
 
-export type Config = Omit<Environment, 'API_DOCS' | 'TRUST_PROXY' | 'SIGNING_ALG' | 'SIGNING_ALGORITHMS'> & {
+export type Config = Omit<Environment, 'API_DOCS' | 'TRUST_PROXY' | 'SIGNING_ALG' | 'SIGNING_ALGORITHMS' | 'REFRESH_TIMEOUT_MS'> & {
+  /** The bound of a refresh: REFRESH_TIMEOUT_MS, by default half the grace window and at most 5 s. */
+  REFRESH_TIMEOUT_MS: number
   TRUST_PROXY: TrustProxy
   /** The default (access tokens) first; SIGNING_ALG, if set, already folded in. */
   SIGNING_ALGORITHMS: SigningAlgorithm[]
@@ -218,6 +228,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.SESSION_IDLE_TTL_SECONDS > parsed.SESSION_ABSOLUTE_TTL_SECONDS) {
     rule('SESSION_IDLE_TTL_SECONDS', 'must not exceed SESSION_ABSOLUTE_TTL_SECONDS')
   }
+  // The server cancels a slow statement (keeping the connection) before the client gives up on it
+  // (and throws the connection away).
+  if (parsed.DATABASE_STATEMENT_TIMEOUT_MS >= parsed.DATABASE_QUERY_TIMEOUT_MS) {
+    rule('DATABASE_STATEMENT_TIMEOUT_MS', `must be below DATABASE_QUERY_TIMEOUT_MS (${parsed.DATABASE_QUERY_TIMEOUT_MS})`)
+  }
+  const refreshTimeoutMs = refreshBound(parsed)
+  if (parsed.REFRESH_GRACE_SECONDS > 0 && refreshTimeoutMs * 2 > parsed.REFRESH_GRACE_SECONDS * 1000) {
+    rule(
+      'REFRESH_TIMEOUT_MS',
+      `must be at most half of REFRESH_GRACE_SECONDS (${parsed.REFRESH_GRACE_SECONDS * 500} ms), so that a client retrying a refresh whose reply was lost lands inside the grace window`,
+    )
+  }
   if (parsed.KEY_ENCRYPTION_KEY_PREVIOUS && !parsed.KEY_ENCRYPTION_KEY) {
     rule('KEY_ENCRYPTION_KEY_PREVIOUS', 'needs KEY_ENCRYPTION_KEY (the new key) beside it')
   }
@@ -249,8 +271,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ISSUER: (parsed.ISSUER ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, ''),
     ...(metricsPort === undefined ? {} : { METRICS_PORT: metricsPort }),
     API_DOCS: parsed.API_DOCS ?? !production,
+    REFRESH_TIMEOUT_MS: refreshTimeoutMs,
     embeddedDatabase: parsed.DATABASE_URL === undefined,
   }
+}
+
+/** The longest a refresh may take before it answers 503: a retry must still land in the grace window. */
+const MAX_DEFAULT_REFRESH_TIMEOUT_MS = 5000
+
+function refreshBound(parsed: Pick<Environment, 'REFRESH_TIMEOUT_MS' | 'REFRESH_GRACE_SECONDS'>): number {
+  if (parsed.REFRESH_TIMEOUT_MS !== undefined) return parsed.REFRESH_TIMEOUT_MS
+  if (parsed.REFRESH_GRACE_SECONDS === 0) return MAX_DEFAULT_REFRESH_TIMEOUT_MS
+  return Math.min(MAX_DEFAULT_REFRESH_TIMEOUT_MS, parsed.REFRESH_GRACE_SECONDS * 500)
 }
 
 const PROXY_ADDR_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])

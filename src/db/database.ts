@@ -53,9 +53,100 @@ function preparedStatementNames(limit: number) {
   }
 }
 
+/** The database's waits, all bounded (see .env.example). */
+export type DatabaseTimeouts = Pick<
+  Config,
+  | 'DATABASE_CONNECT_TIMEOUT_MS'
+  | 'DATABASE_QUERY_TIMEOUT_MS'
+  | 'DATABASE_STATEMENT_TIMEOUT_MS'
+  | 'DATABASE_LOCK_TIMEOUT_MS'
+  | 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS'
+  | 'DATABASE_KEEPALIVE_SECONDS'
+>
+
+/** How long readiness waits for the database to answer `SELECT 1`. */
+export const PING_TIMEOUT_MS = 1000
+
+/**
+ * pg's options for bounded waits: connecting and waiting for a pooled connection, the client-side
+ * query timeout, PostgreSQL's own timeouts (sent with the startup message, so every connection has
+ * them before its first query, PGlite's included), and TCP keep-alive.
+ */
+export function boundedWaits(config: DatabaseTimeouts): pg.PoolConfig {
+  return {
+    connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,
+    query_timeout: config.DATABASE_QUERY_TIMEOUT_MS,
+    statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    lock_timeout: config.DATABASE_LOCK_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: config.DATABASE_KEEPALIVE_SECONDS * 1000,
+  }
+}
+
+type QueryArguments = Parameters<pg.Client['query']>
+
+const isQueryTimeout = (error: unknown) => error instanceof Error && error.message === 'Query read timeout'
+
+function destroyConnection(client: pg.Client) {
+  ;(client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy()
+}
+
+/**
+ * pg answers a query that timed out on the client side ('Query read timeout') but keeps its
+ * connection, still waiting for that query's reply: the pool, or Prisma's transaction (which
+ * releases its connection without an error), would hand it out again, and every query sent on it
+ * would wait behind the lost one. So a connection whose query timed out is destroyed, and so is
+ * every idle one: the server did not even answer its statement_timeout, so the network or the
+ * server went silent, and an idle connection would only find out on the next request. The next
+ * queries open fresh connections. A query with its own shorter timeout (the readiness ping) takes
+ * only its own connection down.
+ */
+export function discardSilentConnections(pool: pg.Pool) {
+  const idle = new Set<pg.Client>()
+  pool.on('acquire', (client) => idle.delete(client))
+  pool.on('release', (_error, client) => idle.add(client))
+  pool.on('remove', (client) => idle.delete(client))
+  pool.on('connect', (client) => {
+    // A connection that breaks while a query holds it reports it through that query; the 'error'
+    // event it also emits must not crash the process when nobody else listens.
+    client.on('error', () => {})
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    client.query = ((...args: QueryArguments) => {
+      const ownTimeout = typeof args[0] === 'object' && args[0] !== null && 'query_timeout' in args[0]
+      const onError = (error: unknown) => {
+        if (!isQueryTimeout(error)) return
+        destroyConnection(client)
+        if (!ownTimeout) for (const other of idle) destroyConnection(other)
+      }
+      const last = args.length > 1 ? args[args.length - 1] : undefined
+      if (typeof last === 'function') {
+        const callback = last as (error: unknown, result: unknown) => void
+        return query(...args.slice(0, -1), (error: unknown, result: unknown) => {
+          if (error) onError(error)
+          callback(error, result)
+        })
+      }
+      const result = query(...args)
+      if (result instanceof Promise) result.catch(onError)
+      return result
+    }) as pg.Client['query']
+  })
+}
+
+/** Rejects with a 'Query read timeout' (pg's words) when `promise` takes longer than `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('Query read timeout')), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
 export interface OpenDatabaseOptions {
   config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'DATA_DIR' | 'MIGRATE_ON_START'> &
-    Partial<Pick<Config, 'DATABASE_PREPARED_STATEMENTS'>>
+    Partial<Pick<Config, 'DATABASE_PREPARED_STATEMENTS'>> &
+    DatabaseTimeouts
   log?: { info(message: string): void; warn(message: string): void }
 }
 
@@ -85,9 +176,10 @@ export async function openDatabase({ config, log }: OpenDatabaseOptions): Promis
       // together only inside a transaction: concurrent plain queries from several connections
       // interleave their Parse/Bind/Execute and fail. One connection costs nothing there.
       max: embedded ? 1 : config.DATABASE_POOL_SIZE,
-      connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
+      ...boundedWaits(config),
     })
+    discardSilentConnections(pool)
     // An idle connection that dies (PostgreSQL restarting) leaves the pool; the next query opens another.
     pool.on('error', (error) => log?.warn(`idle database connection lost: ${error.message}`))
     const adapter = new PrismaPg(pool, { statementNameGenerator: (query) => statements.name(query), disposeExternalPool: true })
@@ -104,7 +196,10 @@ export async function openDatabase({ config, log }: OpenDatabaseOptions): Promis
       url,
       embedded: embedded !== undefined,
       async ping() {
-        await prisma.$queryRaw`SELECT 1`
+        // On pg directly, with its own bound: readiness must answer within about a second.
+        // (pg's per-query query_timeout, missing from its types, also throws the connection away.)
+        const query = { text: 'SELECT 1', query_timeout: PING_TIMEOUT_MS } as pg.QueryConfig
+        await withTimeout(pool.query(query), PING_TIMEOUT_MS)
       },
       async close() {
         await prisma.$disconnect()

@@ -9,6 +9,7 @@ import {
   type OAuthErrorCode,
   type ProblemCode,
 } from '../errors.js'
+import { DATABASE_RETRY_AFTER_SECONDS, databaseFailureOf } from '../db/unavailable.js'
 import { BASIC_CHALLENGE, bearerChallenge } from './authorization.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
@@ -76,10 +77,11 @@ function classify(error: FastifyError | Error): Rendered {
       oauth: { error: 'invalid_request', error_description: error.message },
     }
   }
-  if (statusCode === 503) {
+  // A database that cannot be reached is an outage to wait out, not a bug: 503 with Retry-After.
+  if (statusCode === 503 || databaseFailureOf(error)) {
     return {
       status: 503,
-      headers: {},
+      headers: statusCode === 503 ? {} : { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
       problem: { code: 'service_unavailable', detail: undefined },
       oauth: { error: 'temporarily_unavailable' },
     }

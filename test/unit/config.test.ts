@@ -52,6 +52,11 @@ describe('loadConfig', () => {
     ['METRICS_PORT', { METRICS_PORT: '-1' }],
     // Admin scopes are for clients only: a first-party (user) token never carries them.
     ['DEFAULT_SCOPES', { DEFAULT_SCOPES: 'cart admin:write' }],
+    ['DATABASE_QUERY_TIMEOUT_MS', { DATABASE_QUERY_TIMEOUT_MS: '0' }],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '3000' }],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '900', DATABASE_QUERY_TIMEOUT_MS: '800' }],
+    ['REFRESH_TIMEOUT_MS', { REFRESH_TIMEOUT_MS: '5001' }],
+    ['REFRESH_TIMEOUT_MS', { REFRESH_GRACE_SECONDS: '4', REFRESH_TIMEOUT_MS: '3000' }],
   ])('names %s when it is bad or missing', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     try {
@@ -106,6 +111,16 @@ describe('loadConfig', () => {
     expect(development.METRICS_PORT).toBeUndefined()
     expect(development.API_DOCS).toBe(true)
     expect(loadConfig({ METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464)
+  })
+
+  it.each([
+    [{}, 5000],
+    [{ REFRESH_GRACE_SECONDS: '30' }, 5000],
+    [{ REFRESH_GRACE_SECONDS: '2' }, 1000],
+    [{ REFRESH_GRACE_SECONDS: '0' }, 5000],
+    [{ REFRESH_GRACE_SECONDS: '10', REFRESH_TIMEOUT_MS: '2500' }, 2500],
+  ])('bounds a refresh at most half the grace window (%j: %i ms)', (env, expected) => {
+    expect(loadConfig(env).REFRESH_TIMEOUT_MS).toBe(expected)
   })
 
   it.each([

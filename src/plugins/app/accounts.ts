@@ -6,6 +6,7 @@ import { createRefreshCookie, type RefreshCookie } from '../../http/refresh-cook
 import { createAccountStore } from '../../repositories/account-store.js'
 import { createAccountService, type AccountService } from '../../services/accounts.js'
 import type { Clock } from '../../services/access-tokens.js'
+import { withDeadline } from '../../services/deadline.js'
 import { argon2Parameters, createPasswordHasher } from '../../services/password-hasher.js'
 import { createSecurityEvents, type SecurityEvents } from '../../services/security-events.js'
 import { createSessionService, type SessionService } from '../../services/sessions/index.js'
@@ -37,7 +38,7 @@ export default fp<{ config: Config }>(
     const hasher = createPasswordHasher(argon2Parameters(config))
     await hasher.warmUp()
     const events = createSecurityEvents({ store, registry: app.metrics.registry, clock })
-    const sessions = createSessionService({
+    const service = createSessionService({
       store,
       events,
       accessTokens: app.accessTokens,
@@ -45,6 +46,9 @@ export default fp<{ config: Config }>(
       clock,
       config,
     })
+    // A refresh answers within REFRESH_TIMEOUT_MS (at most half the grace window), 503 otherwise,
+    // so that a client retrying a refresh whose reply was late or lost lands inside the window.
+    const sessions: SessionService = { ...service, refresh: withDeadline(service.refresh, config.REFRESH_TIMEOUT_MS) }
     const accounts = createAccountService({ store, hasher, sessions, events, clock })
 
     app.decorate('securityEvents', events)

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp, type App } from '../../../src/app.js'
+import type { Config } from '../../../src/config.js'
+import { registerAndLogin, type LoggedIn } from '../../helpers/accounts.js'
+import { testConfig } from '../../helpers/app.js'
+import { createTestDatabase, type TestDatabase } from '../../helpers/database.js'
+import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js'
+
+// The app on real PostgreSQL behind a proxy that refuses, resets or silences the connection. On
+// the embedded PGlite (one session, in process) there is no network to lose.
+const real = Boolean(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL)
+
+let database: TestDatabase
+let proxy: FaultProxy
+let app: App
+let config: Config
+let user: LoggedIn
+
+beforeAll(async () => {
+  if (!real) return
+  database = await createTestDatabase()
+  const target = new URL(database.url)
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) })
+  config = testConfig({ DATABASE_URL: proxy.url(database.url) })
+  app = await buildApp(config, { logger: false })
+  user = await registerAndLogin(app)
+})
+afterAll(async () => {
+  if (!real) return
+  await app?.close()
+  await proxy?.close()
+  await database?.drop()
+})
+
+/** One request of each kind that needs the database, /v1 and /oauth. */
+function requests(refreshToken: string) {
+  return {
+    login: () => app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: user.email, password: user.password } }),
+    refresh: () => app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: refreshToken } }),
+    cartAdd: () =>
+      app.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization: user.authorization }, payload: { sku: 'FAULT-1', quantity: 1 } }),
+    sessions: () => app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: { authorization: user.authorization } }),
+    oauthRefresh: () =>
+      app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: config.FIRST_PARTY_CLIENT_ID }).toString(),
+      }),
+  }
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now()
+  const value = await work()
+  return { value, ms: performance.now() - started }
+}
+
+type Injected = Awaited<ReturnType<App['inject']>>
+
+function expectUnavailable(response: Injected, format: 'problem' | 'oauth') {
+  expect(response.statusCode, response.body).toBe(503)
+  expect(Number(response.headers['retry-after'])).toBeGreaterThan(0)
+  if (format === 'oauth') expect(response.json()).toEqual({ error: 'temporarily_unavailable' })
+  else expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' })
+}
+
+/**
+ * How long until everything answers again after the database's return: a registration, a login,
+ * and then several requests at once (more than one pooled connection) all succeed.
+ */
+async function recoveryMs(withinMs: number): Promise<number> {
+  const started = performance.now()
+  let last = ''
+  while (performance.now() - started < withinMs) {
+    const fresh = await registerAndLogin(app).catch((error: Error) => void (last = error.message))
+    if (fresh) {
+      const again = requests(fresh.refreshToken)
+      const answers = await Promise.all([again.refresh(), again.cartAdd(), again.sessions(), again.login(), again.sessions(), again.cartAdd()])
+      const statuses = answers.map((answer) => answer.statusCode)
+      if ((await app.inject('/health/ready')).statusCode === 200 && statuses.join() === '200,201,200,200,200,201') return performance.now() - started
+      last = statuses.join()
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`not recovered within ${withinMs} ms (last: ${last})`)
+}
+
+describe.skipIf(!real)('when PostgreSQL falters (real PostgreSQL behind a fault proxy)', () => {
+  it('gives every connection the server-side timeouts', async () => {
+    const [settings] = await app.db.prisma.$queryRaw<Array<Record<string, string>>>`
+      SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock,
+             current_setting('idle_in_transaction_session_timeout') AS idle, current_setting('tcp_keepalives_idle') AS keepalive`
+    expect(settings).toMatchObject({ statement: '2s', lock: '2s', idle: '10s' })
+  })
+
+  it('a silent database: 503 with Retry-After within the bounds, readiness 503, then everything heals without a restart', async () => {
+    const { refreshToken } = await registerAndLogin(app)
+    const call = requests(refreshToken)
+    // Several pooled connections open and idle: the black hole silences them mid-stream.
+    await Promise.all(Array.from({ length: 6 }, () => call.sessions()))
+    await proxy.set('blackhole')
+    try {
+      const [login, refresh, cartAdd, sessions, oauthRefresh, ready] = await Promise.all(
+        [call.login, call.refresh, call.cartAdd, call.sessions, call.oauthRefresh, () => app.inject('/health/ready')].map((request) => timed(request)),
+      )
+      for (const answer of [login, refresh, cartAdd, sessions]) expectUnavailable(answer!.value, 'problem')
+      expectUnavailable(oauthRefresh!.value, 'oauth')
+      expect(ready!.value.statusCode).toBe(503)
+      // Connecting or a free pooled connection (2 s), then a query (3 s); a refresh is cut at 5 s.
+      for (const answer of [login, refresh, cartAdd, sessions, oauthRefresh]) expect(answer!.ms).toBeLessThan(6_000)
+      expect(ready!.ms).toBeLessThan(1_500)
+      expect((await app.inject('/health/live')).statusCode).toBe(200)
+    } finally {
+      await proxy.set('pass')
+    }
+    // The black-holed connections stay silent for good: the pool must have thrown them away.
+    await recoveryMs(5_000)
+  }, 30_000)
+
+  it('a refused or reset connection: 503 at once, then everything heals without a restart', async () => {
+    const { refreshToken } = await registerAndLogin(app)
+    const call = requests(refreshToken)
+    await proxy.set('reset')
+    try {
+      for (const request of [call.login, call.refresh, call.cartAdd, call.sessions]) {
+        const { value, ms } = await timed(request)
+        expectUnavailable(value, 'problem')
+        expect(ms).toBeLessThan(1_000)
+      }
+      expectUnavailable(await call.oauthRefresh(), 'oauth')
+      expect((await app.inject('/health/ready')).statusCode).toBe(503)
+    } finally {
+      await proxy.set('pass')
+    }
+    await recoveryMs(3_000)
+  }, 30_000)
+})

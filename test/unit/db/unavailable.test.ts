@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { databaseFailureOf } from '../../../src/db/unavailable.js'
+import { Prisma } from '../../../src/generated/prisma/client.js'
+import { ProblemError } from '../../../src/errors.js'
+
+const withCode = (message: string, code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { code, ...extra })
+const prismaError = (code: string, meta?: Record<string, unknown>) =>
+  new Prisma.PrismaClientKnownRequestError('Invalid invocation', { code, clientVersion: '7', ...(meta ? { meta } : {}) })
+// What @prisma/adapter-pg wraps a pg error in (meta.driverAdapterError, its cause the mapped kind).
+const adapterError = (cause: Record<string, unknown>) => Object.assign(new Error('DriverAdapterError'), { name: 'DriverAdapterError', cause })
+
+// The shapes met through the fault proxy (test/integration/db/faults.test.ts), and their relatives.
+const UNAVAILABLE: Array<[string, unknown, string]> = [
+  ['socket refused', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED', { syscall: 'connect', errno: -111 }), 'refused'],
+  ['socket reset', withCode('read ECONNRESET', 'ECONNRESET'), 'connection_lost'],
+  ['broken pipe', withCode('write EPIPE', 'EPIPE'), 'connection_lost'],
+  ['socket timeout', withCode('connect ETIMEDOUT', 'ETIMEDOUT'), 'timeout'],
+  ['host unreachable', withCode('connect EHOSTUNREACH', 'EHOSTUNREACH'), 'refused'],
+  ['DNS failure', withCode('getaddrinfo EAI_AGAIN db', 'EAI_AGAIN'), 'refused'],
+  ['every address refused', new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')], 'connect'), 'refused'],
+  ['pg: pool acquisition timeout', new Error('timeout exceeded when trying to connect'), 'pool_exhausted'],
+  ['pg: client-side query timeout', new Error('Query read timeout'), 'timeout'],
+  ['pg: connect timeout', new Error('Connection terminated due to connection timeout', { cause: new Error('Connection terminated unexpectedly') }), 'timeout'],
+  ['pg: connection lost', new Error('Connection terminated unexpectedly'), 'connection_lost'],
+  ['pg: broken client', new Error('Client has encountered a connection error and is not queryable'), 'connection_lost'],
+  ['PostgreSQL: admin shutdown', withCode('terminating connection due to administrator command', '57P01'), 'connection_lost'],
+  ['PostgreSQL: starting up', withCode('the database system is starting up', '57P03'), 'refused'],
+  ['PostgreSQL: too many connections', withCode('sorry, too many clients already', '53300'), 'refused'],
+  ['PostgreSQL: connection exception', withCode('connection failure', '08006'), 'connection_lost'],
+  ['PostgreSQL: statement_timeout', withCode('canceling statement due to statement timeout', '57014'), 'timeout'],
+  ['PostgreSQL: lock_timeout', withCode('canceling statement due to lock timeout', '55P03'), 'timeout'],
+  ['PostgreSQL: idle in transaction timeout', withCode('terminating connection due to idle-in-transaction timeout', '25P03'), 'connection_lost'],
+  ['Prisma P1001', prismaError('P1001', { driverAdapterError: adapterError({ kind: 'DatabaseNotReachable' }) }), 'refused'],
+  ['Prisma P1017', prismaError('P1017', { driverAdapterError: adapterError({ kind: 'ConnectionClosed' }) }), 'connection_lost'],
+  ['Prisma P2024', prismaError('P2024'), 'pool_exhausted'],
+  ['Prisma P2028', prismaError('P2028'), 'timeout'],
+  ['Prisma P2039 with 57P01 underneath', prismaError('P2039', { driverAdapterError: adapterError({ kind: 'postgres', originalCode: '57P01' }) }), 'connection_lost'],
+  ['Prisma raw query with 57014 underneath', prismaError('P2010', { code: '57014' }), 'timeout'],
+]
+
+const OTHER: Array<[string, unknown]> = [
+  ['a unique violation', prismaError('P2002')],
+  ['a serialization failure', withCode('could not serialize access', '40001')],
+  ['a syntax error', withCode('syntax error at or near', '42601')],
+  ['a programming error', new TypeError('x is not a function')],
+  ['a problem of the catalogue', new ProblemError('service_unavailable', 'Query read timeout')],
+  ['a Fastify error', withCode('body too large', 'FST_ERR_CTP_BODY_TOO_LARGE')],
+  ['a string', 'ECONNREFUSED'],
+  ['null', null],
+]
+
+describe('databaseFailureOf', () => {
+  it.each(UNAVAILABLE)('%s is an unavailable database', (_name, error, kind) => {
+    expect(databaseFailureOf(error)).toBe(kind)
+  })
+
+  it.each(OTHER)('%s is not', (_name, error) => {
+    expect(databaseFailureOf(error)).toBeUndefined()
+  })
+})
