@@ -426,7 +426,11 @@ export interface paths {
         get: operations["adminGetUser"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Erase a user
+         * @description Deletes the account and everything of it (sessions, refresh tokens, cart, security events) in one transaction. Only the ids of its sessions stay, while their access tokens may be unexpired, so that the revocations feed keeps refusing them, and one `user_erased` security event naming the erased id and the client, for the audit trail. Cannot be undone.
+         */
+        delete: operations["adminEraseUser"];
         options?: never;
         head?: never;
         patch?: never;
@@ -732,7 +736,7 @@ export interface components {
              * @description What happened. `refresh_token_reused`: an old refresh token was presented again, and its session revoked.
              * @enum {string}
              */
-            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled";
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
             /** Format: date-time */
             at: string;
             /** @description The client address of the request that caused the event. */
@@ -841,7 +845,7 @@ export interface components {
         /** AdminSecurityEvent */
         AdminSecurityEvent: {
             /** @enum {string} */
-            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled";
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
             /** Format: date-time */
             at: string;
             /** @description The client address of the request that caused the event (null for operator actions). */
@@ -2927,6 +2931,108 @@ export interface operations {
             };
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    adminEraseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A user id.
+                 * @example 6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user is erased */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            401: {
+                headers: {
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Problem `code` `not_found`: not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -54,6 +54,10 @@ export function createPurgeRepository(prisma: PrismaClient) {
           refreshTokens = await tx.$executeRaw`DELETE FROM refresh_tokens WHERE session_id = ANY(${ids}::uuid[])`
           sessions = await tx.$executeRaw`DELETE FROM sessions WHERE id = ANY(${ids}::uuid[])`
         }
+        // An erased user's sessions are ids only, kept exactly as long as revoked sessions are.
+        sessions += await tx.$executeRaw`
+          DELETE FROM erased_sessions
+           WHERE id IN (SELECT id FROM erased_sessions WHERE revoked_at < ${cutoffs.revokedBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
         const securityEvents = await tx.$executeRaw`
           DELETE FROM security_events
            WHERE id IN (SELECT id FROM security_events WHERE at < ${cutoffs.eventsBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`

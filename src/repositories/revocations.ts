@@ -25,27 +25,31 @@ export function createRevocationRepository(prisma: PrismaClient) {
     },
 
     async isSessionRevoked(sessionId: string): Promise<boolean> {
-      const row = await isolated(
+      const [revoked, erased] = await prisma.$transaction([
         prisma.session.findFirst({ where: { id: sessionId, revokedAt: { not: null } }, select: { id: true } }),
-      )
-      return row !== null
+        prisma.erasedSession.findUnique({ where: { id: sessionId }, select: { id: true } }),
+      ])
+      return revoked !== null || erased !== null
     },
 
     /** One round trip for the hot path: is this token revoked by its jti or by its session? */
     async isRevoked(jti: string, sessionId: string | null, now: Date): Promise<boolean> {
       const rows = await isolated(prisma.$queryRaw<Array<{ revoked: boolean }>>`
         SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ${jti} AND expires_at > ${now})
-            OR EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId}::uuid AND revoked_at IS NOT NULL) AS revoked`)
+            OR EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId}::uuid AND revoked_at IS NOT NULL)
+            OR EXISTS (SELECT 1 FROM erased_sessions WHERE id = ${sessionId}::uuid) AS revoked`)
       return rows[0]?.revoked === true
     },
 
-    /** Both lists of the feed, read in one transaction. */
+    /** Both lists of the feed, read in one transaction; an erased user's sessions are listed as revoked ones. */
     async revokedSince(sessionsSince: Date, now: Date): Promise<{ sids: string[]; jtis: string[] }> {
-      const [sessions, tokens] = await prisma.$transaction([
+      const [sessions, erased, tokens] = await prisma.$transaction([
         prisma.session.findMany({ where: { revokedAt: { gt: sessionsSince } }, select: { id: true }, orderBy: { id: 'asc' } }),
+        prisma.erasedSession.findMany({ where: { revokedAt: { gt: sessionsSince } }, select: { id: true }, orderBy: { id: 'asc' } }),
         prisma.revokedAccessToken.findMany({ where: { expiresAt: { gt: now } }, select: { jti: true }, orderBy: { jti: 'asc' } }),
       ])
-      return { sids: sessions.map((row) => row.id), jtis: tokens.map((row) => row.jti) }
+      const sids = erased.length === 0 ? sessions.map((row) => row.id) : [...sessions, ...erased].map((row) => row.id).sort()
+      return { sids, jtis: tokens.map((row) => row.jti) }
     },
 
     /** Rows of tokens that have expired anyway: no verifier needs them any more. */

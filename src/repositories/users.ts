@@ -86,6 +86,23 @@ export function createUsersRepository(db: Db) {
       return count > 0
     },
 
+    /**
+     * Erases the user: the account row and, by its foreign keys, every session, refresh token,
+     * security event, cart, idempotency record, authorization code and consent of theirs. Each
+     * session's id is kept first in erased_sessions (revoked now, unless it already was), so the
+     * revocations feed goes on refusing access tokens that are still unexpired. Returns how many
+     * sessions it kept that way; null when there is no such user. Run it inside a transaction.
+     */
+    async erase(id: string, now: Date): Promise<{ sessions: number } | null> {
+      if (!isUuid(id)) return null
+      const sessions = await db.$executeRaw`
+        INSERT INTO erased_sessions (id, revoked_at)
+        SELECT id, COALESCE(revoked_at, ${now}) FROM sessions WHERE user_id = ${id}::uuid
+        ON CONFLICT (id) DO NOTHING`
+      const { count } = await db.user.deleteMany({ where: { id } })
+      return count > 0 ? { sessions } : null
+    },
+
     async updatePasswordHash(id: string, passwordHash: string, options: { changed: boolean; now: Date }): Promise<void> {
       await db.user.update({
         where: { id },

@@ -174,6 +174,22 @@ export function createAdminService(deps: {
       return adminUser(user)
     },
 
+    /**
+     * Erases the user in one transaction: account, sessions, refresh tokens, cart, events, all of
+     * it. What stays: the ids of their sessions (erased_sessions, for the revocations feed, until
+     * their access tokens have expired) and one `user_erased` event naming the erased id and the
+     * actor, unattached to any account so that it outlives it.
+     */
+    async eraseUser(userId: string, actor: Actor): Promise<void> {
+      await store.transaction(async (tx) => {
+        await lockedUser(tx, userId)
+        const erased = await tx.users.erase(userId, clock())
+        if (!erased) throw notFound()
+        await audit('user_erased', null, actor, { erasedUserId: userId, sessions: erased.sessions }, tx)
+      })
+      await revocations.sessionsRevoked()
+    },
+
     /** Lets a disabled user log in again (their revoked sessions stay revoked). */
     async enableUser(userId: string, actor: Actor): Promise<AdminUser> {
       return store.transaction(async (tx) => {

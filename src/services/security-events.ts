@@ -15,6 +15,7 @@ export const SECURITY_EVENT_TYPES = [
   'user_viewed',
   'user_disabled',
   'user_enabled',
+  'user_erased',
 ] as const
 
 export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number]

@@ -46,6 +46,7 @@ const CONTRACT = {
   // Operator controls (the contract leaves their shape to the service): /admin/v1.
   'GET /admin/v1/users': 'adminFindUsers',
   'GET /admin/v1/users/{id}': 'adminGetUser',
+  'DELETE /admin/v1/users/{id}': 'adminEraseUser',
   'DELETE /admin/v1/users/{id}/sessions': 'adminRevokeUserSessions',
   'DELETE /admin/v1/sessions/{id}': 'adminRevokeSession',
   'POST /admin/v1/users/{id}/disable': 'adminDisableUser',

@@ -84,6 +84,29 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   )
 
   app.delete(
+    '/users/:id',
+    {
+      preHandler: write,
+      schema: {
+        operationId: 'adminEraseUser',
+        tags: TAGS,
+        summary: 'Erase a user',
+        description:
+          'Deletes the account and everything of it (sessions, refresh tokens, cart, security events) in one transaction. ' +
+          'Only the ids of its sessions stay, while their access tokens may be unexpired, so that the revocations feed keeps refusing them, ' +
+          'and one `user_erased` security event naming the erased id and the client, for the audit trail. Cannot be undone.',
+        security: security(ADMIN_SCOPES.write),
+        params: UserIdParamsSchema,
+        response: { 204: Type.Null({ description: 'The user is erased' }), ...AUTH_ERRORS, ...problemResponses('not_found') },
+      },
+    },
+    async (request, reply) => {
+      await app.admin.eraseUser(request.params.id, actorOf(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.delete(
     '/users/:id/sessions',
     {
       preHandler: write,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { createVerifier } from '@tollgate/verifier'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { login, refresh, register, registerAndLogin, uniqueEmail } from '../../helpers/accounts.js'
@@ -164,6 +165,41 @@ describe('revoking sessions', () => {
     // Already ended: still 204, and nothing more recorded.
     expect((await as('DELETE', `/admin/v1/sessions/${session.sessionId}`)).statusCode).toBe(204)
     expect(await t.app.db.prisma.securityEvent.count({ where: { sessionId: session.sessionId, type: 'session_revoked' } })).toBe(1)
+  })
+
+  it('another service, polling the revocations feed, refuses the tokens of a user signed out everywhere within the feed\'s interval', async () => {
+    // What examples/microservice does, with its HTTP requests served by this app.
+    const viaApp: typeof fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input))
+      const headers = Object.fromEntries(new Headers(init?.headers).entries())
+      const response = await t.app.inject({ method: 'GET', url: `${url.pathname}${url.search}`, headers })
+      const responseHeaders = new Headers()
+      for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) responseHeaders.set(name, String(value))
+      return new Response(response.statusCode === 304 ? null : response.rawPayload, { status: response.statusCode, headers: responseHeaders })
+    }
+    const verifier = createVerifier({
+      issuer: t.config.ISSUER,
+      audience: t.config.ACCESS_TOKEN_AUDIENCE,
+      jwksUrl: `${t.config.ISSUER}/.well-known/jwks.json`,
+      revocationsUrl: `${t.config.ISSUER}/v1/revocations`,
+      revocationsInterval: 1,
+      cacheSize: 0,
+      fetch: viaApp,
+    })
+    try {
+      const session = await registerAndLogin(t.app)
+      await expect(verifier.verify(session.accessToken)).resolves.toMatchObject({ sid: session.sessionId })
+      await as('DELETE', `/admin/v1/users/${session.userId}/sessions`)
+      const deadline = Date.now() + (t.config.REVOCATIONS_MAX_AGE_SECONDS + 3) * 1000
+      let refused = false
+      while (!refused && Date.now() < deadline) {
+        refused = await verifier.verify(session.accessToken).then(() => false, (error: { code?: string }) => error.code === 'token_revoked')
+        if (!refused) await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+      expect(refused).toBe(true)
+    } finally {
+      verifier.close()
+    }
   })
 
   it.each([['an unknown id', randomUUID()], ['a malformed id', 'nope']])('DELETE /admin/v1/sessions/{id} answers 404 for %s', async (_name, id) => {

@@ -7,7 +7,7 @@ export async function adminClient(app: App, scopes: string[] = ['admin:read', 'a
   const response = await postForm(app, '/oauth/token', { grant_type: 'client_credentials' }, { authorization: client.authorization })
   if (response.statusCode !== 200) throw new Error(`client_credentials answered ${response.statusCode}: ${response.body}`)
   const token = response.json<{ access_token: string }>().access_token
-  return { ...client, token, authorization: `Bearer ${token}` }
+  return { ...client, basic: client.authorization, token, authorization: `Bearer ${token}` }
 }
 
 export function adminRequest(app: App, authorization: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) {
