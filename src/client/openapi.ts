@@ -69,7 +69,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Answers 200 when the database answers, 503 otherwise, and 503 from the moment the instance is asked to stop (it keeps serving for a drain delay): take the instance out of rotation while it is 503.
+         * @description Answers 200 when the database answers within about a second, 503 otherwise (at once while an outage is known), and 503 from the moment the instance is asked to stop (it keeps serving for a drain delay): take the instance out of rotation while it is 503.
          */
         get: operations["readiness"];
         put?: never;

@@ -148,13 +148,15 @@ export interface OpenDatabaseOptions {
     Partial<Pick<Config, 'DATABASE_PREPARED_STATEMENTS'>> &
     DatabaseTimeouts
   log?: { info(message: string): void; warn(message: string): void }
+  /** An idle pooled connection broke (the server restarted, the network reset it). Default: a warning. */
+  onIdleConnectionError?: (error: Error) => void
 }
 
 /**
  * Connects to PostgreSQL (or starts the embedded PGlite when no DATABASE_URL is set), applies
  * pending migrations when configured to, and returns a Prisma client over @prisma/adapter-pg.
  */
-export async function openDatabase({ config, log }: OpenDatabaseOptions): Promise<Database> {
+export async function openDatabase({ config, log, onIdleConnectionError }: OpenDatabaseOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined
   let url = config.DATABASE_URL
   if (!url) {
@@ -181,7 +183,7 @@ export async function openDatabase({ config, log }: OpenDatabaseOptions): Promis
     })
     discardSilentConnections(pool)
     // An idle connection that dies (PostgreSQL restarting) leaves the pool; the next query opens another.
-    pool.on('error', (error) => log?.warn(`idle database connection lost: ${error.message}`))
+    pool.on('error', onIdleConnectionError ?? ((error) => log?.warn(`idle database connection lost: ${error.message}`)))
     const adapter = new PrismaPg(pool, { statementNameGenerator: (query) => statements.name(query), disposeExternalPool: true })
     // 'minimal': the other formats capture a stack trace on every query, in case it fails.
     const prisma = new PrismaClient({ adapter, errorFormat: 'minimal' })

@@ -72,7 +72,8 @@ export default fp<{ config: Config }>(
       revocations: { feed: () => revocations.feed() },
       repository: revocationRepository,
       refreshMs: Math.min(LOCAL_REVOCATIONS_REFRESH_MS, config.REVOCATIONS_MAX_AGE_SECONDS * 1000),
-      onError: (error) => app.log.warn({ err: error }, 'reloading the revocation lists failed; keeping the last ones'),
+      // A database outage is logged once, by the outage monitor; anything else here.
+      onError: (error) => app.databaseHealth.report(error, 'background') || app.log.warn({ err: error }, 'reloading the revocation lists failed; keeping the last ones'),
     })
     const revocations = createRevocationService({
       repository: revocationRepository,
@@ -85,7 +86,9 @@ export default fp<{ config: Config }>(
     if (config.PURGE_INTERVAL_SECONDS > 0) {
       const purge = createRevocationPurge({ repository: revocationRepository })
       const timer = setInterval(() => {
-        purge.purgeExpired().catch((error: unknown) => app.log.warn({ err: error }, 'purging expired revoked access tokens failed'))
+        purge
+          .purgeExpired()
+          .catch((error: unknown) => app.databaseHealth.report(error, 'background') || app.log.warn({ err: error }, 'purging expired revoked access tokens failed'))
       }, config.PURGE_INTERVAL_SECONDS * 1000)
       timer.unref()
       app.addHook('onClose', async () => clearInterval(timer))

@@ -40,7 +40,7 @@ export default fp<{ config: Config }>(
           (result) => {
             if (result.sessions + result.securityEvents + result.idempotencyRecords > 0) app.log.info({ purged: result }, 'purged ended sessions, old security events and idempotency records')
           },
-          (error: unknown) => app.log.warn({ err: error }, 'the purge failed; the next run will retry'),
+          (error: unknown) => app.databaseHealth.report(error, 'background') || app.log.warn({ err: error }, 'the purge failed; the next run will retry'),
         )
       }, config.PURGE_INTERVAL_SECONDS * 1000)
       timer.unref()

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp, type App } from '../../../src/app.js'
 import type { Config } from '../../../src/config.js'
@@ -15,6 +16,14 @@ let proxy: FaultProxy
 let app: App
 let config: Config
 let user: LoggedIn
+/** The app's log lines, parsed. */
+const logs: Array<{ level: number; msg?: string; err?: unknown; [key: string]: unknown }> = []
+const logStream = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logs.push(JSON.parse(line))
+    done()
+  },
+})
 
 beforeAll(async () => {
   if (!real) return
@@ -22,7 +31,7 @@ beforeAll(async () => {
   const target = new URL(database.url)
   proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) })
   config = testConfig({ DATABASE_URL: proxy.url(database.url) })
-  app = await buildApp(config, { logger: false })
+  app = await buildApp(config, { logger: { level: 'info', stream: logStream } })
   user = await registerAndLogin(app)
 })
 afterAll(async () => {
@@ -47,6 +56,20 @@ function requests(refreshToken: string) {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: config.FIRST_PARTY_CLIENT_ID }).toString(),
       }),
+  }
+}
+
+/** What the outage looked like in the log and the metrics, from `since` (an index into logs). */
+async function outageRecord(since: number) {
+  const lines = logs.slice(since)
+  const metrics = (await app.inject('/metrics')).body
+  const counted = (kind: string) => Number(metrics.match(new RegExp(`^database_errors_total\\{kind="${kind}"\\} (\\d+)`, 'm'))?.[1] ?? 0)
+  return {
+    unreachable: lines.filter((line) => line.msg === 'database unreachable'),
+    back: lines.filter((line) => line.msg === 'database back'),
+    errors: lines.filter((line) => line.level >= 50 && line.msg !== 'database unreachable'),
+    withStack: lines.filter((line) => line.err !== undefined),
+    counted,
   }
 }
 
@@ -99,6 +122,7 @@ describe.skipIf(!real)('when PostgreSQL falters (real PostgreSQL behind a fault 
     const call = requests(refreshToken)
     // Several pooled connections open and idle: the black hole silences them mid-stream.
     await Promise.all(Array.from({ length: 6 }, () => call.sessions()))
+    const since = logs.length
     await proxy.set('blackhole')
     try {
       const [login, refresh, cartAdd, sessions, oauthRefresh, ready] = await Promise.all(
@@ -116,11 +140,19 @@ describe.skipIf(!real)('when PostgreSQL falters (real PostgreSQL behind a fault 
     }
     // The black-holed connections stay silent for good: the pool must have thrown them away.
     await recoveryMs(5_000)
+    const record = await outageRecord(since)
+    expect(record.unreachable).toHaveLength(1)
+    expect(record.back).toHaveLength(1)
+    expect(record.back[0]!.failedRequests).toBeGreaterThanOrEqual(5)
+    expect(record.errors).toEqual([])
+    expect(record.withStack).toEqual([])
+    expect(record.counted('timeout') + record.counted('pool_exhausted')).toBeGreaterThanOrEqual(5)
   }, 30_000)
 
   it('a refused or reset connection: 503 at once, then everything heals without a restart', async () => {
     const { refreshToken } = await registerAndLogin(app)
     const call = requests(refreshToken)
+    const since = logs.length
     await proxy.set('reset')
     try {
       for (const request of [call.login, call.refresh, call.cartAdd, call.sessions]) {
@@ -129,10 +161,20 @@ describe.skipIf(!real)('when PostgreSQL falters (real PostgreSQL behind a fault 
         expect(ms).toBeLessThan(1_000)
       }
       expectUnavailable(await call.oauthRefresh(), 'oauth')
-      expect((await app.inject('/health/ready')).statusCode).toBe(503)
+      const ready = await timed(() => app.inject('/health/ready'))
+      expect(ready.value.statusCode).toBe(503)
+      expect(ready.ms, 'during a known outage readiness answers at once').toBeLessThan(200)
     } finally {
       await proxy.set('pass')
     }
     await recoveryMs(3_000)
+    const record = await outageRecord(since)
+    expect(record.unreachable).toHaveLength(1)
+    expect(record.unreachable[0]).toMatchObject({ kind: expect.stringMatching(/^(refused|connection_lost)$/) })
+    expect(record.back).toHaveLength(1)
+    expect(record.back[0]!.failedRequests).toBeGreaterThanOrEqual(5)
+    expect(record.errors).toEqual([])
+    expect(record.withStack).toEqual([])
+    expect(record.counted('refused') + record.counted('connection_lost')).toBeGreaterThanOrEqual(5)
   }, 30_000)
 })
