@@ -11,6 +11,7 @@ import { DEFAULT_SIGNING_ALGORITHMS, SIGNING_ALGORITHMS, type SigningAlgorithm }
 const Seconds = (defaultValue: number, minimum = 1) => Type.Integer({ minimum, default: defaultValue })
 const Flag = (defaultValue: boolean) => Type.Boolean({ default: defaultValue })
 const List = () => Type.Array(Type.String({ minLength: 1 }), { default: [] })
+const Algorithm = () => Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('EdDSA')])
 // 32 bytes in base64 or base64url, padded or not.
 const KEY_PATTERN = '^[A-Za-z0-9+/_-]{43}=?$'
 
@@ -55,13 +56,15 @@ export const ENVIRONMENT = {
   KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
   KEY_ENCRYPTION_KEY_PREVIOUS: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
   // Each listed algorithm has its own rotating keys, all in the JWKS; the first signs access tokens.
-  SIGNING_ALGORITHMS: Type.Array(Type.Union(SIGNING_ALGORITHMS.map((alg) => Type.Literal(alg))), {
+  SIGNING_ALGORITHMS: Type.Array(Algorithm(), {
     minItems: 1,
     uniqueItems: true,
     default: [...DEFAULT_SIGNING_ALGORITHMS],
   }),
+  // audience=ALG pairs: access tokens for that audience are signed with ALG (a client's own --alg wins).
+  SIGNING_ALG_BY_AUDIENCE: Type.Array(Type.String({ pattern: `^[\\x21-\\x3C\\x3E-\\x7E]+=(${SIGNING_ALGORITHMS.join('|')})$` }), { default: [] }),
   // Deprecated (one algorithm only, before SIGNING_ALGORITHMS): read as that algorithm first.
-  SIGNING_ALG: Type.Optional(Type.Union(SIGNING_ALGORITHMS.map((alg) => Type.Literal(alg)))),
+  SIGNING_ALG: Type.Optional(Algorithm()),
   KEY_ROTATION_INTERVAL_SECONDS: Seconds(30 * 24 * 3600, 60),
   KEY_REFRESH_INTERVAL_SECONDS: Seconds(60),
   JWKS_MAX_AGE_SECONDS: Seconds(600),
@@ -196,6 +199,7 @@ function expectation(name: string, schema: TSchema & { type?: string; minimum?: 
   if (name === 'DATABASE_URL') return 'must be a postgres:// or postgresql:// URL'
   if (name === 'REDIS_URL') return 'must be a redis:// or rediss:// URL'
   if (name === 'ISSUER') return 'must be an http:// or https:// URL'
+  if (name === 'SIGNING_ALG_BY_AUDIENCE') return `must be a comma-separated list of audience=ALG pairs, ALG one of ${SIGNING_ALGORITHMS.join(', ')}`
   if (name === 'DEFAULT_SCOPES') return 'must be scope tokens (RFC 6749), none of them admin:*, which only clients may hold'
   return 'is not valid'
 }
@@ -248,12 +252,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!parsed.KEY_ENCRYPTION_KEY) rule('KEY_ENCRYPTION_KEY', `is required when NODE_ENV=production; ${KEY_GENERATION_HINT}`)
     if (!parsed.ISSUER) rule('ISSUER', "is required when NODE_ENV=production: the public URL clients reach, every token's iss")
   }
-  const signingAlgorithms = [...parsed.SIGNING_ALGORITHMS]
+  const signingAlgorithms: SigningAlgorithm[] = [...parsed.SIGNING_ALGORITHMS]
   if (parsed.SIGNING_ALG && !env.SIGNING_ALGORITHMS?.trim()) {
     signingAlgorithms.splice(0, signingAlgorithms.length, parsed.SIGNING_ALG, ...signingAlgorithms.filter((alg) => alg !== parsed.SIGNING_ALG))
   } else if (parsed.SIGNING_ALG && parsed.SIGNING_ALG !== signingAlgorithms[0]) {
     rule('SIGNING_ALG', `is replaced by SIGNING_ALGORITHMS and contradicts it (its first algorithm signs access tokens): remove SIGNING_ALG`)
   }
+  const unlisted = parsed.SIGNING_ALG_BY_AUDIENCE.find((pair) => !(signingAlgorithms as string[]).includes(pair.split('=')[1]!))
+  if (unlisted) rule('SIGNING_ALG_BY_AUDIENCE', `names an algorithm SIGNING_ALGORITHMS does not list (${unlisted})`)
   const trustProxy = trustProxyOf(parsed.TRUST_PROXY)
   if (trustProxy === undefined) {
     rule('TRUST_PROXY', `must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs (got ${JSON.stringify(parsed.TRUST_PROXY)})`)

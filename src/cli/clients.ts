@@ -8,12 +8,14 @@ import { processIo, withCliContext, type CliIo } from './context.js'
 const USAGE = `usage: tollgate clients <command>
 
   create --name NAME --scopes "a b" [--type confidential|public] [--grants "g ..."] [--audience AUD]
-         [--redirect-uris "uri ..."] [--post-logout-redirect-uris "uri ..."] [--first-party] [--json]
+         [--redirect-uris "uri ..."] [--post-logout-redirect-uris "uri ..."] [--first-party]
+         [--alg ES256|RS256|EdDSA] [--json]
          creates a client. A confidential one (the default) gets a secret, printed once
          (--json: {"client_id","client_secret"}); a public one (SPA, native app) has none.
          With --redirect-uris (or --type public) the grants default to authorization_code and
          refresh_token, else to client_credentials. Scopes are the ones the client may ask for
          (openid profile email offline_access for OpenID Connect); --first-party skips consent.
+         --alg: the algorithm of its access tokens, one of SIGNING_ALGORITHMS (default: the first).
   list [--all] [--json]      the clients (--all: deleted ones too)
   delete CLIENT_ID           the client can no longer authenticate
 `
@@ -41,6 +43,7 @@ export async function clientsCommand(args: string[], io: CliIo = processIo): Pro
       secretKeys: deriveSecrets(kek, 'client-secret-hmac'),
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
       clock: () => new Date(),
+      signingAlgorithms: config.SIGNING_ALGORITHMS,
     })
     try {
       return await run(clients, parsed, io)
@@ -68,6 +71,7 @@ function parse(args: string[]) {
       'redirect-uris': { type: 'string' },
       'post-logout-redirect-uris': { type: 'string' },
       'first-party': { type: 'boolean', default: false },
+      alg: { type: 'string' },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
     },
@@ -98,6 +102,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       redirectUris: words(values['redirect-uris']),
       postLogoutRedirectUris: words(values['post-logout-redirect-uris']),
       firstParty: values['first-party'],
+      accessTokenSigningAlg: values.alg,
     })
     if (values.json) {
       io.stdout(`${JSON.stringify({ client_id: client.clientId, ...(clientSecret === undefined ? {} : { client_secret: clientSecret }) })}\n`)
@@ -110,6 +115,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       `  grants:        ${client.grantTypes.join(' ')}`,
       `  scopes:        ${client.scopes.join(' ')}`,
       `  audience:      ${client.audience ?? '(the default)'}`,
+      `  token alg:     ${client.accessTokenSigningAlg ?? '(the default)'}`,
       ...(client.redirectUris.length > 0 ? [`  redirect URIs: ${client.redirectUris.join(' ')}`] : []),
       ...(client.postLogoutRedirectUris.length > 0 ? [`  post-logout:   ${client.postLogoutRedirectUris.join(' ')}`] : []),
       ...(client.grantTypes.includes('authorization_code') ? [`  consent:       ${client.firstParty ? 'skipped (first-party)' : 'asked of each user'}`] : []),
@@ -140,10 +146,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       c.grantTypes.join(' '),
       c.scopes.join(' '),
       c.audience ?? '-',
+      c.accessTokenSigningAlg ?? '-',
       c.createdAt.toISOString(),
       c.deletedAt ? `deleted ${c.deletedAt.toISOString()}` : 'active',
     ])
-    io.stdout(table([['CLIENT_ID', 'NAME', 'TYPE', 'GRANTS', 'SCOPES', 'AUDIENCE', 'CREATED', 'STATUS'], ...rows]))
+    io.stdout(table([['CLIENT_ID', 'NAME', 'TYPE', 'GRANTS', 'SCOPES', 'AUDIENCE', 'ALG', 'CREATED', 'STATUS'], ...rows]))
     return 0
   },
 
@@ -173,6 +180,7 @@ function toJson(client: OAuthClientView) {
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     first_party: client.firstParty,
+    access_token_signing_alg: client.accessTokenSigningAlg,
     created_at: client.createdAt.toISOString(),
     deleted_at: client.deletedAt?.toISOString() ?? null,
   }

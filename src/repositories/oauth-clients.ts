@@ -11,6 +11,8 @@ export interface OAuthClientRecord {
   redirectUris: string[]
   postLogoutRedirectUris: string[]
   firstParty: boolean
+  /** The algorithm of its access tokens; null: the default. */
+  accessTokenSigningAlg: string | null
   createdAt: Date
   revokedAt: Date | null
 }

@@ -17,13 +17,21 @@ export interface IssuedAccessToken {
 
 export type Clock = () => Date
 
-/** Issues access tokens through the key provider; the only place their claims are put together. */
+/**
+ * Issues access tokens through the key provider; the only place their claims are put together and
+ * their algorithm chosen: the client's registered one, else the audience's (SIGNING_ALG_BY_AUDIENCE),
+ * else the default. A choice that cannot sign now (taken out of SIGNING_ALGORITHMS, or still being
+ * published) falls back to the default rather than refusing the token.
+ */
 export function createAccessTokenIssuer(deps: {
-  keys: KeyProvider
-  config: Pick<Config, 'ISSUER' | 'ACCESS_TOKEN_AUDIENCE' | 'ACCESS_TOKEN_TTL_SECONDS'>
+  keys: Pick<KeyProvider, 'signer' | 'algorithms'>
+  config: Pick<Config, 'ISSUER' | 'ACCESS_TOKEN_AUDIENCE' | 'ACCESS_TOKEN_TTL_SECONDS' | 'SIGNING_ALG_BY_AUDIENCE'>
+  /** The algorithm the client is registered for, null for none (the first-party client, say). */
+  clientSigningAlg?: (clientId: string) => Promise<string | null>
   clock?: Clock
 }) {
   const clock = deps.clock ?? (() => new Date())
+  const byAudience = new Map(deps.config.SIGNING_ALG_BY_AUDIENCE.map((pair) => pair.split('=') as [string, string]))
   return {
     async issue(request: AccessTokenRequest): Promise<IssuedAccessToken> {
       const claims = buildAccessTokenClaims(request, {
@@ -32,7 +40,9 @@ export function createAccessTokenIssuer(deps: {
         ttlSeconds: deps.config.ACCESS_TOKEN_TTL_SECONDS,
         now: clock(),
       })
-      const token = await deps.keys.sign({ ...claims }, { typ: ACCESS_TOKEN_TYPE })
+      const preferred = (await deps.clientSigningAlg?.(request.clientId)) ?? byAudience.get(claims.aud)
+      const alg = deps.keys.algorithms().find((candidate) => candidate === preferred)
+      const token = await deps.keys.signer(alg).sign({ ...claims }, { typ: ACCESS_TOKEN_TYPE })
       return { token, claims, expiresIn: deps.config.ACCESS_TOKEN_TTL_SECONDS }
     },
   }

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import type { KeyProvider } from '../../domain/keys/key-provider.js'
+import { createOAuthClientsRepository } from '../../repositories/oauth-clients.js'
 import { createRevocationRepository } from '../../repositories/revocations.js'
 import { createSigningKeyRepository } from '../../repositories/signing-keys.js'
 import {
@@ -9,6 +10,7 @@ import {
   type AccessTokenIssuer,
   type AccessTokenVerifier,
 } from '../../services/access-tokens.js'
+import { createClientSigningAlgLookup } from '../../services/oauth/clients.js'
 import { createDiscoveryService, type DiscoveryService } from '../../services/discovery.js'
 import { createKeySealer, deriveSecrets, loadKeyEncryptionKeys, type SecretPurpose } from '../../services/key-encryption-key.js'
 import { createRevocationFeed, type RevocationFeed } from '../../services/revocation-feed.js'
@@ -96,7 +98,14 @@ export default fp<{ config: Config }>(
     app.decorate('revocationFeed', createRevocationFeed({ revocations, keys, config }))
 
     app.decorate('discovery', createDiscoveryService({ config }))
-    app.decorate('accessTokens', createAccessTokenIssuer({ keys, config }))
+    // Its own small cache of clients: the OAuth client service is built later, on top of sessions.
+    const clientSigningAlg = createClientSigningAlgLookup({
+      clients: createOAuthClientsRepository(app.db.prisma),
+      firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
+      cacheSeconds: config.OAUTH_CLIENT_CACHE_SECONDS,
+      clock: () => new Date(),
+    })
+    app.decorate('accessTokens', createAccessTokenIssuer({ keys, config, clientSigningAlg }))
     const verifier = createLocalAccessTokenVerifier({
       keys,
       config,

@@ -31,6 +31,7 @@ export default fp<{ config: Config }>(
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
       clock,
       cacheSeconds: config.OAUTH_CLIENT_CACHE_SECONDS,
+      signingAlgorithms: config.SIGNING_ALGORITHMS,
     })
     const checkAccessToken = createAccessTokenCheck({ keys: app.keys, config })
 

@@ -1,3 +1,4 @@
+import { SIGNING_ALGORITHMS } from '../../domain/keys/key-provider.js'
 import { usableCredentials, type ClientCredentials } from '../../domain/oauth/client-auth.js'
 import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from '../../domain/oauth/client-secret.js'
 import { isClientGrantType, type AuthenticatedClient, type ClientGrantType } from '../../domain/oauth/grants.js'
@@ -24,6 +25,8 @@ export interface CreateClientInput {
   postLogoutRedirectUris?: readonly string[] | undefined
   /** First-party clients skip the consent screen. */
   firstParty?: boolean | undefined
+  /** The algorithm of its access tokens, one of SIGNING_ALGORITHMS; unset: the default (the first). */
+  accessTokenSigningAlg?: string | undefined
 }
 
 /** A client as management shows it: never its secret or the secret's hash. */
@@ -37,6 +40,8 @@ export interface OAuthClientView {
   redirectUris: string[]
   postLogoutRedirectUris: string[]
   firstParty: boolean
+  /** null: the default algorithm. */
+  accessTokenSigningAlg: string | null
   createdAt: Date
   deletedAt: Date | null
 }
@@ -81,6 +86,22 @@ function createClientCache(clients: Pick<OAuthClientsRepository, 'findActive'>, 
 }
 
 /**
+ * The algorithm a client's access tokens are registered for (null: the default), by client id, for
+ * the access-token issuer; kept as long as the client service keeps clients. The first-party client
+ * and unknown ids have none.
+ */
+export function createClientSigningAlgLookup(deps: {
+  clients: Pick<OAuthClientsRepository, 'findActive'>
+  firstPartyClientId: string
+  cacheSeconds: number
+  clock: Clock
+}) {
+  const cache = createClientCache(deps.clients, deps.cacheSeconds * 1000, deps.clock)
+  return async (clientId: string): Promise<string | null> =>
+    clientId === deps.firstPartyClientId ? null : ((await cache.findActive(clientId))?.accessTokenSigningAlg ?? null)
+}
+
+/**
  * OAuth clients: management (create, list, delete) and client authentication for the OAuth
  * endpoints. The first-party app is a public client known from configuration, not a row.
  */
@@ -92,6 +113,8 @@ export function createOAuthClientService(deps: {
   clock: Clock
   /** OAUTH_CLIENT_CACHE_SECONDS: how long a looked-up client is kept (0: not at all). */
   cacheSeconds?: number
+  /** SIGNING_ALGORITHMS: what a client may be registered for. */
+  signingAlgorithms?: readonly string[]
 }) {
   const { clients, secretKeys, firstPartyClientId, clock } = deps
   const cache = createClientCache(clients, (deps.cacheSeconds ?? 0) * 1000, clock)
@@ -102,7 +125,7 @@ export function createOAuthClientService(deps: {
      * hash; a public client has none (`clientSecret` undefined).
      */
     async create<Input extends CreateClientInput>(input: Input): Promise<{ client: OAuthClientView; clientSecret: SecretOf<Input['type']> }> {
-      const { type, ...settings } = validateClientSettings(input)
+      const { type, ...settings } = validateClientSettings(input, deps.signingAlgorithms ?? SIGNING_ALGORITHMS)
       const clientSecret = type === 'confidential' ? generateClientSecret() : undefined
       const record = await clients.create({
         clientId: generateClientId(),
@@ -179,7 +202,7 @@ export function createOAuthClientService(deps: {
 
 export type OAuthClientService = ReturnType<typeof createOAuthClientService>
 
-function validateClientSettings(input: CreateClientInput) {
+function validateClientSettings(input: CreateClientInput, signingAlgorithms: readonly string[]) {
   const type = input.type ?? 'confidential'
   if (!(CLIENT_TYPES as readonly string[]).includes(type)) throw new ProblemError('validation_failed', 'The client type must be confidential or public')
   const name = input.name.trim()
@@ -205,7 +228,14 @@ function validateClientSettings(input: CreateClientInput) {
   if (!grantTypes.includes('authorization_code') && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
     throw new ProblemError('validation_failed', 'Redirect URIs are only for clients of the authorization_code grant')
   }
-  return { type, name, scopes, grantTypes, audience, redirectUris, postLogoutRedirectUris, firstParty: input.firstParty ?? false }
+  const accessTokenSigningAlg = input.accessTokenSigningAlg?.trim() || null
+  if (accessTokenSigningAlg !== null && !signingAlgorithms.includes(accessTokenSigningAlg)) {
+    throw new ProblemError(
+      'validation_failed',
+      `The access-token algorithm must be one of SIGNING_ALGORITHMS (${signingAlgorithms.join(', ')}), not ${JSON.stringify(accessTokenSigningAlg)}`,
+    )
+  }
+  return { type, name, scopes, grantTypes, audience, redirectUris, postLogoutRedirectUris, firstParty: input.firstParty ?? false, accessTokenSigningAlg }
 }
 
 function uris(values: readonly string[] | undefined, what: string): string[] {
@@ -228,6 +258,7 @@ function view(record: OAuthClientRecord): OAuthClientView {
     redirectUris: record.redirectUris,
     postLogoutRedirectUris: record.postLogoutRedirectUris,
     firstParty: record.firstParty,
+    accessTokenSigningAlg: record.accessTokenSigningAlg,
     createdAt: record.createdAt,
     deletedAt: record.revokedAt,
   }

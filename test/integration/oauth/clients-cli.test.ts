@@ -58,6 +58,7 @@ describe('tollgate clients create|list|delete', () => {
       redirect_uris: [],
       post_logout_redirect_uris: [],
       first_party: false,
+      access_token_signing_alg: null,
       created_at: expect.any(String),
       deleted_at: null,
     })
@@ -74,7 +75,7 @@ describe('tollgate clients create|list|delete', () => {
   it('list prints a table of the clients, never a secret or its hash', async () => {
     const { stdout, code } = await cli('list')
     expect(code).toBe(0)
-    expect(stdout.split('\n')[0]).toMatch(/^CLIENT_ID +NAME +TYPE +GRANTS +SCOPES +AUDIENCE +CREATED +STATUS$/)
+    expect(stdout.split('\n')[0]).toMatch(/^CLIENT_ID +NAME +TYPE +GRANTS +SCOPES +AUDIENCE +ALG +CREATED +STATUS$/)
     expect(stdout).toContain('billing')
     const hashes = (await t.app.db.prisma.oAuthClient.findMany()).flatMap((c) => (c.secretHash ? [c.secretHash] : []))
     for (const hash of hashes) expect(stdout).not.toContain(hash)
@@ -140,6 +141,16 @@ describe('tollgate clients create|list|delete', () => {
     expect(created.stdout).toMatch(/consent: +asked of each user/)
   })
 
+  it('create --alg registers the algorithm of the client\'s access tokens', async () => {
+    const created = await cli('create', '--name', 'legacy', '--scopes', 'reports', '--alg', 'ES256', '--json')
+    expect(created).toMatchObject({ code: 0, stderr: '' })
+    const { client_id: clientId, client_secret: clientSecret } = JSON.parse(created.stdout)
+    const listed = JSON.parse((await cli('list', '--json')).stdout) as Array<Record<string, unknown>>
+    expect(listed.find((c) => c.client_id === clientId)).toMatchObject({ access_token_signing_alg: 'ES256' })
+    const res = await tokenFor(clientId, clientSecret)
+    expect(JSON.parse(Buffer.from(res.json().access_token.split('.')[0], 'base64url').toString()).alg).toBe('ES256')
+  })
+
   it.each([
     ['no subcommand', [], 2],
     ['an unknown type', ['create', '--name', 'a', '--scopes', 'a', '--type', 'secret'], 2],
@@ -156,6 +167,8 @@ describe('tollgate clients create|list|delete', () => {
     ['delete without an id', ['delete'], 2],
     ['a malformed scope', ['create', '--name', 'a', '--scopes', 'ok "quoted"'], 1],
     ['an unsupported grant', ['create', '--name', 'a', '--scopes', 'a', '--grants', 'password'], 1],
+    ['an algorithm SIGNING_ALGORITHMS does not list', ['create', '--name', 'a', '--scopes', 'a', '--alg', 'EdDSA'], 1],
+    ['a symmetric algorithm', ['create', '--name', 'a', '--scopes', 'a', '--alg', 'HS256'], 1],
   ])('refuses %s with exit code %i and a message on stderr', async (_case, args, code) => {
     const result = await cli(...args)
     expect(result.code).toBe(code)

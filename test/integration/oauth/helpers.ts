@@ -15,13 +15,14 @@ export function form(fields: Record<string, string>): string {
 
 export async function createClient(
   app: App,
-  options: { scopes?: string[]; grantTypes?: string[]; audience?: string; name?: string } = {},
+  options: { scopes?: string[]; grantTypes?: string[]; audience?: string; name?: string; accessTokenSigningAlg?: string } = {},
 ) {
   const { client, clientSecret } = await app.oauth.clients.create({
     name: options.name ?? 'test client',
     scopes: options.scopes ?? ['orders:read', 'orders:write'],
     ...(options.grantTypes ? { grantTypes: options.grantTypes } : {}),
     audience: options.audience,
+    accessTokenSigningAlg: options.accessTokenSigningAlg,
   })
   return { clientId: client.clientId, clientSecret, authorization: basicAuth(client.clientId, clientSecret) }
 }
