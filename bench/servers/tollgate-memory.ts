@@ -31,7 +31,7 @@ export function memoryCalls(app: App, digest: string) {
       const started = performance.now()
       const users = await createUsers(app, digest, `memory-${Date.now()}`, Math.ceil(count / 10))
       const starts = Array.from({ length: count }, (_, i) => users[i % users.length]!.id)
-      const grants = await inBatches(starts, 16, (userId) => app.sessions.start({ userId, ip: '127.0.0.1', userAgent: 'bench' }))
+      const grants = await inBatches(starts, 16, (userId) => app.sessions.start({ userId, credentialsVersion: 0, ip: '127.0.0.1', userAgent: 'bench' }))
       chains = grants.map((grant) => grant.refreshToken)
       return { sessions: chains.length, seconds: (performance.now() - started) / 1000 }
     },
@@ -76,7 +76,7 @@ export function memoryCalls(app: App, digest: string) {
       for (let tick = 1; tick <= ticks; tick++) {
         offsetMs += tickSeconds * 1000
         const users = await createUsers(app, digest, `churn-${tick}-${Date.now()}`, logins)
-        const grants = await inBatches(users, 16, (user) => app.sessions.start({ userId: user.id, ip: '127.0.0.1', userAgent: 'bench' }))
+        const grants = await inBatches(users, 16, (user) => app.sessions.start({ userId: user.id, credentialsVersion: 0, ip: '127.0.0.1', userAgent: 'bench' }))
         active.push(...grants.map((grant) => ({ token: grant.refreshToken, sessionId: grant.sessionId, left: activeTicks })))
         totals.logins += grants.length
         await inBatches(active, 16, async (session) => {

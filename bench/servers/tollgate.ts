@@ -83,7 +83,7 @@ export async function start(): Promise<BenchServer> {
 
   async function sessionsFor(prefix: string, count: number) {
     const users = await createUsers(app, digest, prefix, count)
-    return inBatches(users, 10, async (user) => ({ user, grant: await app.sessions.start({ userId: user.id, ...CLIENT_CONTEXT }) }))
+    return inBatches(users, 10, async (user) => ({ user, grant: await app.sessions.start({ userId: user.id, credentialsVersion: 0, ...CLIENT_CONTEXT }) }))
   }
 
   const prepare: Record<string, (run: { index: number; connections: number }) => Promise<LoadRequest>> = {

@@ -49,12 +49,16 @@ function selectList(columns: Record<string, string>, alias: string): string {
 
 // $1 user, $2 client, $3 scope, $4 now, $5 idle expiry, $6 absolute expiry, $7 ip, $8 user agent,
 // $9 refresh-token hash, $10 the most live sessions the user may already have,
-// $11 event type, $12 event time, $13 event ip, $14 event user agent, $15 event details (json or null).
-// The live count is isSessionLive (domain/sessions/session-rules.ts) in SQL.
+// $11 event type, $12 event time, $13 event ip, $14 event user agent, $15 event details (json or null),
+// $16 the credentials version the login verified.
+// The live count is isSessionLive (domain/sessions/session-rules.ts) in SQL; the user's row is
+// sessionStartRefusal's null case, re-checked on the row as locked (FOR UPDATE reads the latest).
 const START_SESSION = statement(
   'start_uncontended_session',
   `WITH locked AS (
-     SELECT id FROM users WHERE id = $1::uuid AND disabled_at IS NULL FOR UPDATE NOWAIT
+     SELECT id FROM users
+      WHERE id = $1::uuid AND disabled_at IS NULL AND credentials_version = $16::int
+        FOR UPDATE NOWAIT
    ), live AS (
      SELECT count(*) AS n FROM sessions
       WHERE user_id = $1::uuid AND revoked_at IS NULL
@@ -119,7 +123,9 @@ export function createFastPaths(sql: SqlRunner) {
      * the lock: a login of the same user committed in between is not counted, so callers leave
      * a session of headroom.
      */
-    async startSession(input: NewSession & { tokenHash: string; maxLiveBefore: number; event: StagedEvent }): Promise<SessionRecord | null> {
+    async startSession(
+      input: NewSession & { tokenHash: string; credentialsVersion: number; maxLiveBefore: number; event: StagedEvent },
+    ): Promise<SessionRecord | null> {
       if (!isUuid(input.userId)) return null
       const { event } = input
       let rows: SessionRecord[]
@@ -140,6 +146,7 @@ export function createFastPaths(sql: SqlRunner) {
           event.row.ip,
           event.row.userAgent,
           event.row.details === undefined ? null : JSON.stringify(event.row.details),
+          input.credentialsVersion,
         ])
       } catch (error) {
         if (isLockUnavailable(error)) return null

@@ -11,9 +11,11 @@ export interface UserRecord {
   createdAt: Date
   /** Set while an operator has the user disabled. */
   disabledAt: Date | null
+  /** Bumped by every password change: what a login verified, checked again when its session starts. */
+  credentialsVersion: number
 }
 
-const USER_FIELDS = { id: true, email: true, name: true, passwordHash: true, createdAt: true, disabledAt: true } as const
+const USER_FIELDS = { id: true, email: true, name: true, passwordHash: true, createdAt: true, disabledAt: true, credentialsVersion: true } as const
 
 export class EmailTakenError extends Error {
   constructor() {
@@ -103,15 +105,21 @@ export function createUsersRepository(db: Db) {
       return count > 0 ? { sessions } : null
     },
 
-    async updatePasswordHash(id: string, passwordHash: string, options: { changed: boolean; now: Date }): Promise<void> {
-      await db.user.update({
-        where: { id },
+    /**
+     * Stores a new digest, only while the credentials are still at `credentialsVersion` (the
+     * version the caller verified the password against); false, with nothing written, otherwise.
+     * A change bumps the version; a rehash of the same password does not.
+     */
+    async updatePasswordHash(id: string, passwordHash: string, options: { changed: boolean; credentialsVersion: number; now: Date }): Promise<boolean> {
+      const { count } = await db.user.updateMany({
+        where: { id, credentialsVersion: options.credentialsVersion },
         data: {
           passwordHash,
           updatedAt: options.now,
-          ...(options.changed ? { passwordChangedAt: options.now } : {}),
+          ...(options.changed ? { passwordChangedAt: options.now, credentialsVersion: { increment: 1 } } : {}),
         },
       })
+      return count === 1
     },
   }
 }

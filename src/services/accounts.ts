@@ -85,13 +85,20 @@ export function createAccountService(deps: {
         await recordFailedLogin(user.id, 'user_disabled', context)
         throw invalidCredentials()
       }
+      // Both only while the credentials are still the ones just verified: a password change that
+      // commits meanwhile is neither overwritten by this rehash nor outlived by this login.
+      const credentialsVersion = user.credentialsVersion
       if (hasher.needsRehash(user.passwordHash)) {
-        await store.users.updatePasswordHash(user.id, await hasher.hash(input.password), { changed: false, now: clock() })
+        await store.users.updatePasswordHash(user.id, await hasher.hash(input.password), { changed: false, credentialsVersion, now: clock() })
       }
-      return sessions.start({ userId: user.id, ...context })
+      return sessions.start({ userId: user.id, credentialsVersion, ...context })
     },
 
-    /** Changes the password and revokes every other session of the user, in one transaction. */
+    /**
+     * Changes the password and revokes every other session of the user, in one transaction; only
+     * if the password verified is still the current one when that transaction takes the user's
+     * lock (two changes racing with the same current password: the second is refused).
+     */
     async changePassword(input: { userId: string; sessionId: string | undefined; currentPassword: string; newPassword: string } & RequestContext): Promise<void> {
       const context = { ip: input.ip, userAgent: input.userAgent }
       const user = await store.users.findById(input.userId)
@@ -101,7 +108,8 @@ export function createAccountService(deps: {
       const passwordHash = await hasher.hash(input.newPassword)
       await store.transaction(async (tx) => {
         await tx.users.lock(user.id)
-        await tx.users.updatePasswordHash(user.id, passwordHash, { changed: true, now: clock() })
+        const changed = await tx.users.updatePasswordHash(user.id, passwordHash, { changed: true, credentialsVersion: user.credentialsVersion, now: clock() })
+        if (!changed) throw invalidCredentials()
         await events.record(tx, { type: 'password_changed', userId: user.id, sessionId: input.sessionId ?? null, ...context })
         await sessions.revokeOthersIn(tx, user.id, input.sessionId, 'password_changed', context)
       })

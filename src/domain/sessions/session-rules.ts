@@ -41,6 +41,24 @@ export function sessionsToEvict<T extends { createdAt: Date }>(live: readonly T[
   return [...live].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).slice(0, excess)
 }
 
+export type SessionStartRefusal = 'unknown_user' | 'user_disabled' | 'credentials_changed'
+
+/**
+ * Whether a sign-in may still become a session, decided on the user's row locked at that moment:
+ * the user must exist, not be disabled, and still have the credentials the sign-in verified (a
+ * password change in between bumps `credentialsVersion`, so a login that checked the old password
+ * cannot start a session after the change). Null when it may.
+ */
+export function sessionStartRefusal(
+  user: { disabledAt: Date | null; credentialsVersion: number } | null,
+  verifiedCredentialsVersion: number,
+): SessionStartRefusal | null {
+  if (!user) return 'unknown_user'
+  if (user.disabledAt !== null) return 'user_disabled'
+  if (user.credentialsVersion !== verifiedCredentialsVersion) return 'credentials_changed'
+  return null
+}
+
 export const SESSION_BINDING_MODES = ['off', 'flag', 'strict'] as const
 export type SessionBinding = (typeof SESSION_BINDING_MODES)[number]
 

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js'
-import { initialExpiry, sessionsToEvict } from '../../domain/sessions/session-rules.js'
+import { initialExpiry, sessionStartRefusal, sessionsToEvict } from '../../domain/sessions/session-rules.js'
 import { formatScope } from '../../domain/tokens/access-token.js'
 import { generateRefreshToken, hashRefreshToken } from '../../domain/tokens/refresh-token.js'
 import { ProblemError } from '../../errors.js'
@@ -22,7 +22,11 @@ export function createStartSession(deps: {
   const { store, events, grant, clock, config } = deps
   const lifetimes = { idleSeconds: config.SESSION_IDLE_TTL_SECONDS, absoluteSeconds: config.SESSION_ABSOLUTE_TTL_SECONDS }
 
-  return async function start(input: { userId: string } & ClientContext): Promise<TokenGrant> {
+  /**
+   * `credentialsVersion` is the user's version the caller verified the password against (what
+   * findByEmail read before the hash check): the session starts only while it is still current.
+   */
+  return async function start(input: { userId: string; credentialsVersion: number } & ClientContext): Promise<TokenGrant> {
     const now = clock()
     const context = contextOf(input)
     const refreshToken = generateRefreshToken()
@@ -35,14 +39,20 @@ export function createStartSession(deps: {
     const uncontended = await store.fastPaths.startSession({
       ...fields,
       tokenHash,
+      credentialsVersion: input.credentialsVersion,
       maxLiveBefore: config.MAX_SESSIONS_PER_USER - 2,
       event: events.stage({ type: 'login_succeeded', userId: input.userId, ...context, at: now }),
     })
     if (uncontended) return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken)
     const session = await store.transaction(async (tx) => {
-      // Under the row lock an operator's disabling (or erasure) takes: no session starts after it.
+      // Under the row lock a password change or an operator's disabling (or erasure) takes: no
+      // session starts after either, from a sign-in that checked the credentials before it.
       const user = (await tx.users.lock(input.userId)) ? await tx.users.findById(input.userId) : null
-      if (!user || user.disabledAt !== null) throw new ProblemError('invalid_credentials', 'This account cannot sign in')
+      const refusal = sessionStartRefusal(user, input.credentialsVersion)
+      if (refusal) {
+        if (user) await events.record(tx, { type: 'login_failed', userId: input.userId, ...context, details: { reason: refusal } })
+        return null
+      }
       const live = await tx.sessions.listLive(input.userId, now)
       const evict = sessionsToEvict(live, config.MAX_SESSIONS_PER_USER).map((s) => s.id)
       await recordRevoked(events, tx, await tx.sessions.revoke(evict, 'evicted', now), 'evicted', context)
@@ -51,6 +61,7 @@ export function createStartSession(deps: {
       await events.record(tx, { type: 'login_succeeded', userId: input.userId, sessionId: created.id, ...context })
       return created
     })
+    if (!session) throw new ProblemError('invalid_credentials', 'Invalid email or password')
     return grant({ ...session, sessionId: session.id }, refreshToken)
   }
 }

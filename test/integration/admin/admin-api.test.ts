@@ -240,7 +240,7 @@ describe('disabling and enabling', () => {
     expect(refused.statusCode).toBe(401)
     expect(refused.json().code).toBe('invalid_credentials')
     // Not even a session started directly (the authorization flow's way in).
-    await expect(t.app.sessions.start({ userId: session.userId })).rejects.toMatchObject({ code: 'invalid_credentials' })
+    await expect(t.app.sessions.start({ userId: session.userId, credentialsVersion: 0 })).rejects.toMatchObject({ code: 'invalid_credentials' })
 
     const again = await as('POST', `/admin/v1/users/${session.userId}/disable`)
     expect(again.json().disabledAt).toBe(disabled.json().disabledAt)

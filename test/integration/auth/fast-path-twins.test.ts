@@ -142,10 +142,10 @@ async function rotationRun(run: ReturnType<typeof services>, path: 'fast' | 'loc
   const service = run[path]
   if (c.reuseRevokes === 'user') {
     run.at(-60)
-    await service.start({ userId: user.id, ...A })
+    await service.start({ userId: user.id, credentialsVersion: 0, ...A })
   }
   run.at(0)
-  const login = await service.start({ userId: user.id, ...A })
+  const login = await service.start({ userId: user.id, credentialsVersion: 0, ...A })
   await c.setup?.(login.sessionId)
   const tokens: Record<string, string> = { presented: login.refreshToken, successor: successorOf(login.refreshToken, t.app.secret('refresh-token-rotation')) }
   if (c.rotatedBefore) await service.refresh({ refreshToken: login.refreshToken, ...A })
@@ -176,12 +176,15 @@ describe('the rotation fast path is a twin of the locked transaction', () => {
 
 describe('the login fast path is a twin of the locked transaction', () => {
   it.each([
-    { live: 0, fastPath: true },
-    { live: 7, fastPath: true },
-    { live: 8, fastPath: true },
-    { live: 9, fastPath: false },
-    { live: 10, fastPath: false },
-  ])('with $live live sessions', async ({ live, fastPath }) => {
+    { name: 'with 0 live sessions', live: 0, fastPath: true },
+    { name: 'with 7 live sessions', live: 7, fastPath: true },
+    { name: 'with 8 live sessions', live: 8, fastPath: true },
+    { name: 'with 9 live sessions', live: 9, fastPath: false },
+    { name: 'with 10 live sessions', live: 10, fastPath: false },
+    // The password changed between the login's hash check and its session.
+    { name: 'after a password change the login did not see', live: 1, credentialsChanged: true, fastPath: false },
+    { name: 'for a disabled user', live: 1, disabled: true, fastPath: false },
+  ])('$name', async ({ live, fastPath, credentialsChanged, disabled }) => {
     const run = services('flag')
     const results = []
     for (const path of ['fast', 'locked'] as const) {
@@ -189,18 +192,26 @@ describe('the login fast path is a twin of the locked transaction', () => {
       const tokens: Record<string, string> = {}
       for (let i = 0; i < live; i++) {
         run.at(i)
-        tokens[`before-${i}`] = (await run.locked.start({ userId: user.id, ...A })).refreshToken
+        tokens[`before-${i}`] = (await run.locked.start({ userId: user.id, credentialsVersion: 0, ...A })).refreshToken
       }
+      if (credentialsChanged) await t.app.db.prisma.user.update({ where: { id: user.id }, data: { credentialsVersion: 1 } })
+      if (disabled) await t.app.db.prisma.user.update({ where: { id: user.id }, data: { disabledAt: new Date(BASE) } })
       run.at(live + 1)
       const before = run.hits.startSession
-      const grant = await run[path].start({ userId: user.id, ip: '203.0.113.9', userAgent: 'agent-z/3.0' })
-      tokens.login = grant.refreshToken
-      results.push({ rows: await rowsOf(user.id, tokens), fastPathTaken: run.hits.startSession > before, scope: grant.scope })
+      const outcome = await run[path].start({ userId: user.id, credentialsVersion: 0, ip: '203.0.113.9', userAgent: 'agent-z/3.0' }).then(
+        (grant) => {
+          tokens.login = grant.refreshToken
+          return { ok: true, scope: grant.scope }
+        },
+        (error: { code?: string }) => ({ ok: false, code: error.code }),
+      )
+      results.push({ outcome, rows: await rowsOf(user.id, tokens), fastPathTaken: run.hits.startSession > before })
     }
     const [fast, locked] = results
     expect(fast!.fastPathTaken).toBe(fastPath)
+    expect(fast!.outcome).toEqual(locked!.outcome)
+    expect(fast!.outcome.ok).toBe(!credentialsChanged && !disabled)
     expect(fast!.rows).toEqual(locked!.rows)
-    expect(fast!.scope).toBe(locked!.scope)
   })
 })
 
@@ -222,6 +233,7 @@ describe('the fast paths return whole records', () => {
       absoluteExpiresAt: new Date(BASE + 7200_000),
       ...A,
       tokenHash: hashRefreshToken('x'.repeat(43)),
+      credentialsVersion: 0,
       maxLiveBefore: 8,
       event: services('flag').events.stage({ type: 'login_succeeded', userId: user.id, ...A, at: now }),
     })

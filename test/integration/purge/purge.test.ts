@@ -22,7 +22,7 @@ describe('the purge job', () => {
   })
   afterAll(async () => t?.close())
 
-  const start = async (userId: string) => t.app.sessions.start({ userId, ip: '127.0.0.1', userAgent: 'test-agent/1.0' })
+  const start = async (userId: string) => t.app.sessions.start({ userId, credentialsVersion: 0, ip: '127.0.0.1', userAgent: 'test-agent/1.0' })
   async function rotate(token: string, times: number): Promise<string[]> {
     const chain = [token]
     for (let i = 0; i < times; i++) {
@@ -149,7 +149,7 @@ describe('PURGE_INTERVAL_SECONDS', () => {
 
   it('purges on its own every PURGE_INTERVAL_SECONDS', async () => {
     const { user } = await register(t.app)
-    const session = await t.app.sessions.start({ userId: user.id })
+    const session = await t.app.sessions.start({ userId: user.id, credentialsVersion: 0 })
     await t.app.sessions.revokeSession(session.sessionId, 'logout')
     timeTravel(t.app).advance(3600)
     await vi.waitFor(async () => expect(await t.app.db.prisma.session.count({ where: { id: session.sessionId } })).toBe(0), { timeout: 10_000, interval: 200 })

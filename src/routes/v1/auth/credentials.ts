@@ -81,7 +81,9 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Change the password',
         description:
           'Needs the current password (a wrong one is 401 `invalid_credentials`). Revokes every other session of the user; ' +
-          'the current one stays. The new password follows the rules of registration.',
+          'the current one stays. A login that verified the old password while the change was in flight gets no session ' +
+          '(401 `invalid_credentials`), and of two changes racing with the same current password only the first succeeds. ' +
+          'The new password follows the rules of registration.',
         security: [{ bearerAuth: [] }],
         body: ChangePasswordBodySchema,
         response: {

@@ -6,6 +6,7 @@ import {
   initialExpiry,
   isSessionLive,
   networkOf,
+  sessionStartRefusal,
   sessionsToEvict,
   type BindingOutcome,
   type ClientFingerprint,
@@ -98,5 +99,17 @@ describe('session binding', () => {
     for (const mode of ['off', 'flag', 'strict'] as const) {
       expect(bindingOutcome(mode, lastSeen, current), mode).toBe(expected[mode])
     }
+  })
+})
+
+describe('sessionStartRefusal', () => {
+  const user = { disabledAt: null, credentialsVersion: 3 }
+  it.each([
+    ['the credentials the login verified', user, 3, null],
+    ['a password changed since', user, 2, 'credentials_changed'],
+    ['a disabled user', { ...user, disabledAt: NOW }, 3, 'user_disabled'],
+    ['no such user', null, 0, 'unknown_user'],
+  ] as const)('%s', (_name, row, verified, expected) => {
+    expect(sessionStartRefusal(row, verified)).toBe(expected)
   })
 })
