@@ -3,6 +3,8 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { clientsCommand } from './cli/clients.js'
 import { keysCommand } from './cli/keys.js'
+import { sessionsCommand } from './cli/sessions.js'
+import { usersCommand } from './cli/users.js'
 import { openDatabase } from './db/database.js'
 import { EmbeddedDatabaseInUseError } from './db/embedded-postgres.js'
 import { migrate, MigrationError } from './db/migrations.js'
@@ -16,6 +18,10 @@ const USAGE = `usage: tollgate [command]
   migrate                    apply pending database migrations and exit
   keys list|rotate           show the signing keys, or rotate now
   clients create|list|delete manage OAuth clients (client_credentials)
+  users find|show|disable|enable|erase
+                             operator controls over accounts (as the /admin/v1 API)
+  sessions revoke --user ID|--session ID
+                             sign a user out everywhere, or end one session
   help                       this text
 
 Configuration comes from the environment, and from ./.env when it exists (see .env.example).
@@ -43,6 +49,8 @@ export const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   },
   keys: keysCommand,
   clients: clientsCommand,
+  users: usersCommand,
+  sessions: sessionsCommand,
 }
 
 export async function runCli(argv: string[]): Promise<number> {
