@@ -86,6 +86,8 @@ export interface Cluster {
   cli(...args: string[]): { status: number | null; stdout: string; stderr: string }
   /** nginx's access log lines: `status upstream_addr upstream_status method uri`. */
   accessLog(): string[]
+  /** nginx's error log lines (why a request got a 502). */
+  errorLog(): string[]
   close(): Promise<void>
 }
 
@@ -128,13 +130,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     DATA_DIR: join(workDir, 'data'),
     // Many users share one address in these tests; the limits under test are set by each test.
     RATE_LIMIT_LOGIN_PER_IP: '100000',
+    RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
+    RATE_LIMIT_LOGIN_PER_ACCOUNT_ANY_IP: '100000',
     RATE_LIMIT_REGISTER_PER_IP: '100000',
     RATE_LIMIT_REFRESH_PER_IP: '100000',
     ...options.env,
   }
 
   const instances: Instance[] = []
-  for (let i = 0; i < count; i++) instances.push(createInstance(`tollgate-${i + 1}`, await freePort(), env, workDir))
+  for (let i = 0; i < count; i++) instances.push(createInstance(`tollgate-${i + 1}`, await freePort(), await freePort(), env, workDir))
 
   const nginx = await startNginx(workDir, edgePort, instances.map((instance) => instance.port))
   const cluster: Cluster = {
@@ -148,6 +152,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       return { status: result.status, stdout: result.stdout, stderr: result.stderr }
     },
     accessLog: () => readFileSync(join(workDir, 'nginx', 'access.log'), 'utf8').split('\n').filter(Boolean),
+    errorLog: () => readFileSync(join(workDir, 'nginx', 'error.log'), 'utf8').split('\n').filter(Boolean),
     async close() {
       await Promise.all(instances.map((instance) => instance.stop('SIGKILL')))
       await nginx.stop()
@@ -167,7 +172,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   return cluster
 }
 
-function createInstance(name: string, port: number, env: Record<string, string>, workDir: string): Instance {
+// Each instance has its own internal metrics listener: in production it is on by default (9464),
+// and instances sharing one host must not share its port.
+function createInstance(name: string, port: number, metricsPort: number, env: Record<string, string>, workDir: string): Instance {
   const lines: Array<{ level: number; msg?: string }> = []
   const logFile = createWriteStream(join(workDir, `${name}.log`), { flags: 'a' })
   let child: ChildProcess | undefined
@@ -183,7 +190,7 @@ function createInstance(name: string, port: number, env: Record<string, string>,
       if (child) throw new Error(`${name} is already running`)
       const started = spawn(process.execPath, [join(ROOT, 'dist/server.js')], {
         cwd: ROOT,
-        env: { ...env, PORT: String(port) },
+        env: { ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       child = started
@@ -229,7 +236,7 @@ async function startNginx(workDir: string, port: number, upstreamPorts: number[]
   const prefix = join(workDir, 'nginx')
   mkdirSync(join(prefix, 'tollgate'), { recursive: true })
   mkdirSync(join(prefix, 'temp'), { recursive: true })
-  writeFileSync(join(prefix, 'tollgate', 'servers.conf'), upstreamPorts.map((p) => `server 127.0.0.1:${p};\n`).join(''))
+  writeFileSync(join(prefix, 'tollgate', 'servers.conf'), upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;\n`).join(''))
   writeFileSync(join(prefix, 'tollgate', 'listen.conf'), `listen 127.0.0.1:${port};\n`)
   const temp = (name: string) => `${name}_temp_path ${join(prefix, 'temp', name)};`
   writeFileSync(
