@@ -258,6 +258,17 @@ describe('disabling and enabling', () => {
     expect((await eventsOf(session.userId)).some((event) => event.type === 'user_enabled')).toBe(true)
   })
 
+  it('no login racing the disabling leaves a live session behind', async () => {
+    const { email, password, user } = await register(t.app)
+    const logins = Array.from({ length: 8 }, () => t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } }))
+    const disabling = as('POST', `/admin/v1/users/${user.id}/disable`)
+    const statuses = (await Promise.all(logins)).map((response) => response.statusCode)
+    expect((await disabling).statusCode).toBe(200)
+    expect(statuses.every((status) => status === 200 || status === 401)).toBe(true)
+    // Whatever won the race, nothing of it is live: sessions started before were revoked with the user.
+    expect(await t.app.db.prisma.session.count({ where: { userId: user.id, revokedAt: null } })).toBe(0)
+  })
+
   it('a disabled user\'s login answers exactly as a wrong password does', async () => {
     const email = uniqueEmail()
     const { user, password } = await register(t.app, { email })
