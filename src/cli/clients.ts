@@ -3,7 +3,7 @@ import { ProblemError } from '../errors.js'
 import { createOAuthClientsRepository } from '../repositories/oauth-clients.js'
 import { deriveSecrets } from '../services/key-encryption-key.js'
 import { CLIENT_TYPES, createOAuthClientService, type ClientType, type OAuthClientService, type OAuthClientView } from '../services/oauth/clients.js'
-import { processIo, withCliContext, type CliIo } from './context.js'
+import { processIo, table, withCliContext, type CliIo } from './context.js'
 
 const USAGE = `usage: tollgate clients <command>
 
@@ -184,9 +184,4 @@ function toJson(client: OAuthClientView) {
     created_at: client.createdAt.toISOString(),
     deleted_at: client.deletedAt?.toISOString() ?? null,
   }
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n'
 }

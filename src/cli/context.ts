@@ -47,3 +47,9 @@ export async function withCliContext(io: CliIo, work: (context: CliContext) => P
     await db.close()
   }
 }
+
+/** Rows as aligned columns (the first row is the header), for the commands' human output. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n'
+}

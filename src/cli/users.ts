@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util'
 import type { Actor } from '../domain/admin/admin.js'
 import type { AdminService, AdminUser, UserDetails } from '../services/admin.js'
 import { USERS_PAGE_DEFAULT, USERS_PAGE_MAX } from '../routes/admin/schemas.js'
-import { table, withAdminService } from './admin.js'
-import { processIo, type CliIo } from './context.js'
+import { withAdminService } from './admin.js'
+import { processIo, table, type CliIo } from './context.js'
 
 const USAGE = `usage: tollgate users <command>
 

@@ -24,6 +24,9 @@ export class EmailTakenError extends Error {
   }
 }
 
+// Prisma hands `contains` to LIKE as it is: without escaping, `_` and `%` in a search are wildcards.
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (character) => `\\${character}`)
+
 export function createUsersRepository(db: Db) {
   return {
     /** Throws EmailTakenError when the (normalised) email exists, also when a concurrent insert won. */
@@ -72,7 +75,7 @@ export function createUsersRepository(db: Db) {
       return db.user.findMany({
         where: {
           ...(filter.id !== undefined ? { id: filter.id } : {}),
-          ...(filter.emailContains ? { email: { contains: filter.emailContains } } : {}),
+          ...(filter.emailContains ? { email: { contains: likeLiteral(filter.emailContains) } } : {}),
           ...(after ? { OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }] } : {}),
         },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],

@@ -98,6 +98,14 @@ describe('GET /admin/v1/users', () => {
     expect(new Set(seen).size).toBe(5)
   })
 
+  it('takes the email text literally: _ and % are not wildcards', async () => {
+    const marker = randomUUID().slice(0, 8)
+    const { email } = await register(t.app, { email: `under_score-${marker}@example.test` })
+    await register(t.app, { email: `underXscore-${marker}@example.test` })
+    expect((await as('GET', `/admin/v1/users?email=${encodeURIComponent(`under_score-${marker}`)}`)).json().users.map((u: { email: string }) => u.email)).toEqual([email])
+    expect((await as('GET', `/admin/v1/users?email=${encodeURIComponent(`%-${marker}`)}`)).json().users).toEqual([])
+  })
+
   it('finds a user by id, and nothing for an unknown or malformed id', async () => {
     const { user } = await register(t.app)
     const found = await as('GET', `/admin/v1/users?id=${user.id}`)
