@@ -29,7 +29,13 @@ const ROOT = new URL('../../', import.meta.url).pathname
  * database of its own: a new database on TEST_DATABASE_URL/DATABASE_URL's server when one is
  * set, else the embedded PGlite in a temporary data directory.
  */
-export async function startService(env: Record<string, string> = {}): Promise<RunningService> {
+export async function startService(
+  env: Record<string, string> = {},
+  options: {
+    /** What the service is given instead of its database's URL (a proxy's address, say). */
+    databaseUrl?: (created: string) => string
+  } = {},
+): Promise<RunningService> {
   const server = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
   let databaseUrl: string | undefined
   let dropDatabase = async () => {}
@@ -61,7 +67,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Ru
       LOG_LEVEL: 'info',
       COOKIE_SECURE: 'false',
       DATA_DIR: mkdtempSync(join(tmpdir(), 'tollgate-e2e-')),
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      ...(databaseUrl ? { DATABASE_URL: options.databaseUrl?.(databaseUrl) ?? databaseUrl } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,9 +19,10 @@ export interface FaultProxy {
   /**
    * The next statement whose SQL matches `pattern` reaches PostgreSQL, which runs it, but its
    * reply never comes back: from then on that connection answers nothing (a reply lost on the
-   * way). Resolves when it happened.
+   * way). With `after`, only on a connection that ran a statement matching `after` first (the
+   * COMMIT of one kind of transaction, say). Resolves when it happened.
    */
-  dropReplyTo(pattern: RegExp): Promise<string>
+  dropReplyTo(pattern: RegExp, options?: { after?: RegExp }): Promise<string>
   /** Connections opened through the proxy so far. */
   readonly connections: number
   close(): Promise<void>
@@ -91,7 +92,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let mode: FaultMode = 'pass'
   let opened = 0
   const links = new Set<Link>()
-  let armed: { pattern: RegExp; resolve: (sql: string) => void } | undefined
+  let armed: { pattern: RegExp; after: RegExp | undefined; primed: Set<Link>; resolve: (sql: string) => void } | undefined
 
   const server: Server = createServer((client) => {
     opened++
@@ -110,7 +111,12 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       if (!link.silent) client.destroy()
     })
     const read = frontendReader((sql) => {
-      if (armed && armed.pattern.test(sql)) {
+      if (!armed) return
+      if (armed.after && !armed.primed.has(link)) {
+        if (armed.after.test(sql)) armed.primed.add(link)
+        return
+      }
+      if (armed.pattern.test(sql)) {
         link.repliesDropped = true
         armed.resolve(sql)
         armed = undefined
@@ -168,9 +174,9 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         await once(server, 'listening')
       }
     },
-    dropReplyTo(pattern) {
+    dropReplyTo(pattern, options = {}) {
       return new Promise((resolve) => {
-        armed = { pattern, resolve }
+        armed = { pattern, after: options.after, primed: new Set(), resolve }
       })
     },
     async close() {
