@@ -111,6 +111,7 @@ export const ENVIRONMENT = {
   RATE_LIMIT_REFRESH_PER_IP: Type.Integer({ minimum: 1, default: 120 }),
   RATE_LIMIT_REFRESH_PER_SESSION: Type.Integer({ minimum: 1, default: 30 }),
   RATE_LIMIT_TOKEN_PER_CLIENT: Type.Integer({ minimum: 1, default: 600 }),
+  RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
   RATE_LIMIT_WINDOW_SECONDS: Seconds(60),
   RATE_LIMIT_ENABLED: Flag(true),
 } satisfies Record<string, TSchema>

@@ -151,7 +151,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with email and password
-         * @description Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth), except for a request from another site (an Origin neither the issuer's nor allowed, or Sec-Fetch-Site: cross-site). An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. Failed logins are throttled per account and per address (429 with Retry-After). A new session beyond the per-user limit evicts the oldest.
+         * @description Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth), except for a request from another site (an Origin neither the issuer's nor allowed, or Sec-Fetch-Site: cross-site). An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. Failed logins (successful ones are not counted) are throttled per account and per address (429 with Retry-After). A new session beyond the per-user limit evicts the oldest.
          */
         post: operations["login"];
         delete?: never;
@@ -171,7 +171,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Needs the current password (a wrong one is 401 `invalid_credentials`). Revokes every other session of the user; the current one stays. A login that verified the old password while the change was in flight gets no session (401 `invalid_credentials`), and of two changes racing with the same current password only the first succeeds. The new password follows the rules of registration.
+         * @description Needs the current password (a wrong one is 401 `invalid_credentials`, recorded as a `password_change_failed` event, and spends the account's failed-login budget: 429 once it is spent). Revokes every other session of the user; the current one stays. A login that verified the old password while the change was in flight gets no session (401 `invalid_credentials`), and of two changes racing with the same current password only the first succeeds. The new password follows the rules of registration.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -736,7 +736,7 @@ export interface components {
              * @description What happened. `refresh_token_reused`: an old refresh token was presented again, and its session revoked.
              * @enum {string}
              */
-            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "password_change_failed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
             /** Format: date-time */
             at: string;
             /** @description The client address of the request that caused the event. */
@@ -845,7 +845,7 @@ export interface components {
         /** AdminSecurityEvent */
         AdminSecurityEvent: {
             /** @enum {string} */
-            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "password_change_failed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
             /** Format: date-time */
             at: string;
             /** @description The client address of the request that caused the event (null for operator actions). */
@@ -3665,6 +3665,17 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
+            /** @description Too many requests: RFC 6749 error `invalid_request`. A rate limit was exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
             /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
             503: {
                 headers: {
@@ -3741,6 +3752,17 @@ export interface operations {
             /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Too many requests: RFC 6749 error `invalid_request`. A rate limit was exceeded; see Retry-After. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -41,6 +41,13 @@ export class MemoryRateLimitStore {
     callback(null, { current: entry.count, ttl: entry.expiresAt - now })
   }
 
+  /** Gives one back (an attempt whose outcome does not count); nothing when the window has ended. */
+  decr(key: string): Promise<void> {
+    const entry = this.#entries.get(key)
+    if (entry && entry.expiresAt > Date.now() && entry.count > 0) entry.count--
+    return Promise.resolve()
+  }
+
   read(key: string, callback: Callback) {
     const now = Date.now()
     const entry = this.#entries.get(key)

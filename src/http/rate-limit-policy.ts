@@ -18,7 +18,19 @@ export interface RateLimitRule {
   /** Each request over the limit doubles the wait (@fastify/rate-limit's exponentialBackoff). */
   readonly backoff?: boolean
   readonly key: (request: FastifyRequest) => string | undefined
+  /**
+   * Which answers the counter keeps, by status; the others are given back once the answer is
+   * known. Every request still takes its place in the counter before it is handled, so a burst
+   * of parallel requests is capped like a sequence: only what comes back is refunded.
+   * Without it, every request counts.
+   */
+  readonly counts?: (statusCode: number) => boolean
 }
+
+/** Failed attempts only: a success (and a server-side failure, which is not the caller's) is given back. */
+const failures = (statusCode: number) => statusCode >= 400 && statusCode < 500
+/** Failed client authentication (401 invalid_client) only. */
+const clientAuthFailures = (statusCode: number) => statusCode === 401
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32)
 
@@ -32,11 +44,15 @@ function bodyField(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
-/** Emails compare as the accounts compare them; the counter key holds a digest, never the address itself. */
+/** An account's counter key: emails compare as the accounts compare them; the key holds a digest, never the address itself. */
+export function accountKey(email: string): string | undefined {
+  const normalized = normalizeEmail(email)
+  return normalized ? digest(normalized) : undefined
+}
+
 export function accountOf(request: FastifyRequest): string | undefined {
   const raw = bodyField(request, 'email')
-  const email = raw === undefined ? undefined : normalizeEmail(raw)
-  return email ? digest(email) : undefined
+  return raw === undefined ? undefined : accountKey(raw)
 }
 
 /** The presented refresh token (body first, then the cookie), as a digest: tokens never become keys. */
@@ -46,24 +62,33 @@ export function refreshTokenOf(request: FastifyRequest): string | undefined {
 }
 
 /**
- * The client an OAuth request authenticates as: HTTP Basic (RFC 6749 §2.3.1, form-encoded id) or
- * client_secret_post. A public client (client_id alone) is not counted per client: every user of
- * the first-party client shares that id, and their refreshes are counted per IP and per token.
+ * The credentials an OAuth request authenticates with: HTTP Basic (RFC 6749 §2.3.1, form-encoded
+ * id) or client_secret_post, as `<client id>:<digest of the secret>`. The secret is part of the key
+ * so that only a caller who knows it can spend the client's budget: a stranger's wrong secrets
+ * land in buckets of their own (and are capped per address by the client-authentication failure
+ * rule), never in the real client's. A public client (client_id alone) is not counted per client:
+ * every user of the first-party client shares that id, and their refreshes are counted per IP and
+ * per token.
  */
 export function authenticatedClientOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
-  if (header && /^basic /i.test(header)) return parseBasicCredentials(header)?.clientId
-  return bodyField(request, 'client_secret') ? bodyField(request, 'client_id') : undefined
+  const basic = header && /^basic /i.test(header) ? parseBasicCredentials(header) : undefined
+  const clientId = basic ? basic.clientId : bodyField(request, 'client_id')
+  const secret = basic ? basic.clientSecret : bodyField(request, 'client_secret')
+  return clientId && secret ? `${clientId}:${digest(secret)}` : undefined
 }
 
 const isRefreshGrant = (request: FastifyRequest) => bodyField(request, 'grant_type') === 'refresh_token'
 
+// Login rules count failed attempts only: people who know their password (six devices behind one
+// NAT, an office at 9 am) are never throttled by their own successes.
 export const RULES = {
   loginPerIp: {
     name: 'login-ip',
     hook: 'onRequest',
     max: (config) => config.RATE_LIMIT_LOGIN_PER_IP,
     key: (request) => clientAddress(request),
+    counts: failures,
   },
   // The attacker's own address is what backs off, not the account: the owner elsewhere is not locked out.
   loginPerAccountAndIp: {
@@ -75,13 +100,17 @@ export const RULES = {
       const account = accountOf(request)
       return account && `${account}:${clientAddress(request)}`
     },
+    counts: failures,
   },
   // Caps a guessing campaign spread over many addresses; a fixed window, so it never outlasts one.
+  // Wrong current passwords at POST /v1/auth/password spend the same budget (through the accounts
+  // service, which knows the account: see plugins/external/rate-limit.ts, accountAttempts).
   loginPerAccount: {
     name: 'login-account',
     hook: 'preHandler',
     max: (config) => config.RATE_LIMIT_LOGIN_PER_ACCOUNT_ANY_IP,
     key: accountOf,
+    counts: failures,
   },
   registerPerIp: {
     name: 'register-ip',
@@ -94,6 +123,15 @@ export const RULES = {
     hook: 'onRequest',
     max: (config) => config.RATE_LIMIT_LOGIN_PER_IP,
     key: (request) => clientAddress(request),
+    counts: failures,
+  },
+  // Wrong client secrets (or unknown clients) from one address, at every endpoint that authenticates clients.
+  clientAuthFailuresPerIp: {
+    name: 'client-auth-ip',
+    hook: 'onRequest',
+    max: (config) => config.RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP,
+    key: (request) => clientAddress(request),
+    counts: clientAuthFailures,
   },
   refreshPerIp: {
     name: 'refresh-ip',
@@ -141,7 +179,9 @@ export const RATE_LIMIT_POLICIES: Readonly<Record<string, readonly RateLimitRule
   'POST /v1/auth/register': [RULES.registerPerIp],
   'POST /v1/auth/password': [RULES.passwordChangePerIp],
   'POST /v1/auth/refresh': [RULES.refreshPerIp, RULES.refreshPerToken],
-  'POST /oauth/token': [RULES.tokenPerClient, RULES.oauthRefreshPerIp, RULES.oauthRefreshPerToken],
+  'POST /oauth/token': [RULES.clientAuthFailuresPerIp, RULES.tokenPerClient, RULES.oauthRefreshPerIp, RULES.oauthRefreshPerToken],
+  'POST /oauth/introspect': [RULES.clientAuthFailuresPerIp],
+  'POST /oauth/revoke': [RULES.clientAuthFailuresPerIp],
 }
 
 export function policyFor(method: string, url: string): readonly RateLimitRule[] {

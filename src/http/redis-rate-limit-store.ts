@@ -9,6 +9,13 @@ interface RateLimitStore {
   child(options: object): RateLimitStore
 }
 
+// Gives one back, never below zero and never into a window that has ended (the key is gone then).
+const REFUND = `
+  local current = redis.call('GET', KEYS[1])
+  if current and tonumber(current) > 0 then return redis.call('DECR', KEYS[1]) end
+  return 0
+`
+
 interface StoreOptions {
   continueExceeding?: boolean
   exponentialBackoff?: boolean
@@ -33,6 +40,11 @@ export function redisRateLimitStore(redis: Redis, prefix: string) {
 
     override child(options: object): RateLimitStore {
       return new PrefixedRedisRateLimitStore(options as StoreOptions)
+    }
+
+    /** Gives one back: an attempt whose outcome does not count. */
+    async decr(key: string): Promise<void> {
+      await redis.eval(REFUND, 1, `${prefix}${key}`)
     }
   }
 }

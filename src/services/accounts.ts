@@ -35,6 +35,16 @@ function assertStrong(password: string): void {
   if (weakness) throw new ProblemError(weakness === 'too_long' ? 'validation_failed' : 'weak_password', WEAKNESS_DETAIL[weakness])
 }
 
+/**
+ * The per-account budget of password checks, shared by every way of checking a password (the
+ * login's HTTP rules spend it too). `take` spends one attempt before the check, so parallel
+ * guesses cannot overdraw it, and throws 429 `rate_limited` once it is spent; `refund` gives the
+ * attempt back when the password was right.
+ */
+export interface AccountAttempts {
+  take(email: string): Promise<{ refund(): Promise<void> }>
+}
+
 /** Accounts: registration, password login, password change, profile. */
 export function createAccountService(deps: {
   store: AccountStore
@@ -42,8 +52,10 @@ export function createAccountService(deps: {
   sessions: SessionService
   events: SecurityEventWriter
   clock: Clock
+  /** The login's per-account budget, which a wrong current password at a password change spends too. */
+  attempts: AccountAttempts
 }) {
-  const { store, hasher, sessions, events, clock } = deps
+  const { store, hasher, sessions, events, clock, attempts } = deps
 
   async function recordFailedLogin(userId: string | null, reason: string, context: RequestContext) {
     await store.transaction((tx) => events.record(tx, { type: 'login_failed', userId, ...context, details: { reason } }))
@@ -103,7 +115,15 @@ export function createAccountService(deps: {
       const context = { ip: input.ip, userAgent: input.userAgent }
       const user = await store.users.findById(input.userId)
       if (!user) throw new ProblemError('not_found', 'No such account')
-      if (!(await hasher.verify(user.passwordHash, input.currentPassword))) throw invalidCredentials()
+      // A stolen access token must not be a way around the login's limits to guess the password.
+      const attempt = await attempts.take(user.email)
+      if (!(await hasher.verify(user.passwordHash, input.currentPassword))) {
+        await store.transaction((tx) =>
+          events.record(tx, { type: 'password_change_failed', userId: user.id, sessionId: input.sessionId ?? null, ...context, details: { reason: 'wrong_password' } }),
+        )
+        throw invalidCredentials()
+      }
+      await attempt.refund()
       assertStrong(input.newPassword)
       const passwordHash = await hasher.hash(input.newPassword)
       await store.transaction(async (tx) => {

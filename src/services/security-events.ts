@@ -10,6 +10,7 @@ export const SECURITY_EVENT_TYPES = [
   'session_revoked',
   'session_flagged',
   'password_changed',
+  'password_change_failed',
   // Operator actions (the admin API and CLI); their details name the actor.
   'users_searched',
   'user_viewed',

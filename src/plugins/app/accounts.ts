@@ -49,7 +49,7 @@ export default fp<{ config: Config }>(
     // A refresh answers within REFRESH_TIMEOUT_MS (at most half the grace window), 503 otherwise,
     // so that a client retrying a refresh whose reply was late or lost lands inside the window.
     const sessions: SessionService = { ...service, refresh: withDeadline(service.refresh, config.REFRESH_TIMEOUT_MS) }
-    const accounts = createAccountService({ store, hasher, sessions, events, clock })
+    const accounts = createAccountService({ store, hasher, sessions, events, clock, attempts: app.accountAttempts })
 
     app.decorate('securityEvents', events)
     app.decorate('sessions', sessions)
@@ -63,5 +63,5 @@ export default fp<{ config: Config }>(
       }
     })
   },
-  { name: 'accounts', dependencies: ['database', 'keys', 'metrics', 'authentication', 'cookie'] },
+  { name: 'accounts', dependencies: ['database', 'keys', 'metrics', 'authentication', 'cookie', 'rate-limit'] },
 )

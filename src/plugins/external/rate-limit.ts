@@ -1,5 +1,4 @@
 import { once } from 'node:events'
-import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
@@ -8,10 +7,28 @@ import type { Config } from '../../config.js'
 import { ProblemError } from '../../errors.js'
 import { MemoryRateLimitStore } from '../../http/memory-rate-limit-store.js'
 import { redisRateLimitStore } from '../../http/redis-rate-limit-store.js'
-import { policyFor, type RateLimitRule } from '../../http/rate-limit-policy.js'
+import { accountKey, policyFor, RULES, type RateLimitRule } from '../../http/rate-limit-policy.js'
+import type { AccountAttempts } from '../../services/accounts.js'
 
-type Limiter = ReturnType<FastifyInstance['createRateLimit']>
-type Verdict = Extract<Awaited<ReturnType<Limiter>>, { isAllowed: false }>
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The per-account budget of password checks, for the use cases that check one (RULES.loginPerAccount). */
+    accountAttempts: AccountAttempts
+  }
+}
+
+/** A counter store: @fastify/rate-limit's Redis store (its Lua script) or the in-memory twin, plus refunds. */
+interface CounterStore {
+  incr(key: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number, max: number): void
+  decr(key: string): Promise<void>
+}
+
+interface Verdict {
+  max: number
+  remaining: number
+  ttlInSeconds: number
+  isExceeded: boolean
+}
 
 const HEADERS = { limit: 'ratelimit-limit', remaining: 'ratelimit-remaining', reset: 'ratelimit-reset' } as const
 
@@ -25,6 +42,8 @@ function tooManyRequests(retryAfterSeconds: number, hint: string) {
   const seconds = Math.max(1, retryAfterSeconds)
   return new ProblemError('rate_limited', `Too many requests; retry in ${seconds} s${hint}`, { retryAfterSeconds: seconds })
 }
+
+const NOTHING_TO_REFUND = { refund: async () => {} }
 
 async function connectRedis(url: string, app: FastifyInstance) {
   // No offline queue and one retry: while Redis is unreachable a request must not wait on it.
@@ -46,24 +65,25 @@ async function connectRedis(url: string, app: FastifyInstance) {
 }
 
 /**
- * Rate limits with @fastify/rate-limit, attached from one policy table (src/http/rate-limit-policy.ts)
- * to the routes registered after this plugin, so route files carry no limits of their own.
- * A route may apply several counters; the one closest to its limit is reported in the
- * RateLimit-* headers, and the first one exceeded answers 429 with Retry-After.
+ * Rate limits from one policy table (src/http/rate-limit-policy.ts), attached to the routes
+ * registered after this plugin, so route files carry no limits of their own. Counters are
+ * fixed windows in Redis (REDIS_URL, @fastify/rate-limit's store) or in memory. A route may apply
+ * several counters; the one closest to its limit is reported in the RateLimit-* headers, and the
+ * first one exceeded answers 429 with Retry-After. A rule that counts only some answers (failed
+ * logins) takes its place before the request is handled and gives it back once the answer shows
+ * it does not count, so parallel requests cannot slip past the limit.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    if (!config.RATE_LIMIT_ENABLED) return
+    if (!config.RATE_LIMIT_ENABLED) {
+      app.decorate('accountAttempts', { take: async () => NOTHING_TO_REFUND })
+      return
+    }
 
     const hint = config.NODE_ENV === 'production' ? '' : LOCAL_HINT
     const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, app) : undefined
-    await app.register(rateLimit, {
-      global: false,
-      enableDraftSpec: true,
-      timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000,
-      store: redis ? redisRateLimitStore(redis, `${config.REDIS_KEY_PREFIX}rate-limit:`) : MemoryRateLimitStore,
-      errorResponseBuilder: (_request, context) => tooManyRequests(Math.ceil(context.ttl / 1000), hint),
-    })
+    const RedisStore = redis ? redisRateLimitStore(redis, `${config.REDIS_KEY_PREFIX}rate-limit:`) : undefined
+    const timeWindow = config.RATE_LIMIT_WINDOW_SECONDS * 1000
 
     const rejections = new Counter({
       name: 'rate_limit_rejections_total',
@@ -78,51 +98,83 @@ export default fp<{ config: Config }>(
     })
 
     // Rules with one name share one counter wherever they are attached.
-    const limiters = new Map<string, Limiter>()
-    const limiterFor = (rule: RateLimitRule) => {
-      let limiter = limiters.get(rule.name)
-      if (!limiter) {
-        const options: RateLimitOptions = {
-          max: rule.max(config),
-          timeWindow: config.RATE_LIMIT_WINDOW_SECONDS * 1000,
-          exponentialBackoff: rule.backoff ?? false,
-          cache: LOCAL_CACHE_SIZE,
-          keyGenerator: (request) => `${rule.name}:${rule.key(request) ?? ''}`,
-        }
-        limiter = app.createRateLimit(options)
-        limiters.set(rule.name, limiter)
+    const stores = new Map<string, CounterStore>()
+    const storeFor = (rule: RateLimitRule): CounterStore => {
+      let store = stores.get(rule.name)
+      if (!store) {
+        const exponentialBackoff = rule.backoff ?? false
+        store = RedisStore ? new RedisStore({ exponentialBackoff }) : new MemoryRateLimitStore({ exponentialBackoff, cache: LOCAL_CACHE_SIZE })
+        stores.set(rule.name, store)
       }
-      return limiter
+      return store
     }
+
+    let storeFailing = false
+    const storeFailed = (request: { log: FastifyInstance['log'] }, error: unknown, rule: RateLimitRule) => {
+      // Fail open: a broken counter store must not take logins down with it.
+      storeErrors.inc()
+      if (!storeFailing) request.log.warn({ err: error, rule: rule.name }, 'rate-limit store failed: request let through')
+      storeFailing = true
+    }
+
+    /** Counts one request in the rule's bucket `key`; undefined when the store failed (let through). */
+    async function hit(rule: RateLimitRule, key: string, log: { log: FastifyInstance['log'] }): Promise<Verdict | undefined> {
+      const max = rule.max(config)
+      try {
+        const { current, ttl } = await new Promise<{ current: number; ttl: number }>((resolve, reject) =>
+          storeFor(rule).incr(`${rule.name}:${key}`, (error, result) => (error || !result ? reject(error) : resolve(result)), timeWindow, max),
+        )
+        storeFailing = false
+        return { max, remaining: Math.max(0, max - current), ttlInSeconds: Math.ceil(ttl / 1000), isExceeded: current > max }
+      } catch (error) {
+        storeFailed(log, error, rule)
+        return undefined
+      }
+    }
+
+    async function refund(rule: RateLimitRule, key: string, log: { log: FastifyInstance['log'] }): Promise<void> {
+      try {
+        await storeFor(rule).decr(`${rule.name}:${key}`)
+      } catch (error) {
+        storeFailed(log, error, rule)
+      }
+    }
+
+    function refuse(rule: RateLimitRule, verdict: Verdict, log: FastifyInstance['log']): ProblemError {
+      rejections.inc({ rule: rule.name })
+      log.info({ rule: rule.name }, 'rate limit exceeded')
+      return tooManyRequests(verdict.ttlInSeconds, hint)
+    }
+
+    app.decorate('accountAttempts', {
+      async take(email: string) {
+        const rule = RULES.loginPerAccount
+        const key = accountKey(email)
+        if (key === undefined) return NOTHING_TO_REFUND
+        const verdict = await hit(rule, key, app)
+        if (verdict?.isExceeded) throw refuse(rule, verdict, app.log)
+        return verdict ? { refund: () => refund(rule, key, app) } : NOTHING_TO_REFUND
+      },
+    } satisfies AccountAttempts)
 
     // The lowest remaining count reported so far for a request, across its hooks.
     const reported = new WeakMap<FastifyRequest, number>()
-    let storeFailing = false
+    // What a request took from counters that keep only some answers: settled once the answer is known.
+    const pending = new WeakMap<FastifyRequest, { rule: RateLimitRule; key: string }[]>()
 
-    const enforce = (rules: readonly RateLimitRule[]) => {
-      const checks = rules.map((rule) => ({ rule, limiter: limiterFor(rule) }))
-      return async function rateLimitPolicy(request: FastifyRequest, reply: FastifyReply) {
+    const enforce = (rules: readonly RateLimitRule[]) =>
+      async function rateLimitPolicy(request: FastifyRequest, reply: FastifyReply) {
         let closest: Verdict | undefined
-        for (const { rule, limiter } of checks) {
-          if (rule.key(request) === undefined) continue
-          let verdict: Awaited<ReturnType<Limiter>>
-          try {
-            verdict = await limiter(request)
-          } catch (error) {
-            // Fail open: a broken counter store must not take logins down with it.
-            storeErrors.inc()
-            if (!storeFailing) request.log.warn({ err: error, rule: rule.name }, 'rate-limit store failed: request let through')
-            storeFailing = true
-            continue
-          }
-          storeFailing = false
-          if (verdict.isAllowed) continue
+        for (const rule of rules) {
+          const key = rule.key(request)
+          if (key === undefined) continue
+          const verdict = await hit(rule, key, request)
+          if (!verdict) continue
           if (verdict.isExceeded) {
-            rejections.inc({ rule: rule.name })
-            request.log.info({ rule: rule.name }, 'rate limit exceeded')
             reply.header(HEADERS.limit, verdict.max).header(HEADERS.remaining, 0).header(HEADERS.reset, verdict.ttlInSeconds)
-            throw tooManyRequests(verdict.ttlInSeconds, hint)
+            throw refuse(rule, verdict, request.log)
           }
+          if (rule.counts) pending.set(request, [...(pending.get(request) ?? []), { rule, key }])
           if (!closest || verdict.remaining < closest.remaining) closest = verdict
         }
         if (closest && closest.remaining < (reported.get(request) ?? Infinity)) {
@@ -130,7 +182,16 @@ export default fp<{ config: Config }>(
           reply.header(HEADERS.limit, closest.max).header(HEADERS.remaining, closest.remaining).header(HEADERS.reset, closest.ttlInSeconds)
         }
       }
-    }
+
+    // Before the answer leaves, so that the caller's next request already sees the refund.
+    app.addHook('onSend', async (request, reply) => {
+      const taken = pending.get(request)
+      if (!taken) return
+      pending.delete(request)
+      for (const { rule, key } of taken) {
+        if (!rule.counts!(reply.statusCode)) await refund(rule, key, request)
+      }
+    })
 
     app.addHook('onRoute', (routeOptions) => {
       const methods = Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]

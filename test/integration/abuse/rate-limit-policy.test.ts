@@ -171,10 +171,12 @@ describe('rate-limit policies', () => {
         payload: new URLSearchParams(form).toString(),
       })
 
-    it('counts per client, whether it authenticates with Basic or in the body, and renders 429 the RFC 6749 way', async () => {
+    it('counts per client and secret, whether it authenticates with Basic or in the body, and renders 429 the RFC 6749 way', async () => {
       expect((await token({ grant_type: 'client_credentials' }, 'svc-a:secret')).statusCode).toBe(200)
-      expect((await token({ grant_type: 'client_credentials', client_id: 'svc-a', client_secret: 'x' }, undefined, '10.0.0.2')).statusCode).toBe(200)
-      expect((await token({ grant_type: 'client_credentials' }, 'svc-a:other', '10.0.0.3')).statusCode).toBe(200)
+      expect((await token({ grant_type: 'client_credentials', client_id: 'svc-a', client_secret: 'secret' }, undefined, '10.0.0.2')).statusCode).toBe(200)
+      expect((await token({ grant_type: 'client_credentials' }, 'svc-a:secret', '10.0.0.3')).statusCode).toBe(200)
+      // Another secret (a stranger guessing) is not the client's budget.
+      for (let i = 0; i < 3; i++) expect((await token({ grant_type: 'client_credentials' }, `svc-a:guess-${i}`, '10.0.0.9')).statusCode).toBe(200)
       const limited = await token({ grant_type: 'client_credentials' }, 'svc-a:secret', '10.0.0.4')
       expect(limited.statusCode).toBe(429)
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)

@@ -66,6 +66,17 @@ describe.skipIf(!hasRedis)('rate-limit counters in Redis', () => {
     expect((await login(b!.app, 'shared@example.com', '10.0.0.2')).statusCode).toBe(401)
   })
 
+  it('give successes back, and cap a parallel burst of failures across instances', async () => {
+    const [a, b] = await Promise.all([buildPolicyApp({ ...LIMITS, REDIS_URL: url }), buildPolicyApp({ ...LIMITS, REDIS_URL: url })])
+    apps.push(a!.app, b!.app)
+    const attempt = (app: FastifyInstance, password: string) =>
+      app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'refunds@example.com', password }, remoteAddress: '10.0.0.30' })
+    for (let i = 0; i < 10; i++) expect((await attempt(i % 2 ? a!.app : b!.app, 'correct')).statusCode).toBe(200)
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(i % 2 ? a!.app : b!.app, 'wrong')))
+    expect(burst.filter((res) => res.statusCode === 401)).toHaveLength(3)
+    expect(burst.filter((res) => res.statusCode === 429)).toHaveLength(17)
+  })
+
   it('keep every key under REDIS_KEY_PREFIX, named by rule', async () => {
     const { app } = await buildPolicyApp({ ...LIMITS, REDIS_URL: url, REDIS_KEY_PREFIX: 'test-prefix:' })
     apps.push(app)

@@ -61,6 +61,7 @@ function accountsWith(hasher: PasswordHasher) {
     sessions: t.app.sessions,
     events: t.app.securityEvents,
     clock: () => t.app.accountsClock(),
+    attempts: t.app.accountAttempts,
   })
 }
 

@@ -50,7 +50,7 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth), ' +
           'except for a request from another site (an Origin neither the issuer\'s nor allowed, or Sec-Fetch-Site: cross-site). ' +
           'An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. ' +
-          'Failed logins are throttled per account and per address (429 with Retry-After). ' +
+          'Failed logins (successful ones are not counted) are throttled per account and per address (429 with Retry-After). ' +
           'A new session beyond the per-user limit evicts the oldest.',
         security: [],
         body: LoginBodySchema,
@@ -80,7 +80,8 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'Change the password',
         description:
-          'Needs the current password (a wrong one is 401 `invalid_credentials`). Revokes every other session of the user; ' +
+          'Needs the current password (a wrong one is 401 `invalid_credentials`, recorded as a `password_change_failed` event, and ' +
+          'spends the account\'s failed-login budget: 429 once it is spent). Revokes every other session of the user; ' +
           'the current one stays. A login that verified the old password while the change was in flight gets no session ' +
           '(401 `invalid_credentials`), and of two changes racing with the same current password only the first succeeds. ' +
           'The new password follows the rules of registration.',
