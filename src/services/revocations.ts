@@ -90,6 +90,18 @@ export function createLocalRevocationSource(deps: {
     return loading
   }
 
+  // A load already under way may have read the lists before the caller's revocation committed:
+  // the caller waits for one that starts after it asked (several callers share that one).
+  let next: Promise<void> | undefined
+  function reloadAfterChange(): Promise<void> {
+    if (!loading) return refresh()
+    next ??= loading.catch(() => {}).then(() => {
+      next = undefined
+      return refresh()
+    })
+    return next
+  }
+
   const listed = (current: NonNullable<typeof snapshot>, claims: { jti?: string | undefined; sid?: string | undefined }) =>
     (claims.sid !== undefined && current.sids.has(claims.sid)) || (claims.jti !== undefined && current.jtis.has(claims.jti))
 
@@ -110,7 +122,7 @@ export function createLocalRevocationSource(deps: {
       timer.unref()
     },
     /** Reloads now: a revocation made by this instance applies to its next request. */
-    refresh: () => (deps.refreshMs > 0 ? refresh() : Promise.resolve()),
+    refresh: () => (deps.refreshMs > 0 ? reloadAfterChange() : Promise.resolve()),
     close() {
       clearInterval(timer)
       timer = undefined

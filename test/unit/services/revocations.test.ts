@@ -51,6 +51,30 @@ describe('the local revocation source', () => {
     source.close()
   })
 
+  it('refresh() during a reload that read the lists before a revocation waits for one that reads them after', async () => {
+    const { state, repository } = fakes()
+    let release: () => void = () => {}
+    let slow = false
+    const revocations = {
+      async feed() {
+        const lists = { sids: [...state.sids], jtis: [...state.jtis] }
+        if (slow) await new Promise<void>((resolve) => (release = resolve))
+        return lists
+      },
+    }
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000 })
+    await source.start()
+    slow = true
+    const stale = source.refresh() // the timer's reload, say: it has read the lists
+    slow = false
+    state.sids.push(SID) // the revocation commits
+    const fresh = source.refresh()
+    release()
+    await Promise.all([stale, fresh])
+    expect(await source.isRevoked({ sid: SID })).toBe(true)
+    source.close()
+  })
+
   it('queries the database on every request when the refresh interval is 0', async () => {
     const { state, revocations, repository } = fakes()
     const source = createLocalRevocationSource({ revocations, repository, refreshMs: 0 })
