@@ -109,7 +109,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(
     async (scope) => {
       await scope.register(formbody)
-      await scope.register(oauthRoutes)
+      await scope.register(oauthRoutes, { config })
     },
     { prefix: '/oauth' },
   )

@@ -27,6 +27,7 @@ export const PROBLEMS = {
   invalid_token: { status: 401, title: 'The access token is missing, invalid or expired', oauth: 'invalid_client', challenge: 'bearer_error' },
   insufficient_scope: { status: 403, title: 'The access token lacks the required scope', oauth: 'invalid_request', challenge: 'bearer_error' },
   forbidden_origin: { status: 403, title: 'Cross-origin request refused', oauth: 'invalid_request' },
+  invalid_form: { status: 403, title: 'The form expired or was not opened in this browser', oauth: 'invalid_request' },
   not_found: { status: 404, title: 'Not found', oauth: 'invalid_request' },
   method_not_allowed: { status: 405, title: 'Method not allowed', oauth: 'invalid_request' },
   email_taken: { status: 409, title: 'An account with this email already exists', oauth: 'invalid_request' },

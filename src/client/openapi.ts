@@ -120,6 +120,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/openid-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OpenID Connect discovery document
+         * @description OpenID Connect Discovery 1.0: everything a relying party (openid-client, oauth4webapi, Grafana, oauth2-proxy, Postman) needs to sign users in with tollgate, a superset of the RFC 8414 metadata.
+         */
+        get: operations["getOpenIdConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/register": {
         parameters: {
             query?: never;
@@ -516,6 +536,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization endpoint
+         * @description RFC 6749 §4.1 with OAuth 2.1's rules and OpenID Connect Core §3.1.2: `response_type=code` only, PKCE `S256` required of every client, `redirect_uri` exactly one of the client's. An unknown client or an unregistered `redirect_uri` gets an error page (400), never a redirect; every other error redirects back with `error`, `error_description`, `state` and `iss` (RFC 9207). A browser that is not signed in (or must sign in again: `prompt=login`, `max_age`) gets the login page; a third-party client the user has not consented to gets the consent page; otherwise the answer is a 303 to the redirect URI with `code`, `state` and `iss`.
+         */
+        get: operations["authorize"];
+        put?: never;
+        /**
+         * Authorization endpoint (form post)
+         * @description The same as GET, with the parameters in a form-encoded body (OpenID Connect Core §3.1.2.1). RFC 6749 §4.1 with OAuth 2.1's rules and OpenID Connect Core §3.1.2: `response_type=code` only, PKCE `S256` required of every client, `redirect_uri` exactly one of the client's. An unknown client or an unregistered `redirect_uri` gets an error page (400), never a redirect; every other error redirects back with `error`, `error_description`, `state` and `iss` (RFC 9207). A browser that is not signed in (or must sign in again: `prompt=login`, `max_age`) gets the login page; a third-party client the user has not consented to gets the consent page; otherwise the answer is a 303 to the redirect URI with `code`, `state` and `iss`.
+         */
+        post: operations["authorizeWithForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The login page's form
+         * @description What the login page posts: email and password, with the page's hidden `interaction` field (the authorization request, bound to this browser's CSRF cookie; from another site or another browser: 403). The same checks, brute-force limits (shared counters) and security events as `POST /v1/auth/login`; a refused password shows the page again with the same message whatever the cause. Signing in starts a sign-in session (listed in `/v1/auth/sessions`) carried by the tollgate_sign_in cookie (HttpOnly, SameSite=Lax, Path=/oauth); then the consent page, or a 303 to the client with the code.
+         */
+        post: operations["signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The consent page's form
+         * @description What the consent page posts: `decision=allow` (remembered for this client and these scopes; a 303 with the code) or `deny` (a 303 with `error=access_denied`), with the page's hidden `interaction` field, valid only in the browser and for the sign-in it was shown to.
+         */
+        post: operations["consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/oauth/token": {
         parameters: {
             query?: never;
@@ -600,7 +684,7 @@ export interface components {
              * @description Stable machine-readable code: branch on this. The same codes are listed by each operation.
              * @enum {string}
              */
-            code: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_grant" | "invalid_token" | "insufficient_scope" | "forbidden_origin" | "not_found" | "method_not_allowed" | "email_taken" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "quantity_limit_exceeded" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_grant" | "invalid_token" | "insufficient_scope" | "forbidden_origin" | "invalid_form" | "not_found" | "method_not_allowed" | "email_taken" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "quantity_limit_exceeded" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
         };
         /**
          * OAuthError
@@ -652,20 +736,58 @@ export interface components {
          */
         AuthorizationServerMetadata: {
             issuer: string;
+            authorization_endpoint: string;
             token_endpoint: string;
             jwks_uri: string;
             revocation_endpoint: string;
             introspection_endpoint: string;
             grant_types_supported: string[];
             response_types_supported: string[];
+            response_modes_supported: string[];
+            code_challenge_methods_supported: string[];
             token_endpoint_auth_methods_supported: string[];
             revocation_endpoint_auth_methods_supported: string[];
             introspection_endpoint_auth_methods_supported: string[];
             scopes_supported: string[];
             /** @description The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS. */
             access_token_signing_alg_values_supported: string[];
+            /** @description RFC 9207: every authorization response carries `iss`. */
+            authorization_response_iss_parameter_supported: boolean;
             /** @description The API reference; absent when this instance does not serve it (API_DOCS=false) */
             service_documentation?: string;
+        };
+        /**
+         * OpenIdConfiguration
+         * @description OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 document and the OpenID Connect members
+         */
+        OpenIdConfiguration: {
+            issuer: string;
+            authorization_endpoint: string;
+            token_endpoint: string;
+            jwks_uri: string;
+            revocation_endpoint: string;
+            introspection_endpoint: string;
+            grant_types_supported: string[];
+            response_types_supported: string[];
+            response_modes_supported: string[];
+            code_challenge_methods_supported: string[];
+            token_endpoint_auth_methods_supported: string[];
+            revocation_endpoint_auth_methods_supported: string[];
+            introspection_endpoint_auth_methods_supported: string[];
+            scopes_supported: string[];
+            /** @description The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS. */
+            access_token_signing_alg_values_supported: string[];
+            /** @description RFC 9207: every authorization response carries `iss`. */
+            authorization_response_iss_parameter_supported: boolean;
+            /** @description The API reference; absent when this instance does not serve it (API_DOCS=false) */
+            service_documentation?: string;
+            subject_types_supported: string[];
+            id_token_signing_alg_values_supported: string[];
+            claims_supported: string[];
+            prompt_values_supported: string[];
+            claims_parameter_supported: boolean;
+            request_parameter_supported: boolean;
+            request_uri_parameter_supported: boolean;
         };
         /**
          * User
@@ -886,10 +1008,12 @@ export interface components {
             token_type: "Bearer";
             /** @description Seconds until the access token expires. */
             expires_in: number;
-            /** @description refresh_token grant only: the rotated refresh token. */
+            /** @description refresh_token: the rotated refresh token; authorization_code: the session's first one, when `offline_access` was granted. */
             refresh_token?: string;
             /** @description The scopes granted, space-separated. */
             scope: string;
+            /** @description authorization_code with `openid`: the OpenID Connect ID token (a JWT). */
+            id_token?: string;
         };
         /** IntrospectionResponse */
         IntrospectionResponse: {
@@ -921,6 +1045,7 @@ export type Status = components['schemas']['Status'];
 export type PublicJwk = components['schemas']['PublicJwk'];
 export type Jwks = components['schemas']['Jwks'];
 export type AuthorizationServerMetadata = components['schemas']['AuthorizationServerMetadata'];
+export type OpenIdConfiguration = components['schemas']['OpenIdConfiguration'];
 export type User = components['schemas']['User'];
 export type TokenResponse = components['schemas']['TokenResponse'];
 export type Session = components['schemas']['Session'];
@@ -1163,15 +1288,25 @@ export interface operations {
                     /**
                      * @example {
                      *       "issuer": "http://localhost:3000",
+                     *       "authorization_endpoint": "http://localhost:3000/oauth/authorize",
                      *       "token_endpoint": "http://localhost:3000/oauth/token",
                      *       "jwks_uri": "http://localhost:3000/.well-known/jwks.json",
                      *       "revocation_endpoint": "http://localhost:3000/oauth/revoke",
                      *       "introspection_endpoint": "http://localhost:3000/oauth/introspect",
                      *       "grant_types_supported": [
+                     *         "authorization_code",
                      *         "refresh_token",
                      *         "client_credentials"
                      *       ],
-                     *       "response_types_supported": [],
+                     *       "response_types_supported": [
+                     *         "code"
+                     *       ],
+                     *       "response_modes_supported": [
+                     *         "query"
+                     *       ],
+                     *       "code_challenge_methods_supported": [
+                     *         "S256"
+                     *       ],
                      *       "token_endpoint_auth_methods_supported": [
                      *         "client_secret_basic",
                      *         "client_secret_post",
@@ -1187,16 +1322,132 @@ export interface operations {
                      *         "client_secret_post"
                      *       ],
                      *       "scopes_supported": [
+                     *         "openid",
+                     *         "profile",
+                     *         "email",
+                     *         "offline_access",
                      *         "cart"
                      *       ],
                      *       "access_token_signing_alg_values_supported": [
                      *         "ES256",
                      *         "RS256"
                      *       ],
+                     *       "authorization_response_iss_parameter_supported": true,
                      *       "service_documentation": "http://localhost:3000/docs"
                      *     }
                      */
                     "application/json": components["schemas"]["AuthorizationServerMetadata"];
+                };
+            };
+            /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOpenIdConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 document and the OpenID Connect members */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "issuer": "http://localhost:3000",
+                     *       "authorization_endpoint": "http://localhost:3000/oauth/authorize",
+                     *       "token_endpoint": "http://localhost:3000/oauth/token",
+                     *       "jwks_uri": "http://localhost:3000/.well-known/jwks.json",
+                     *       "revocation_endpoint": "http://localhost:3000/oauth/revoke",
+                     *       "introspection_endpoint": "http://localhost:3000/oauth/introspect",
+                     *       "grant_types_supported": [
+                     *         "authorization_code",
+                     *         "refresh_token",
+                     *         "client_credentials"
+                     *       ],
+                     *       "response_types_supported": [
+                     *         "code"
+                     *       ],
+                     *       "response_modes_supported": [
+                     *         "query"
+                     *       ],
+                     *       "code_challenge_methods_supported": [
+                     *         "S256"
+                     *       ],
+                     *       "token_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post",
+                     *         "none"
+                     *       ],
+                     *       "revocation_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post",
+                     *         "none"
+                     *       ],
+                     *       "introspection_endpoint_auth_methods_supported": [
+                     *         "client_secret_basic",
+                     *         "client_secret_post"
+                     *       ],
+                     *       "scopes_supported": [
+                     *         "openid",
+                     *         "profile",
+                     *         "email",
+                     *         "offline_access",
+                     *         "cart"
+                     *       ],
+                     *       "access_token_signing_alg_values_supported": [
+                     *         "ES256",
+                     *         "RS256"
+                     *       ],
+                     *       "authorization_response_iss_parameter_supported": true,
+                     *       "service_documentation": "http://localhost:3000/docs",
+                     *       "subject_types_supported": [
+                     *         "public"
+                     *       ],
+                     *       "id_token_signing_alg_values_supported": [
+                     *         "RS256"
+                     *       ],
+                     *       "claims_supported": [
+                     *         "sub",
+                     *         "iss",
+                     *         "aud",
+                     *         "exp",
+                     *         "iat",
+                     *         "auth_time",
+                     *         "nonce",
+                     *         "sid",
+                     *         "azp",
+                     *         "name",
+                     *         "email",
+                     *         "email_verified"
+                     *       ],
+                     *       "prompt_values_supported": [
+                     *         "none",
+                     *         "login",
+                     *         "consent",
+                     *         "select_account"
+                     *       ],
+                     *       "claims_parameter_supported": false,
+                     *       "request_parameter_supported": false,
+                     *       "request_uri_parameter_supported": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OpenIdConfiguration"];
                 };
             };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
@@ -3504,6 +3755,363 @@ export interface operations {
             };
         };
     };
+    authorize: {
+        parameters: {
+            query?: {
+                /** @description `code`: the only response type. */
+                response_type?: string;
+                /** @description The registered client. */
+                client_id?: string;
+                /** @description Exactly one of the client's registered redirect URIs. */
+                redirect_uri?: string;
+                /** @description Space-separated scopes within the client's, e.g. `openid profile email offline_access`. */
+                scope?: string;
+                /** @description Returned unchanged with the code or the error. */
+                state?: string;
+                /** @description OpenID Connect: copied into the ID token. */
+                nonce?: string;
+                /** @description PKCE: BASE64URL(SHA-256(code_verifier)), 43 characters. Required. */
+                code_challenge?: string;
+                /** @description PKCE: `S256` (the only method; required). */
+                code_challenge_method?: string;
+                /** @description `none` (answer without any page: `login_required` / `consent_required`), `login` (ask for the password again), `consent` (ask again). */
+                prompt?: string;
+                /** @description Seconds: a sign-in older than this asks for the password again. */
+                max_age?: string;
+                /** @description `query` (the only mode). */
+                response_mode?: string;
+                /** @description An email to fill the login form with. */
+                login_hint?: string;
+                /** @description Not supported (`request_not_supported`). */
+                request?: string;
+                /** @description Not supported (`request_uri_not_supported`). */
+                request_uri?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The login page, or the consent page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Back to the client: `code`, `state`, `iss`, or `error`, `error_description`, `state`, `iss`. */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an HTML error page (`validation_failed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service unavailable: an HTML error page (`service_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    authorizeWithForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "response_type": "code",
+                 *       "client_id": "3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b",
+                 *       "redirect_uri": "https://app.example/callback",
+                 *       "scope": "openid profile email",
+                 *       "state": "af0ifjsldkj",
+                 *       "nonce": "n-0S6_WzA2Mj",
+                 *       "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                 *       "code_challenge_method": "S256"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description `code`: the only response type. */
+                    response_type?: string;
+                    /** @description The registered client. */
+                    client_id?: string;
+                    /** @description Exactly one of the client's registered redirect URIs. */
+                    redirect_uri?: string;
+                    /** @description Space-separated scopes within the client's, e.g. `openid profile email offline_access`. */
+                    scope?: string;
+                    /** @description Returned unchanged with the code or the error. */
+                    state?: string;
+                    /** @description OpenID Connect: copied into the ID token. */
+                    nonce?: string;
+                    /** @description PKCE: BASE64URL(SHA-256(code_verifier)), 43 characters. Required. */
+                    code_challenge?: string;
+                    /** @description PKCE: `S256` (the only method; required). */
+                    code_challenge_method?: string;
+                    /** @description `none` (answer without any page: `login_required` / `consent_required`), `login` (ask for the password again), `consent` (ask again). */
+                    prompt?: string;
+                    /** @description Seconds: a sign-in older than this asks for the password again. */
+                    max_age?: string;
+                    /** @description `query` (the only mode). */
+                    response_mode?: string;
+                    /** @description An email to fill the login form with. */
+                    login_hint?: string;
+                    /** @description Not supported (`request_not_supported`). */
+                    request?: string;
+                    /** @description Not supported (`request_uri_not_supported`). */
+                    request_uri?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The login page, or the consent page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Back to the client: `code`, `state`, `iss`, or `error`, `error_description`, `state`, `iss`. */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an HTML error page (`validation_failed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Content too large: an HTML error page (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service unavailable: an HTML error page (`service_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "interaction": "eyJwIjp7fX0.c2lnbmF0dXJl",
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description The hidden field of the login page: the authorization request it belongs to, bound to this browser. */
+                    interaction: string;
+                    email: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The login page, or the consent page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Back to the client: `code`, `state`, `iss`, or `error`, `error_description`, `state`, `iss`. */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an HTML error page (`validation_failed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Forbidden: an HTML error page (`forbidden_origin`, `invalid_form`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Content too large: an HTML error page (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Too many requests: an HTML error page (`rate_limited`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service unavailable: an HTML error page (`service_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "interaction": "eyJwIjp7fX0.c2lnbmF0dXJl",
+                 *       "decision": "allow"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description The hidden field of the consent page. */
+                    interaction: string;
+                    /** @description The button the user pressed. */
+                    decision: "allow" | "deny";
+                };
+            };
+        };
+        responses: {
+            /** @description The login page, or the consent page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Back to the client: `code`, `state`, `iss`, or `error`, `error_description`, `state`, `iss`. */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an HTML error page (`validation_failed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Forbidden: an HTML error page (`forbidden_origin`, `invalid_form`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Content too large: an HTML error page (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service unavailable: an HTML error page (`service_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
     oauthToken: {
         parameters: {
             query?: never;
@@ -3514,12 +4122,18 @@ export interface operations {
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": {
-                    /** @description `client_credentials` or `refresh_token`. */
+                    /** @description `authorization_code`, `client_credentials` or `refresh_token`. */
                     grant_type?: string;
                     /** @description client_credentials: space-separated scopes within the client's; all of them when omitted. */
                     scope?: string;
                     /** @description refresh_token: the refresh token to rotate. */
                     refresh_token?: string;
+                    /** @description authorization_code: the code the authorization endpoint returned (single use, 60 s). */
+                    code?: string;
+                    /** @description authorization_code: the redirect_uri of the authorization request. */
+                    redirect_uri?: string;
+                    /** @description authorization_code: the PKCE verifier of the code_challenge. */
+                    code_verifier?: string;
                     /** @description client_secret_post, or the public first-party client identifying itself. */
                     client_id?: string;
                     /** @description client_secret_post. Do not combine with HTTP Basic. */

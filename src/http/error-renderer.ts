@@ -11,11 +11,16 @@ import {
 } from '../errors.js'
 import { DATABASE_RETRY_AFTER_SECONDS, databaseFailureOf } from '../db/unavailable.js'
 import { BASIC_CHALLENGE, bearerChallenge } from './authorization.js'
+import { sendPage } from './pages/render.js'
+import { errorPage } from './pages/templates.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
-/** Routes opt into RFC 6749 error bodies with `config: { errorFormat: 'oauth' }`. */
-export type ErrorFormat = 'problem' | 'oauth'
+/**
+ * Routes opt into RFC 6749 error bodies with `config: { errorFormat: 'oauth' }`, and the HTML
+ * pages of the authorization endpoint into an error page with `'page'`.
+ */
+export type ErrorFormat = 'problem' | 'oauth' | 'page'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -132,6 +137,12 @@ export function renderError(error: FastifyError | Error, request: FastifyRequest
     request.log.error({ err: error }, 'request failed')
   } else {
     request.log.info({ code: rendered.problem.code, status: rendered.status }, 'request refused')
+  }
+  if (request.routeOptions.config?.errorFormat === 'page') {
+    reply.headers(rendered.headers)
+    const { code, detail } = rendered.problem
+    const description = rendered.status >= 500 ? PROBLEMS[code].title : (detail ?? PROBLEMS[code].title)
+    return sendPage(reply, rendered.status, errorPage({ status: rendered.status, title: PROBLEMS[code].title, description, code }))
   }
   if (request.routeOptions.config?.errorFormat === 'oauth') {
     reply.code(oauthStatus(rendered)).headers(rendered.headers)

@@ -47,6 +47,12 @@ export const OPENAPI_INFO: {
       name: 'oauth',
       description: 'OAuth 2.0 endpoints for other clients: form-encoded requests (`application/x-www-form-urlencoded`) and RFC 6749 error bodies.',
     },
+    {
+      name: 'oidc',
+      description:
+        'Signing users in to other apps (authorization code + PKCE, OpenID Connect): the authorization endpoint and tollgate\'s own login ' +
+        'and consent pages (HTML for browsers, with error pages), userinfo and logout.',
+    },
     { name: 'discovery', description: 'Public keys, the revocations feed and metadata, for services that verify tokens and for OAuth clients.' },
     { name: 'operations', description: 'Health, readiness, metrics and this document.' },
     {

@@ -176,6 +176,8 @@ export const RULES = {
  */
 export const RATE_LIMIT_POLICIES: Readonly<Record<string, readonly RateLimitRule[]>> = {
   'POST /v1/auth/login': [RULES.loginPerIp, RULES.loginPerAccountAndIp, RULES.loginPerAccount],
+  // The login page: the same rules, hence the same counters, as the API's login.
+  'POST /oauth/login': [RULES.loginPerIp, RULES.loginPerAccountAndIp, RULES.loginPerAccount],
   'POST /v1/auth/register': [RULES.registerPerIp],
   'POST /v1/auth/password': [RULES.passwordChangePerIp],
   'POST /v1/auth/refresh': [RULES.refreshPerIp, RULES.refreshPerToken],

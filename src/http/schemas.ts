@@ -176,7 +176,7 @@ const OAUTH_EXAMPLE_DESCRIPTIONS: Record<OAuthErrorCode, string> = {
   invalid_client: 'Client authentication failed',
   invalid_grant: 'The refresh token is invalid, expired or revoked',
   unauthorized_client: 'The client may not use this grant type',
-  unsupported_grant_type: 'Supported grant types: client_credentials, refresh_token',
+  unsupported_grant_type: 'Supported grant types: authorization_code, client_credentials, refresh_token',
   invalid_scope: 'The requested scope exceeds the client\'s scopes',
   unsupported_token_type: 'The token type cannot be revoked',
   server_error: 'Internal server error',
@@ -199,4 +199,39 @@ export function oauthErrorResponses(...statuses: Array<number | [number, OAuthEr
 /** A response without a body (304, an empty 200): documented with no content, sent with `reply.send()`. */
 export function noBody(description: string, headers?: Record<string, { type: 'string'; description: string }>) {
   return Type.Unsafe<undefined>({ type: 'null', description, ...(headers ? { headers } : {}) })
+}
+
+export const HTML_MEDIA_TYPE = 'text/html'
+
+/** An HTML page of the authorization endpoint (login, consent), documented as such. */
+export function htmlPage(description: string) {
+  return { description, content: { [HTML_MEDIA_TYPE]: { schema: { type: 'string', description: 'An HTML page (no script; styles from /oauth/assets).' } } } }
+}
+
+/**
+ * The error page an HTML route answers with: for a person in a browser, not a program, so no
+ * machine-readable body; the problem code is on the page.
+ */
+export function pageErrorResponse(status: number, codes: readonly ProblemCode[] = codesForStatus(status)): ErrorResponse & { content: Record<string, unknown> } {
+  const list = codes.map((code) => `\`${code}\``).join(', ')
+  return {
+    description: `${STATUS_TEXT[status] ?? `Status ${status}`}: an HTML error page (${list}).`,
+    ...(status === 429 || status === 503 ? { headers: ERROR_HEADERS[status] } : {}),
+    content: { [HTML_MEDIA_TYPE]: { schema: { type: 'string', description: 'An HTML error page naming the error code.' } } },
+  } as unknown as ErrorResponse & { content: Record<string, unknown> }
+}
+
+/** The error pages of an HTML route, by status (every code of that status by default). */
+export function pageErrorResponses(...statuses: Array<number | [number, ProblemCode[]]>): Record<number, ErrorResponse> {
+  return Object.fromEntries(
+    statuses.map((entry) => {
+      const [status, codes] = typeof entry === 'number' ? [entry, undefined] : entry
+      return [status, pageErrorResponse(status, codes)]
+    }),
+  )
+}
+
+/** A 303 See Other back to the client (or the redirect of a page), documented with its Location. */
+export function redirectResponse(description: string) {
+  return noBody(description, { Location: { type: 'string', description: 'Where the browser goes next.' } })
 }

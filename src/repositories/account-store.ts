@@ -1,5 +1,7 @@
 import type { SqlRunner } from '../db/sql.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
+import { createAuthorizationCodesRepository } from './authorization-codes.js'
+import { createConsentsRepository } from './consents.js'
 import { createFastPaths } from './fast-paths.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
 import { createSecurityEventsRepository } from './security-events.js'
@@ -13,6 +15,8 @@ function repositories(db: Db) {
     sessions: createSessionsRepository(db),
     refreshTokens: createRefreshTokensRepository(db),
     securityEvents: createSecurityEventsRepository(db),
+    authorizationCodes: createAuthorizationCodesRepository(db),
+    consents: createConsentsRepository(db),
   }
 }
 

@@ -29,6 +29,7 @@ export interface RotatedSession {
   userId: string
   clientId: string
   scope: string
+  audience: string | null
   absoluteExpiresAt: Date
 }
 
@@ -37,6 +38,7 @@ const ROTATED_COLUMNS = {
   userId: 'user_id',
   clientId: 'client_id',
   scope: 'scope',
+  audience: 'audience',
   absoluteExpiresAt: 'absolute_expires_at',
 } as const satisfies Record<keyof RotatedSession, string>
 

@@ -7,6 +7,7 @@ export interface PurgeBatch {
   refreshTokens: number
   securityEvents: number
   idempotencyRecords: number
+  authorizationCodes: number
 }
 
 export interface PurgeCutoffs {
@@ -18,6 +19,8 @@ export interface PurgeCutoffs {
   eventsBefore: Date
   /** Idempotency records (cart adds' first answers) created before this go. */
   idempotencyBefore: Date
+  /** Authorization codes that expired before this go. */
+  authorizationCodesBefore: Date
 }
 
 // Every instance purges on a timer; this lock lets one of them do it at a time. Held by the batch's
@@ -65,7 +68,10 @@ export function createPurgeRepository(prisma: PrismaClient) {
           DELETE FROM idempotency_records
            WHERE (user_id, key) IN (
              SELECT user_id, key FROM idempotency_records WHERE created_at < ${cutoffs.idempotencyBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
-        return { sessions, refreshTokens, securityEvents, idempotencyRecords }
+        const authorizationCodes = await tx.$executeRaw`
+          DELETE FROM authorization_codes
+           WHERE code_hash IN (SELECT code_hash FROM authorization_codes WHERE expires_at < ${cutoffs.authorizationCodesBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
+        return { sessions, refreshTokens, securityEvents, idempotencyRecords, authorizationCodes }
       })
     },
 

@@ -9,6 +9,7 @@ export interface TokenWithSession {
   userId: string
   clientId: string
   scope: string
+  audience: string | null
   createdAt: Date
   idleExpiresAt: Date
   absoluteExpiresAt: Date
@@ -32,7 +33,7 @@ export function createRefreshTokensRepository(db: Db) {
     async lockWithSession(tokenHash: string): Promise<TokenWithSession | null> {
       const rows = await db.$queryRaw<TokenWithSession[]>`
         SELECT rt.id AS "tokenId", rt.created_at AS "tokenCreatedAt", rt.rotated_at AS "rotatedAt",
-               s.id AS "sessionId", s.user_id AS "userId", s.client_id AS "clientId", s.scope,
+               s.id AS "sessionId", s.user_id AS "userId", s.client_id AS "clientId", s.scope, s.audience,
                s.created_at AS "createdAt", s.idle_expires_at AS "idleExpiresAt",
                s.absolute_expires_at AS "absoluteExpiresAt", s.revoked_at AS "revokedAt",
                s.ip, s.user_agent AS "userAgent", s.flagged_at AS "flaggedAt"
@@ -56,6 +57,7 @@ export function createRefreshTokensRepository(db: Db) {
         userId: session.userId,
         clientId: session.clientId,
         scope: session.scope,
+        audience: session.audience,
         createdAt: session.createdAt,
         idleExpiresAt: session.idleExpiresAt,
         absoluteExpiresAt: session.absoluteExpiresAt,

@@ -28,6 +28,9 @@ export const SESSION_COLUMNS = {
   revokedReason: 'revoked_reason',
 } as const satisfies Record<keyof SessionRecord, string>
 
+export const SESSION_KINDS = ['tokens', 'sign_in'] as const
+export type SessionKind = (typeof SESSION_KINDS)[number]
+
 export interface RevokedSession {
   id: string
   userId: string
@@ -38,6 +41,10 @@ export interface NewSession {
   userId: string
   clientId: string
   scope: string
+  /** `sign_in` for a browser's sign-in at the authorization endpoint; `tokens` by default. */
+  kind?: SessionKind | undefined
+  signInSessionId?: string | null | undefined
+  audience?: string | null | undefined
   now: Date
   idleExpiresAt: Date
   absoluteExpiresAt: Date
@@ -55,6 +62,9 @@ export function createSessionsRepository(db: Db) {
           userId: input.userId,
           clientId: input.clientId,
           scope: input.scope,
+          kind: input.kind ?? 'tokens',
+          signInSessionId: input.signInSessionId ?? null,
+          audience: input.audience ?? null,
           createdAt: input.now,
           lastUsedAt: input.now,
           idleExpiresAt: input.idleExpiresAt,
@@ -97,6 +107,16 @@ export function createSessionsRepository(db: Db) {
       if (valid.length === 0) return Promise.resolve([])
       return db.session.updateManyAndReturn({
         where: { id: { in: valid }, ...liveAt(now) },
+        data: { revokedAt: now, revokedReason: reason },
+        select: { id: true, userId: true },
+      })
+    },
+
+    /** Revokes a sign-in session and every live session started from it; returns those it revoked. */
+    revokeSignIn(signInSessionId: string, reason: string, now: Date): Promise<RevokedSession[]> {
+      if (!isUuid(signInSessionId)) return Promise.resolve([])
+      return db.session.updateManyAndReturn({
+        where: { OR: [{ id: signInSessionId }, { signInSessionId }], ...liveAt(now) },
         data: { revokedAt: now, revokedReason: reason },
         select: { id: true, userId: true },
       })

@@ -2,6 +2,7 @@ import { hasInvisibleCharacters, isValidEmail, normalizeEmail, normalizeName } f
 import { passwordWeakness, WEAKNESS_DETAIL } from '../domain/passwords/password-policy.js'
 import { ProblemError } from '../errors.js'
 import type { AccountStore } from '../repositories/account-store.js'
+import type { SessionRecord } from '../repositories/sessions.js'
 import { EmailTakenError, type UserRecord } from '../repositories/users.js'
 import type { Clock } from './access-tokens.js'
 import type { PasswordHasher } from './password-hasher.js'
@@ -61,6 +62,37 @@ export function createAccountService(deps: {
     await store.transaction((tx) => events.record(tx, { type: 'login_failed', userId, ...context, details: { reason } }))
   }
 
+  /**
+   * The same 401 whether the email is unknown or the password wrong, after the same argon2 work:
+   * an unknown email is verified against a dummy digest made at the configured parameters.
+   */
+  async function checkCredentials(input: { email: string; password: string } & RequestContext): Promise<UserRecord> {
+    const context = { ip: input.ip, userAgent: input.userAgent }
+    const email = emailOf(input.email)
+    const user = isValidEmail(email) ? await store.users.findByEmail(email) : null
+    if (!user) {
+      await hasher.verifyNothing(input.password)
+      await recordFailedLogin(null, 'unknown_account', context)
+      throw invalidCredentials()
+    }
+    if (!(await hasher.verify(user.passwordHash, input.password))) {
+      await recordFailedLogin(user.id, 'wrong_password', context)
+      throw invalidCredentials()
+    }
+    // After the password check, so a disabled account costs the same time and answers the same.
+    if (user.disabledAt !== null) {
+      await recordFailedLogin(user.id, 'user_disabled', context)
+      throw invalidCredentials()
+    }
+    // Only while the credentials are still the ones just verified: a password change that commits
+    // meanwhile is neither overwritten by this rehash nor outlived by the session (the caller
+    // passes user.credentialsVersion on to it).
+    if (hasher.needsRehash(user.passwordHash)) {
+      await store.users.updatePasswordHash(user.id, await hasher.hash(input.password), { changed: false, credentialsVersion: user.credentialsVersion, now: clock() })
+    }
+    return user
+  }
+
   return {
     async register(input: { email: string; password: string; name?: string | null | undefined }): Promise<PublicUser> {
       const email = emailOf(input.email)
@@ -75,35 +107,27 @@ export function createAccountService(deps: {
       }
     },
 
-    /**
-     * The same 401 whether the email is unknown or the password wrong, after the same argon2 work:
-     * an unknown email is verified against a dummy digest made at the configured parameters.
-     */
+    /** A password login: a new session (refresh-token family) and its tokens. See checkCredentials. */
     async login(input: { email: string; password: string } & RequestContext): Promise<TokenGrant> {
-      const context = { ip: input.ip, userAgent: input.userAgent }
-      const email = emailOf(input.email)
-      const user = isValidEmail(email) ? await store.users.findByEmail(email) : null
-      if (!user) {
-        await hasher.verifyNothing(input.password)
-        await recordFailedLogin(null, 'unknown_account', context)
-        throw invalidCredentials()
-      }
-      if (!(await hasher.verify(user.passwordHash, input.password))) {
-        await recordFailedLogin(user.id, 'wrong_password', context)
-        throw invalidCredentials()
-      }
-      // After the password check, so a disabled account costs the same time and answers the same.
-      if (user.disabledAt !== null) {
-        await recordFailedLogin(user.id, 'user_disabled', context)
-        throw invalidCredentials()
-      }
-      // Both only while the credentials are still the ones just verified: a password change that
-      // commits meanwhile is neither overwritten by this rehash nor outlived by this login.
-      const credentialsVersion = user.credentialsVersion
-      if (hasher.needsRehash(user.passwordHash)) {
-        await store.users.updatePasswordHash(user.id, await hasher.hash(input.password), { changed: false, credentialsVersion, now: clock() })
-      }
-      return sessions.start({ userId: user.id, credentialsVersion, ...context })
+      const user = await checkCredentials(input)
+      return sessions.start({ userId: user.id, credentialsVersion: user.credentialsVersion, ip: input.ip, userAgent: input.userAgent })
+    },
+
+    /**
+     * The login of tollgate's own sign-in page (/oauth/login): the same checks, failures and events
+     * as `login`, and a sign-in session instead of tokens. `replaces` is the browser's previous
+     * sign-in, ended with the sessions started from it.
+     */
+    async signIn(input: { email: string; password: string; replaces?: string | undefined } & RequestContext): Promise<{ session: SessionRecord; user: PublicUser }> {
+      const user = await checkCredentials(input)
+      const session = await sessions.startSignIn({
+        userId: user.id,
+        credentialsVersion: user.credentialsVersion,
+        replaces: input.replaces,
+        ip: input.ip,
+        userAgent: input.userAgent,
+      })
+      return { session, user: publicUser(user) }
     },
 
     /**

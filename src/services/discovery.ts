@@ -1,28 +1,36 @@
 import type { Config } from '../config.js'
+import { OIDC_SCOPES, SUPPORTED_CLAIMS } from '../domain/oidc/claims.js'
+import { CODE_CHALLENGE_METHODS } from '../domain/oidc/pkce.js'
+import { PROMPTS } from '../domain/oidc/authorization-request.js'
+import { idTokenAlgorithm } from '../domain/oidc/id-token.js'
 
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const
 
+type DiscoveryConfig = Pick<Config, 'ISSUER' | 'DEFAULT_SCOPES' | 'SIGNING_ALGORITHMS'> & Partial<Pick<Config, 'API_DOCS'>>
+
 /**
- * RFC 8414 authorization server metadata. tollgate has no authorization endpoint, so
- * response_types_supported is empty; public clients (the first-party one) authenticate with
- * client_id alone (`none`) at the token and revocation endpoints, never at introspection.
+ * RFC 8414 authorization server metadata. Public clients (the first-party one, and clients
+ * registered as public) authenticate with client_id alone (`none`) at the token and revocation
+ * endpoints, never at introspection.
  */
-export function authorizationServerMetadata(
-  config: Pick<Config, 'ISSUER' | 'DEFAULT_SCOPES' | 'SIGNING_ALGORITHMS'> & Partial<Pick<Config, 'API_DOCS'>>,
-) {
+export function authorizationServerMetadata(config: DiscoveryConfig) {
   const issuer = config.ISSUER
   return {
     issuer,
+    authorization_endpoint: `${issuer}/oauth/authorize`,
     token_endpoint: `${issuer}/oauth/token`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
     introspection_endpoint: `${issuer}/oauth/introspect`,
-    grant_types_supported: ['refresh_token', 'client_credentials'],
-    response_types_supported: [] as string[],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    code_challenge_methods_supported: [...CODE_CHALLENGE_METHODS],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
     introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
-    scopes_supported: [...config.DEFAULT_SCOPES],
+    scopes_supported: [...new Set([...OIDC_SCOPES, ...config.DEFAULT_SCOPES])],
+    authorization_response_iss_parameter_supported: true,
     // Not an RFC 8414 name (none exists for access tokens): the default first, as configured.
     access_token_signing_alg_values_supported: [...config.SIGNING_ALGORITHMS],
     ...(config.API_DOCS === false ? {} : { service_documentation: `${issuer}/docs` }),
@@ -31,12 +39,28 @@ export function authorizationServerMetadata(
 
 export type AuthorizationServerMetadata = ReturnType<typeof authorizationServerMetadata>
 
-export function createDiscoveryService(deps: {
-  config: Pick<Config, 'ISSUER' | 'DEFAULT_SCOPES' | 'SIGNING_ALGORITHMS'> & Partial<Pick<Config, 'API_DOCS'>>
-}) {
+/** OpenID Connect Discovery 1.0 §3: the RFC 8414 document and what a relying party needs besides. */
+export function openIdConfiguration(config: DiscoveryConfig) {
+  return {
+    ...authorizationServerMetadata(config),
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [idTokenAlgorithm(config.SIGNING_ALGORITHMS)],
+    claims_supported: [...SUPPORTED_CLAIMS],
+    prompt_values_supported: [...PROMPTS],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+  }
+}
+
+export type OpenIdConfiguration = ReturnType<typeof openIdConfiguration>
+
+export function createDiscoveryService(deps: { config: DiscoveryConfig }) {
   const metadata = Object.freeze(authorizationServerMetadata(deps.config))
+  const openid = Object.freeze(openIdConfiguration(deps.config))
   return {
     metadata: (): AuthorizationServerMetadata => metadata,
+    openIdConfiguration: (): OpenIdConfiguration => openid,
   }
 }
 

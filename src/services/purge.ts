@@ -36,7 +36,12 @@ export function endedSessionRetentionSeconds(config: Pick<Config, 'ACCESS_TOKEN_
  *   the rotations within one session's absolute lifetime.
  * - Security events stay for SECURITY_EVENT_RETENTION_DAYS.
  * - An idempotency record stays as long as a retry of its cart add may reuse its key (24 h).
+ * - An authorization code stays a day past its expiry (60 s): a replay within that day still
+ *   revokes what the code's first use started; later it is a plain invalid_grant.
  */
+/** How long an expired authorization code is kept, so that a replay is still recognised. */
+export const AUTHORIZATION_CODE_RETENTION_SECONDS = 24 * 3600
+
 export function purgeCutoffs(now: Date, config: Pick<Config, 'ACCESS_TOKEN_TTL_SECONDS' | 'SECURITY_EVENT_RETENTION_DAYS'>): PurgeCutoffs {
   const sessionsBefore = new Date(now.getTime() - endedSessionRetentionSeconds(config) * 1000)
   return {
@@ -44,6 +49,7 @@ export function purgeCutoffs(now: Date, config: Pick<Config, 'ACCESS_TOKEN_TTL_S
     expiredBefore: sessionsBefore,
     eventsBefore: new Date(now.getTime() - config.SECURITY_EVENT_RETENTION_DAYS * 24 * 3600 * 1000),
     idempotencyBefore: idempotencyCutoff(now),
+    authorizationCodesBefore: new Date(now.getTime() - AUTHORIZATION_CODE_RETENTION_SECONDS * 1000),
   }
 }
 
@@ -60,7 +66,7 @@ export function createPurgeService(deps: {
 
   async function purge(): Promise<PurgeResult> {
     const cutoffs = purgeCutoffs(deps.clock(), deps.config)
-    const total: PurgeResult = { ran: true, batches: 0, sessions: 0, refreshTokens: 0, securityEvents: 0, idempotencyRecords: 0 }
+    const total: PurgeResult = { ran: true, batches: 0, sessions: 0, refreshTokens: 0, securityEvents: 0, idempotencyRecords: 0, authorizationCodes: 0 }
     while (total.batches < MAX_BATCHES_PER_RUN) {
       const batch = await deps.repository.deleteBatch(cutoffs, batchSize)
       if (!batch) return { ...total, ran: total.batches > 0 }
@@ -69,7 +75,8 @@ export function createPurgeService(deps: {
       total.refreshTokens += batch.refreshTokens
       total.securityEvents += batch.securityEvents
       total.idempotencyRecords += batch.idempotencyRecords
-      if (batch.sessions < batchSize && batch.securityEvents < batchSize && batch.idempotencyRecords < batchSize) break
+      total.authorizationCodes += batch.authorizationCodes
+      if ([batch.sessions, batch.securityEvents, batch.idempotencyRecords, batch.authorizationCodes].every((count) => count < batchSize)) break
       // Between batches, let requests waiting for the event loop (and the pool) through.
       await new Promise((resolve) => setImmediate(resolve))
     }

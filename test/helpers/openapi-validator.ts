@@ -44,7 +44,8 @@ const PROBLEM = 'application/problem+json'
 // the service sheds load.
 const UNDOCUMENTED_STATUSES = new Set([400, 404, 405, 413, 415, 503])
 // The API reference at /docs is HTML and JavaScript served from the package, not an API operation.
-const REFERENCE_PAGES = /^\/docs(?:\/|$)/
+// The API reference and the login pages' stylesheet: static assets, not operations of the API.
+const REFERENCE_PAGES = /^\/docs(?:\/|$)|^\/oauth\/assets\//
 
 let cached: OpenApiDocument | undefined
 export function loadOpenApiDocument(): OpenApiDocument {

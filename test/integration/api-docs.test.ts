@@ -17,6 +17,7 @@ const operations = Object.entries(document.paths).flatMap(([path, item]) =>
 )
 
 // The contract's surface (../shared/CONTRACT.md), by the operationId clients generate names from.
+// The login and consent pages' forms (/oauth/login, /oauth/consent) are the contract's "login and consent pages".
 const CONTRACT = {
   'POST /v1/auth/register': 'register',
   'POST /v1/auth/login': 'login',
@@ -37,6 +38,11 @@ const CONTRACT = {
   'GET /.well-known/oauth-authorization-server': 'getAuthorizationServerMetadata',
   'GET /v1/revocations': 'getRevocations',
   'POST /oauth/token': 'oauthToken',
+  'GET /oauth/authorize': 'authorize',
+  'POST /oauth/authorize': 'authorizeWithForm',
+  'POST /oauth/login': 'signIn',
+  'POST /oauth/consent': 'consent',
+  'GET /.well-known/openid-configuration': 'getOpenIdConfiguration',
   'POST /oauth/revoke': 'oauthRevoke',
   'POST /oauth/introspect': 'oauthIntrospect',
   'GET /health/live': 'liveness',
@@ -52,6 +58,8 @@ const CONTRACT = {
   'POST /admin/v1/users/{id}/disable': 'adminDisableUser',
   'POST /admin/v1/users/{id}/enable': 'adminEnableUser',
 }
+
+const HTML_PAGES = new Set(['authorize', 'authorizeWithForm', 'signIn', 'consent'])
 
 describe('openapi.yaml, as clients and readers use it', () => {
   it('has every endpoint of the contract, under its stable operationId, and nothing else', () => {
@@ -71,8 +79,10 @@ describe('openapi.yaml, as clients and readers use it', () => {
     expect(errors.length > 0 || operation.operationId === 'liveness').toBe(true)
     for (const [status, response] of errors) {
       // The router refuses over-long path parameters before a route, hence its own format, is chosen.
-      const expected =
-        path.startsWith('/oauth/') && status !== '414'
+      // The pages of the authorization endpoint answer people in browsers: HTML error pages.
+      const expected = HTML_PAGES.has(operation.operationId!)
+        ? { 'text/html': undefined }
+        : path.startsWith('/oauth/') && status !== '414'
           ? { 'application/json': '#/components/schemas/OAuthError' }
           : { 'application/problem+json': '#/components/schemas/Problem' }
       const actual = Object.fromEntries(Object.entries(response.content ?? {}).map(([type, media]) => [type, media.schema?.$ref]))

@@ -11,6 +11,9 @@ export interface TokenRequestParameters {
   grant_type?: string | undefined
   scope?: string | undefined
   refresh_token?: string | undefined
+  code?: string | undefined
+  redirect_uri?: string | undefined
+  code_verifier?: string | undefined
   client_id?: string | undefined
   client_secret?: string | undefined
 }
@@ -32,6 +35,8 @@ export interface TokenResponse {
   expires_in: number
   scope: string
   refresh_token?: string
+  /** authorization_code with `openid`: the OpenID Connect ID token. */
+  id_token?: string
 }
 
 export interface GrantContext {

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import { bearerError } from '../../errors.js'
 import { createRefreshCookie, type RefreshCookie } from '../../http/refresh-cookie.js'
-import { createAccountStore } from '../../repositories/account-store.js'
+import { createAccountStore, type AccountStore } from '../../repositories/account-store.js'
 import { createAccountService, type AccountService } from '../../services/accounts.js'
 import type { Clock } from '../../services/access-tokens.js'
 import { withDeadline } from '../../services/deadline.js'
@@ -14,6 +14,8 @@ import { createSessionService, type SessionService } from '../../services/sessio
 declare module 'fastify' {
   interface FastifyInstance {
     accounts: AccountService
+    /** The accounts' repositories and transactions, for the use cases other plugins build on them. */
+    accountStore: AccountStore
     /** Sessions and refresh tokens: login, rotation with reuse detection, revocation, introspection. */
     sessions: SessionService
     securityEvents: SecurityEvents
@@ -51,6 +53,7 @@ export default fp<{ config: Config }>(
     const sessions: SessionService = { ...service, refresh: withDeadline(service.refresh, config.REFRESH_TIMEOUT_MS) }
     const accounts = createAccountService({ store, hasher, sessions, events, clock, attempts: app.accountAttempts })
 
+    app.decorate('accountStore', store)
     app.decorate('securityEvents', events)
     app.decorate('sessions', sessions)
     app.decorate('accounts', accounts)

@@ -4,7 +4,10 @@ import type { Config } from '../../config.js'
 import { createOAuthClientsRepository } from '../../repositories/oauth-clients.js'
 import { createAccessTokenCheck } from '../../services/oauth/access-token-check.js'
 import { createOAuthClientService, type OAuthClientService } from '../../services/oauth/clients.js'
+import { createOidcPageKeys, type OidcPageKeys } from '../../http/pages/page-keys.js'
+import { createAuthorizationCodeGrant } from '../../services/oauth/grants/authorization-code.js'
 import { createClientCredentialsGrant } from '../../services/oauth/grants/client-credentials.js'
+import { createAuthorizationService, type AuthorizationService } from '../../services/oidc/authorization.js'
 import { createRefreshTokenGrant } from '../../services/oauth/grants/refresh-token.js'
 import { createOAuthIntrospectionService, type OAuthIntrospectionService } from '../../services/oauth/introspection.js'
 import { createOAuthRevocationService, type OAuthRevocationService } from '../../services/oauth/revocation.js'
@@ -17,6 +20,10 @@ declare module 'fastify' {
       token: OAuthTokenService
       revocation: OAuthRevocationService
       introspection: OAuthIntrospectionService
+      /** The authorization endpoint and its login and consent pages. */
+      authorization: AuthorizationService
+      /** Keys of the sign-in cookie and of the pages' state. */
+      pageKeys: OidcPageKeys
     }
   }
 }
@@ -53,6 +60,7 @@ export default fp<{ config: Config }>(
       token: createOAuthTokenService({
         clients,
         grants: {
+          authorization_code: createAuthorizationCodeGrant({ sessions: app.sessions, accounts: app.accounts, keys: app.keys, clock, config }),
           client_credentials: createClientCredentialsGrant({ accessTokens: app.accessTokens }),
           refresh_token: createRefreshTokenGrant({ sessions: app.sessions }),
         },
@@ -63,6 +71,8 @@ export default fp<{ config: Config }>(
       }),
       revocation: createOAuthRevocationService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
       introspection: createOAuthIntrospectionService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
+      authorization: createAuthorizationService({ clients, accounts: app.accounts, sessions: app.sessions, store: app.accountStore, clock: () => app.accountsClock(), config }),
+      pageKeys: createOidcPageKeys({ signInCookie: app.secrets('sign-in-cookie'), pageState: app.secrets('page-state') }),
     })
   },
   { name: 'oauth', dependencies: ['database', 'keys', 'metrics', 'accounts'] },

@@ -30,6 +30,7 @@ export default fp<{ config: Config }>(
         deleted.inc({ table: 'refresh_tokens' }, result.refreshTokens)
         deleted.inc({ table: 'security_events' }, result.securityEvents)
         deleted.inc({ table: 'idempotency_records' }, result.idempotencyRecords)
+        deleted.inc({ table: 'authorization_codes' }, result.authorizationCodes)
       },
     })
     app.decorate('purge', purge)
@@ -38,7 +39,9 @@ export default fp<{ config: Config }>(
       const timer = setInterval(() => {
         purge.run().then(
           (result) => {
-            if (result.sessions + result.securityEvents + result.idempotencyRecords > 0) app.log.info({ purged: result }, 'purged ended sessions, old security events and idempotency records')
+            if (result.sessions + result.securityEvents + result.idempotencyRecords + result.authorizationCodes > 0) {
+              app.log.info({ purged: result }, 'purged ended sessions, old security events, idempotency records and authorization codes')
+            }
           },
           (error: unknown) => app.databaseHealth.report(error, 'background') || app.log.warn({ err: error }, 'the purge failed; the next run will retry'),
         )

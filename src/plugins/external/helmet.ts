@@ -82,9 +82,13 @@ export default fp<{ config: Config }>(
     }
     app.addHook('onRequest', setSecurityHeaders)
 
-    app.addHook('onSend', (_request, reply, payload, done) => {
+    // tollgate's own pages (errorFormat 'page') send their strict CSP themselves (http/pages/render.ts).
+    const { 'content-security-policy': _, ...pageHeaders } = documentHeaders
+    app.addHook('onSend', (request, reply, payload, done) => {
       const type = reply.getHeader('content-type')
-      if (typeof type === 'string' && type.startsWith('text/html')) reply.headers(documentHeaders)
+      if (typeof type === 'string' && type.startsWith('text/html')) {
+        reply.headers(request.routeOptions.config?.errorFormat === 'page' ? pageHeaders : documentHeaders)
+      }
       done(null, payload)
     })
 

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { OPENAPI_INFO } from '../../http/openapi-info.js'
 import { policyFor } from '../../http/rate-limit-policy.js'
-import { OAuthErrorSchema, ProblemSchema, oauthErrorResponse, problemResponse, type ErrorResponse } from '../../http/schemas.js'
+import { OAuthErrorSchema, ProblemSchema, oauthErrorResponse, pageErrorResponse, problemResponse, type ErrorResponse } from '../../http/schemas.js'
 import { NEVER_SHED } from './under-pressure.js'
 
 // Methods whose bodies Fastify parses: a bad, oversized or unsupported body is refused on all of them.
@@ -22,24 +22,26 @@ export function defaultErrorResponses(route: Pick<RouteOptions, 'method' | 'url'
   const methods = [route.method].flat().map((method) => method.toUpperCase())
   const schema = route.schema ?? {}
   const takesBody = methods.some((method) => BODY_METHODS.has(method))
-  const oauth = (route.config as { errorFormat?: string } | undefined)?.errorFormat === 'oauth'
+  const format = (route.config as { errorFormat?: string } | undefined)?.errorFormat
+  const oauth = format === 'oauth'
+  const page = format === 'page'
   const responses: Record<number, ErrorResponse> = {}
   // Any validated part refuses what it cannot hold (see http/validation.ts: U+0000 included), hence 400.
   if (takesBody || schema.querystring || schema.params || schema.headers) {
-    responses[400] = oauth ? oauthErrorResponse(400, ['invalid_request']) : problemResponse(400, ['validation_failed'])
+    responses[400] = page ? pageErrorResponse(400, ['validation_failed']) : oauth ? oauthErrorResponse(400, ['invalid_request']) : problemResponse(400, ['validation_failed'])
   }
   if (takesBody) {
-    responses[413] = oauth ? oauthErrorResponse(413, ['invalid_request'], 'The body is over the size limit.') : problemResponse(413)
-    // OAuth endpoints answer a body of another type with 400 invalid_request (RFC 6749 §3.2).
-    if (!oauth) responses[415] = problemResponse(415)
+    responses[413] = page ? pageErrorResponse(413) : oauth ? oauthErrorResponse(413, ['invalid_request'], 'The body is over the size limit.') : problemResponse(413)
+    // OAuth endpoints and pages answer a body of another type with 400 (RFC 6749 §3.2).
+    if (!oauth && !page) responses[415] = problemResponse(415)
   }
   // The router refuses an over-long path parameter before any route is chosen: always problem+json.
   if (route.url.includes(':')) responses[414] = problemResponse(414)
   if (methods.some((method) => policyFor(method, route.url).length > 0)) {
-    responses[429] = oauth ? oauthErrorResponse(429, ['invalid_request'], 'A rate limit was exceeded; see Retry-After.') : problemResponse(429)
+    responses[429] = page ? pageErrorResponse(429) : oauth ? oauthErrorResponse(429, ['invalid_request'], 'A rate limit was exceeded; see Retry-After.') : problemResponse(429)
   }
   if (!NEVER_SHED.has(route.url)) {
-    responses[503] = oauth ? oauthErrorResponse(503, ['temporarily_unavailable']) : problemResponse(503)
+    responses[503] = page ? pageErrorResponse(503) : oauth ? oauthErrorResponse(503, ['temporarily_unavailable']) : problemResponse(503)
   }
   return responses
 }

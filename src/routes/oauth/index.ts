@@ -1,23 +1,39 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Config } from '../../config.js'
 import { OAuthError } from '../../errors.js'
+import { STYLESHEET, STYLESHEET_VERSION } from '../../http/pages/stylesheet.js'
 import { clientCredentialsOf } from '../../http/authorization.js'
 import { requestContext } from '../../http/request-context.js'
 import { NO_STORE_HEADERS, noBody, oauthErrorResponses } from '../../http/schemas.js'
+import authorizeRoutes from './authorize.js'
 import { FORM, IntrospectionResponseSchema, TokenReferenceSchema, TokenRequestSchema, TokenResponseSchema } from './schemas.js'
 
 const OAUTH_ROUTE = { errorFormat: 'oauth' } as const
 // The client may authenticate with HTTP Basic, or in the body; the public client sends client_id alone.
 const CLIENT_SECURITY: Record<string, string[]>[] = [{ clientBasic: [] }, {}]
 
-const oauthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   // RFC 6749 §3.2: these endpoints take form-encoded bodies only. Checked before the body is parsed.
   app.addHook('onRequest', async (request) => {
+    if (request.method !== 'POST') return
     const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
     if (type !== FORM) throw new OAuthError('invalid_request', `The body must be ${FORM}`)
   })
-  // RFC 6749 §5.1: responses carrying tokens, and their errors, must not be cached.
+  // RFC 6749 §5.1: responses carrying tokens, and their errors, must not be cached; nor the pages.
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  })
+
+  await app.register(authorizeRoutes(config))
+
+  // The pages' stylesheet: the one thing under /oauth that may be cached (its URL changes with it).
+  await app.register(async (assets) => {
+    assets.addHook('onSend', async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=31536000, immutable').removeHeader('pragma')
+    })
+    assets.get('/assets/tollgate.css', { schema: { hide: true } }, async (_request, reply) =>
+      reply.header('etag', `"${STYLESHEET_VERSION}"`).type('text/css; charset=utf-8').send(STYLESHEET),
+    )
   })
 
   app.post(

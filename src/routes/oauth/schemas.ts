@@ -11,14 +11,27 @@ const ClientFields = {
 
 export const TokenRequestSchema = Type.Object(
   {
-    grant_type: Field('`client_credentials` or `refresh_token`.'),
+    grant_type: Field('`authorization_code`, `client_credentials` or `refresh_token`.'),
     scope: Field('client_credentials: space-separated scopes within the client\'s; all of them when omitted.'),
     refresh_token: Field('refresh_token: the refresh token to rotate.'),
+    code: Field('authorization_code: the code the authorization endpoint returned (single use, 60 s).'),
+    redirect_uri: Field('authorization_code: the redirect_uri of the authorization request.'),
+    code_verifier: Field('authorization_code: the PKCE verifier of the code_challenge.'),
     ...ClientFields,
   },
   {
     'x-examples': {
       clientCredentials: { summary: 'client_credentials (client authenticated with HTTP Basic)', value: { grant_type: 'client_credentials', scope: 'orders:read' } },
+      authorizationCode: {
+        summary: 'authorization_code with PKCE (a public client identifies itself by client_id)',
+        value: {
+          grant_type: 'authorization_code',
+          code: 'SplxlOBeZQQYbYS6WxSbIA7Rk2xYvPq3nB0mWcE4uTz',
+          redirect_uri: 'https://app.example/callback',
+          code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+          client_id: '3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b',
+        },
+      },
       refreshToken: {
         summary: 'refresh_token, first-party public client',
         value: { grant_type: 'refresh_token', refresh_token: 'p7Wm2Qk9xRf4Tz1Lb8Nc3Vd6Hs0Ja5Ue2Yo7Gi4Kw9', client_id: 'tollgate-web' },
@@ -32,8 +45,9 @@ export const TokenResponseSchema = Type.Object(
     access_token: Type.String({ description: 'A JWT access token (RFC 9068).' }),
     token_type: Type.Literal('Bearer'),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires.' }),
-    refresh_token: Type.Optional(Type.String({ description: 'refresh_token grant only: the rotated refresh token.' })),
+    refresh_token: Type.Optional(Type.String({ description: 'refresh_token: the rotated refresh token; authorization_code: the session\'s first one, when `offline_access` was granted.' })),
     scope: Type.String({ description: 'The scopes granted, space-separated.' }),
+    id_token: Type.Optional(Type.String({ description: 'authorization_code with `openid`: the OpenID Connect ID token (a JWT).' })),
   },
   {
     title: 'OAuthTokenResponse',
@@ -93,4 +107,57 @@ export const IntrospectionResponseSchema = Type.Object(
       inactive: { summary: 'Invalid, expired or revoked', value: { active: false } },
     },
   },
+)
+
+const Param = (description: string, maxLength = 4096) => Type.Optional(Type.String({ maxLength, description }))
+
+/** RFC 6749 §4.1.1 with PKCE (RFC 7636) and OpenID Connect Core §3.1.2.1: the query of GET, the form of POST. */
+export const AuthorizeParametersSchema = Type.Object(
+  {
+    response_type: Param('`code`: the only response type.'),
+    client_id: Param('The registered client.'),
+    redirect_uri: Param('Exactly one of the client\'s registered redirect URIs.'),
+    scope: Param('Space-separated scopes within the client\'s, e.g. `openid profile email offline_access`.'),
+    state: Param('Returned unchanged with the code or the error.'),
+    nonce: Param('OpenID Connect: copied into the ID token.'),
+    code_challenge: Param('PKCE: BASE64URL(SHA-256(code_verifier)), 43 characters. Required.'),
+    code_challenge_method: Param('PKCE: `S256` (the only method; required).'),
+    prompt: Param('`none` (answer without any page: `login_required` / `consent_required`), `login` (ask for the password again), `consent` (ask again).'),
+    max_age: Param('Seconds: a sign-in older than this asks for the password again.'),
+    response_mode: Param('`query` (the only mode).'),
+    login_hint: Param('An email to fill the login form with.'),
+    request: Param('Not supported (`request_not_supported`).'),
+    request_uri: Param('Not supported (`request_uri_not_supported`).'),
+  },
+  {
+    examples: [
+      {
+        response_type: 'code',
+        client_id: '3f2a9c1e5b7d4e6f8a0b1c2d3e4f5a6b',
+        redirect_uri: 'https://app.example/callback',
+        scope: 'openid profile email',
+        state: 'af0ifjsldkj',
+        nonce: 'n-0S6_WzA2Mj',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      },
+    ],
+  },
+)
+
+export const LoginFormSchema = Type.Object(
+  {
+    interaction: Type.String({ minLength: 1, maxLength: 16384, description: 'The hidden field of the login page: the authorization request it belongs to, bound to this browser.' }),
+    email: Type.String({ maxLength: 400 }),
+    password: Type.String({ maxLength: 256 }),
+  },
+  { examples: [{ interaction: 'eyJwIjp7fX0.c2lnbmF0dXJl', email: 'ada@example.com', password: 'correct horse battery staple' }] },
+)
+
+export const ConsentFormSchema = Type.Object(
+  {
+    interaction: Type.String({ minLength: 1, maxLength: 16384, description: 'The hidden field of the consent page.' }),
+    decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { description: 'The button the user pressed.' }),
+  },
+  { examples: [{ interaction: 'eyJwIjp7fX0.c2lnbmF0dXJl', decision: 'allow' }] },
 )

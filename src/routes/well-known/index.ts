@@ -41,44 +41,80 @@ export const JwksSchema = Type.Object(
   },
 )
 
-export const AuthorizationServerMetadataSchema = Type.Object(
+const METADATA_FIELDS = {
+  issuer: Type.String(),
+  authorization_endpoint: Type.String(),
+  token_endpoint: Type.String(),
+  jwks_uri: Type.String(),
+  revocation_endpoint: Type.String(),
+  introspection_endpoint: Type.String(),
+  grant_types_supported: Type.Array(Type.String()),
+  response_types_supported: Type.Array(Type.String()),
+  response_modes_supported: Type.Array(Type.String()),
+  code_challenge_methods_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
+  access_token_signing_alg_values_supported: Type.Array(Type.String(), {
+    description:
+      'The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or ' +
+      'audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS.',
+  }),
+  authorization_response_iss_parameter_supported: Type.Boolean({ description: 'RFC 9207: every authorization response carries `iss`.' }),
+  service_documentation: Type.Optional(Type.String({ description: 'The API reference; absent when this instance does not serve it (API_DOCS=false)' })),
+}
+
+const METADATA_EXAMPLE = {
+  issuer: 'http://localhost:3000',
+  authorization_endpoint: 'http://localhost:3000/oauth/authorize',
+  token_endpoint: 'http://localhost:3000/oauth/token',
+  jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
+  revocation_endpoint: 'http://localhost:3000/oauth/revoke',
+  introspection_endpoint: 'http://localhost:3000/oauth/introspect',
+  grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+  response_types_supported: ['code'],
+  response_modes_supported: ['query'],
+  code_challenge_methods_supported: ['S256'],
+  token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+  revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+  introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+  scopes_supported: ['openid', 'profile', 'email', 'offline_access', 'cart'],
+  access_token_signing_alg_values_supported: ['ES256', 'RS256'],
+  authorization_response_iss_parameter_supported: true,
+  service_documentation: 'http://localhost:3000/docs',
+}
+
+export const AuthorizationServerMetadataSchema = Type.Object(METADATA_FIELDS, {
+  title: 'AuthorizationServerMetadata',
+  description: 'RFC 8414 authorization server metadata',
+  examples: [METADATA_EXAMPLE],
+})
+
+export const OpenIdConfigurationSchema = Type.Object(
   {
-    issuer: Type.String(),
-    token_endpoint: Type.String(),
-    jwks_uri: Type.String(),
-    revocation_endpoint: Type.String(),
-    introspection_endpoint: Type.String(),
-    grant_types_supported: Type.Array(Type.String()),
-    response_types_supported: Type.Array(Type.String()),
-    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
-    revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
-    introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
-    scopes_supported: Type.Array(Type.String()),
-    access_token_signing_alg_values_supported: Type.Array(Type.String(), {
-      description:
-        'The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or ' +
-        'audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS.',
-    }),
-    service_documentation: Type.Optional(Type.String({ description: 'The API reference; absent when this instance does not serve it (API_DOCS=false)' })),
+    ...METADATA_FIELDS,
+    subject_types_supported: Type.Array(Type.String()),
+    id_token_signing_alg_values_supported: Type.Array(Type.String()),
+    claims_supported: Type.Array(Type.String()),
+    prompt_values_supported: Type.Array(Type.String()),
+    claims_parameter_supported: Type.Boolean(),
+    request_parameter_supported: Type.Boolean(),
+    request_uri_parameter_supported: Type.Boolean(),
   },
   {
-    title: 'AuthorizationServerMetadata',
-    description: 'RFC 8414 authorization server metadata',
+    title: 'OpenIdConfiguration',
+    description: 'OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 document and the OpenID Connect members',
     examples: [
       {
-        issuer: 'http://localhost:3000',
-        token_endpoint: 'http://localhost:3000/oauth/token',
-        jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
-        revocation_endpoint: 'http://localhost:3000/oauth/revoke',
-        introspection_endpoint: 'http://localhost:3000/oauth/introspect',
-        grant_types_supported: ['refresh_token', 'client_credentials'],
-        response_types_supported: [],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-        revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-        scopes_supported: ['cart'],
-        access_token_signing_alg_values_supported: ['ES256', 'RS256'],
-        service_documentation: 'http://localhost:3000/docs',
+        ...METADATA_EXAMPLE,
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'azp', 'name', 'email', 'email_verified'],
+        prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+        claims_parameter_supported: false,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
       },
     ],
   },
@@ -136,6 +172,26 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=3600')
       return app.discovery.metadata()
+    },
+  )
+
+  app.get(
+    '/openid-configuration',
+    {
+      schema: {
+        operationId: 'getOpenIdConfiguration',
+        tags: ['discovery'],
+        summary: 'OpenID Connect discovery document',
+        description:
+          'OpenID Connect Discovery 1.0: everything a relying party (openid-client, oauth4webapi, Grafana, oauth2-proxy, ' +
+          'Postman) needs to sign users in with tollgate, a superset of the RFC 8414 metadata.',
+        security: [],
+        response: { 200: OpenIdConfigurationSchema },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=3600')
+      return app.discovery.openIdConfiguration()
     },
   )
 }

@@ -4,7 +4,7 @@ import { OAuthError, oauthErrorOf } from '../../errors.js'
 import type { OAuthClientService } from './clients.js'
 
 /** The grants POST /oauth/token serves; `password` is deliberately absent. */
-export const TOKEN_GRANT_TYPES = ['client_credentials', 'refresh_token'] as const
+export const TOKEN_GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
 export type TokenGrantType = (typeof TOKEN_GRANT_TYPES)[number]
 
 export interface TokenRequest {
@@ -31,7 +31,7 @@ export function createOAuthTokenService(deps: {
       const grantType = request.params.grant_type
       try {
         if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required')
-        if (!isTokenGrantType(grantType)) throw new OAuthError('unsupported_grant_type', 'Supported grant types: client_credentials, refresh_token')
+        if (!isTokenGrantType(grantType)) throw new OAuthError('unsupported_grant_type', `Supported grant types: ${TOKEN_GRANT_TYPES.join(', ')}`)
         const grant = deps.grants[grantType]
         const client = await deps.clients.authenticate(request.credentials, { allowPublic: grant.allowsPublicClients })
         const response = await grant.handle({ client, params: request.params, ip: request.ip, userAgent: request.userAgent })

@@ -4,10 +4,12 @@ import type { AccessTokenIssuer, Clock } from '../access-tokens.js'
 import type { SecurityEventWriter } from '../security-events.js'
 import { createIntrospectRefreshToken } from './introspect-refresh-token.js'
 import { createListSessions } from './list-sessions.js'
-import { createRevokeSessions } from './revoke-sessions.js'
+import { contextOf, createRevokeSessions, recordRevoked, type ClientContext } from './revoke-sessions.js'
 import { createRotateRefreshToken } from './rotate-refresh-token.js'
 import { createGrantIssuer } from './session-grant.js'
-import { createStartSession } from './start-session.js'
+import { createStartSession, createStartSignIn } from './start-session.js'
+import { createStartFromCode } from './start-from-code.js'
+import { createUseSignIn } from './use-sign-in.js'
 
 export type { RefreshTokenIntrospection } from './introspect-refresh-token.js'
 export type { SessionListItem } from './list-sessions.js'
@@ -45,6 +47,16 @@ export function createSessionService(deps: {
   const grant = createGrantIssuer(deps.accessTokens)
   return {
     start: createStartSession({ store, events, grant, clock, config }),
+    startSignIn: createStartSignIn({ store, events, clock, config }),
+    useSignIn: createUseSignIn({ store, events, clock, config }),
+    startFromCode: createStartFromCode({ store, events, grant, clock, config }),
+    /** RP-initiated logout: a sign-in session and every session started from it. */
+    async endSignIn(signInSessionId: string, context: ClientContext = {}): Promise<number> {
+      const now = clock()
+      return store.transaction(async (tx) =>
+        recordRevoked(events, tx, await tx.sessions.revokeSignIn(signInSessionId, 'logout', now), 'logout', contextOf(context)),
+      )
+    },
     refresh: createRotateRefreshToken({ store, events, grant, rotationSecret: deps.rotationSecret, clock, config }),
     introspectRefreshToken: createIntrospectRefreshToken({ store, clock, config }),
     ...createRevokeSessions({ store, events, clock }),

@@ -19,6 +19,8 @@ export interface GrantedSession {
   userId: string
   clientId: string
   scope: string
+  /** The `aud` of the session's access tokens when not the default (a client's audience). */
+  audience: string | null
   absoluteExpiresAt: Date
 }
 
@@ -35,6 +37,7 @@ export function createGrantIssuer(accessTokens: Pick<AccessTokenIssuer, 'issue'>
       clientId: session.clientId,
       scopes: parseScope(session.scope),
       sessionId: session.sessionId,
+      ...(session.audience ? { audience: session.audience } : {}),
     })
     return {
       accessToken: issued.token,

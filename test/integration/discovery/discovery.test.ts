@@ -60,17 +60,32 @@ describe('GET /.well-known/oauth-authorization-server', () => {
     const issuer = t.config.ISSUER
     expect(response.json()).toMatchObject({
       issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
-      grant_types_supported: ['refresh_token', 'client_credentials'],
-      response_types_supported: [],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-      scopes_supported: t.config.DEFAULT_SCOPES,
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access', ...t.config.DEFAULT_SCOPES],
       access_token_signing_alg_values_supported: t.config.SIGNING_ALGORITHMS,
     })
     expect(response.json().introspection_endpoint_auth_methods_supported).not.toContain('none')
+  })
+
+  it('serves OpenID Connect discovery: a superset of the RFC 8414 document', async () => {
+    const metadata = (await t.app.inject('/.well-known/oauth-authorization-server')).json()
+    const response = await t.app.inject('/.well-known/openid-configuration')
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({
+      ...metadata,
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [t.config.SIGNING_ALGORITHMS.includes('RS256') ? 'RS256' : t.config.SIGNING_ALGORITHMS[0]],
+      claims_supported: expect.arrayContaining(['sub', 'email', 'email_verified', 'name', 'sid', 'auth_time', 'nonce']),
+    })
   })
 })
 

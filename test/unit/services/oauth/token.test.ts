@@ -10,7 +10,7 @@ const response = { access_token: 'at', token_type: 'Bearer' as const, expires_in
 function setup() {
   const authenticate = vi.fn(async () => client)
   const grant = (allowsPublicClients: boolean): Grant => ({ allowsPublicClients, handle: vi.fn(async () => response) })
-  const grants = { client_credentials: grant(false), refresh_token: grant(true) }
+  const grants = { authorization_code: grant(true), client_credentials: grant(false), refresh_token: grant(true) }
   const metrics = { issued: vi.fn(), refused: vi.fn() }
   const service = createOAuthTokenService({ clients: { authenticate }, grants, metrics })
   const exchange = (params: Record<string, string>, authorization?: string) => service.exchange({ credentials: clientCredentialsOf(authorization, params), params, ip: '127.0.0.1', userAgent: null })
