@@ -36,7 +36,7 @@ export async function withCliContext(io: CliIo, work: (context: CliContext) => P
     return EXIT_CONFIG
   }
   const log = { info: () => {}, warn: (message: string) => io.stderr(`${message}\n`) }
-  const db = await openDatabase({ config, log })
+  const db = await openDatabase({ config, log, joinRunningEmbedded: true })
   try {
     return await work({ config, db, kek: loadKeyEncryptionKeys(config, log) })
   } catch (error) {

@@ -150,13 +150,15 @@ export interface OpenDatabaseOptions {
   log?: { info(message: string): void; warn(message: string): void }
   /** An idle pooled connection broke (the server restarted, the network reset it). Default: a warning. */
   onIdleConnectionError?: (error: Error) => void
+  /** Use the embedded database of a running server through its socket (the CLI), see embedded-postgres.ts. */
+  joinRunningEmbedded?: boolean
 }
 
 /**
  * Connects to PostgreSQL (or starts the embedded PGlite when no DATABASE_URL is set), applies
  * pending migrations when configured to, and returns a Prisma client over @prisma/adapter-pg.
  */
-export async function openDatabase({ config, log, onIdleConnectionError }: OpenDatabaseOptions): Promise<Database> {
+export async function openDatabase({ config, log, onIdleConnectionError, joinRunningEmbedded }: OpenDatabaseOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined
   let url = config.DATABASE_URL
   if (!url) {
@@ -164,7 +166,8 @@ export async function openDatabase({ config, log, onIdleConnectionError }: OpenD
       `No DATABASE_URL: using the embedded PostgreSQL (PGlite) under ${config.DATA_DIR}. ` +
         'Fine for development; production needs DATABASE_URL.',
     )
-    embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR })
+    embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, join: joinRunningEmbedded })
+    if (embedded.joinedProcess) log?.warn(`The embedded database is open in process ${embedded.joinedProcess}: working through its socket.`)
     url = embedded.url
   }
   try {

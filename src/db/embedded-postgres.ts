@@ -6,7 +6,20 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 export interface EmbeddedPostgres {
   /** A postgres:// URL for the `pg` driver, on a loopback port chosen by the OS. */
   url: string
+  /** The process whose database this is, when it was joined rather than opened (`join`). */
+  joinedProcess?: number
   close(): Promise<void>
+}
+
+export interface EmbeddedPostgresOptions {
+  dataDir?: string
+  maxConnections?: number
+  /**
+   * When another live process has the data directory open and serves it on its socket, connect
+   * there instead of refusing (the CLI beside a running server). The server itself never joins:
+   * two servers on one embedded database is not a deployment.
+   */
+  join?: boolean
 }
 
 /**
@@ -15,16 +28,29 @@ export interface EmbeddedPostgres {
  * it uses for a real server: one database code path.
  *
  * PGlite is a single session: give the pool one connection (see database.ts). Its files may be
- * opened by one process at a time, so the data directory is locked while it is open; a second
- * process (the CLI beside a running server) is refused instead of corrupting it.
+ * opened by one process at a time, so the data directory is locked while it is open, and the lock
+ * names the socket it is served on: a second process may join through it (`join`, the CLI beside
+ * a running server; pglite-socket multiplexes connections onto the one session), or is refused
+ * instead of corrupting the files.
  */
-export async function startEmbeddedPostgres(options: { dataDir?: string; maxConnections?: number }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   let dataDir: string | undefined
   if (options.dataDir) {
     dataDir = resolve(options.dataDir, 'pglite')
     mkdirSync(dataDir, { recursive: true })
   }
-  const unlock = dataDir ? lockDataDirectory(dataDir) : () => {}
+  let lock: DataDirectoryLock | undefined
+  if (dataDir) {
+    try {
+      lock = lockDataDirectory(dataDir)
+    } catch (error) {
+      if (options.join && error instanceof EmbeddedDatabaseInUseError && error.url) {
+        return { url: error.url, joinedProcess: error.pid, close: async () => {} }
+      }
+      throw error
+    }
+  }
+  const unlock = () => lock?.release()
   let db: PGlite
   try {
     db = await PGlite.create(dataDir ? { dataDir } : {})
@@ -39,9 +65,10 @@ export async function startEmbeddedPostgres(options: { dataDir?: string; maxConn
     maxConnections: options.maxConnections ?? 32,
   })
   await server.start()
-  const address = server.getServerConn()
+  const url = `postgresql://postgres:postgres@${server.getServerConn()}/postgres?sslmode=disable`
+  lock?.advertise(url)
   return {
-    url: `postgresql://postgres:postgres@${address}/postgres?sslmode=disable`,
+    url,
     async close() {
       await server.stop()
       await db.close()
@@ -51,25 +78,42 @@ export async function startEmbeddedPostgres(options: { dataDir?: string; maxConn
 }
 
 export class EmbeddedDatabaseInUseError extends Error {
-  constructor(dataDir: string, pid: number) {
+  readonly pid: number
+  /** Where the holder serves the database, if it says. */
+  readonly url: string | undefined
+
+  constructor(dataDir: string, pid: number, url?: string) {
     super(
       `The embedded database in ${dataDir} is in use by process ${pid}. Stop that process first, ` +
         'or run both against a PostgreSQL server (DATABASE_URL).',
     )
     this.name = 'EmbeddedDatabaseInUseError'
+    this.pid = pid
+    this.url = url
   }
 }
 
-function lockDataDirectory(dataDir: string): () => void {
+interface DataDirectoryLock {
+  /** Names the socket the database is served on, for a process that joins. */
+  advertise(url: string): void
+  release(): void
+}
+
+/** The lock file holds the holder's pid, then `pid url` once the database is served. */
+function lockDataDirectory(dataDir: string): DataDirectoryLock {
   const lockFile = join(dataDir, 'tollgate.lock')
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(lockFile, String(process.pid), { flag: 'wx' })
-      return () => rmSync(lockFile, { force: true })
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 })
+      return {
+        advertise: (url) => writeFileSync(lockFile, `${process.pid} ${url}`, { mode: 0o600 }),
+        release: () => rmSync(lockFile, { force: true }),
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const holder = Number(readFileSync(lockFile, 'utf8').trim())
-      if (holder && holder !== process.pid && isAlive(holder)) throw new EmbeddedDatabaseInUseError(dataDir, holder)
+      const [pid, url] = readFileSync(lockFile, 'utf8').trim().split(' ')
+      const holder = Number(pid)
+      if (holder && holder !== process.pid && isAlive(holder)) throw new EmbeddedDatabaseInUseError(dataDir, holder, url)
       rmSync(lockFile, { force: true }) // left by a process that died
     }
   }

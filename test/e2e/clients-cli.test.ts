@@ -54,3 +54,33 @@ t.test('`tollgate clients` manages clients that the running service then authent
   const deleted = await cli('delete', clientId)
   t.match(deleted.stdout, `deleted client ${clientId}`)
 })
+
+t.test('the CLI works beside a running service on the embedded database, through its socket', async (t) => {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'test',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'tollgate-clients-beside-')),
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    DATABASE_URL: '',
+  }
+  const service = await startService(env)
+  t.teardown(() => service.kill())
+  const cli = (...args: string[]) => run(process.execPath, [CLI, 'clients', ...args], { env })
+
+  // No restart: the client the CLI creates is one the running service authenticates at once.
+  const created = await cli('create', '--name', 'beside', '--scopes', 'orders:read', '--json')
+  t.match(created.stderr, /embedded database is open in process \d+: working through its socket/)
+  const { client_id: clientId, client_secret: clientSecret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string }
+  const token = await fetch(`${service.baseUrl}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials&scope=orders%3Aread',
+  })
+  t.equal(token.status, 200, 'the running service issues a token to the new client')
+  t.match((await cli('list')).stdout, clientId)
+  t.equal((await fetch(`${service.baseUrl}/health/ready`)).status, 200, 'the service is unaffected')
+  await service.stop()
+})
