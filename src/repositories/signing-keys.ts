@@ -14,6 +14,9 @@ type Db = PrismaClient | Prisma.TransactionClient
 
 /** Key changes are serialized across instances by this transaction-scoped advisory lock. */
 const LOCK_NAME = 'tollgate signing keys'
+/** How long an instance waits for that lock (below the transaction's own 30 s), and how often it tries. */
+const LOCK_WAIT_MS = 25_000
+const LOCK_POLL_MS = 100
 
 function store(db: Db) {
   return {
@@ -81,12 +84,17 @@ export function createSigningKeyRepository(prisma: PrismaClient) {
     ): Promise<{ locked: true; value: T } | { locked: false }> {
       return prisma.$transaction(
         async (tx) => {
-          if (options.wait) {
-            await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${LOCK_NAME}, 0))::text`
-          } else {
+          // Waiting is polling: a statement blocked on the lock while another instance makes its keys
+          // (several seconds when instances start together) would meet statement_timeout,
+          // lock_timeout and the client's query timeout, which bound every statement.
+          const deadline = Date.now() + LOCK_WAIT_MS
+          for (;;) {
             const [row] = await tx.$queryRaw<Array<{ locked: boolean }>>`
               SELECT pg_try_advisory_xact_lock(hashtextextended(${LOCK_NAME}, 0)) AS locked`
-            if (!row?.locked) return { locked: false as const }
+            if (row?.locked) break
+            if (!options.wait) return { locked: false as const }
+            if (Date.now() > deadline) throw new Error(`the signing-key lock was held for more than ${LOCK_WAIT_MS} ms`)
+            await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
           }
           return { locked: true as const, value: await change(store(tx)) }
         },
