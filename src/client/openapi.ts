@@ -946,6 +946,11 @@ export interface components {
             id: string;
             /** @description The client the session was started for. */
             clientId: string;
+            /**
+             * @description `tokens`: a refresh-token family (a login, a code redemption); `sign_in`: a browser's sign-in at tollgate's own pages.
+             * @enum {string}
+             */
+            kind: "tokens" | "sign_in";
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -3103,6 +3108,7 @@ export interface operations {
                      *         {
                      *           "id": "0d9b8a7c-6e5f-4a3b-8c2d-1e0f9a8b7c6d",
                      *           "clientId": "tollgate-web",
+                     *           "kind": "tokens",
                      *           "createdAt": "2025-03-14T09:26:53.589Z",
                      *           "lastUsedAt": "2025-03-14T10:02:11.021Z",
                      *           "expiresAt": "2025-03-21T10:02:11.021Z",

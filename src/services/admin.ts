@@ -49,6 +49,7 @@ function adminSession(session: SessionRecord): AdminSession {
   return {
     id: session.id,
     clientId: session.clientId,
+    kind: session.kind === 'sign_in' ? 'sign_in' : 'tokens',
     createdAt: session.createdAt.toISOString(),
     lastUsedAt: session.lastUsedAt.toISOString(),
     expiresAt: expiresAt(session).toISOString(),

@@ -60,6 +60,7 @@ export const AdminSessionSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid', description: 'The session id: the `sid` claim of its access tokens.' }),
     clientId: Type.String({ description: 'The client the session was started for.' }),
+    kind: Type.String({ enum: ['tokens', 'sign_in'], description: '`tokens`: a refresh-token family (a login, a code redemption); `sign_in`: a browser\'s sign-in at tollgate\'s own pages.' }),
     createdAt: Type.String({ format: 'date-time' }),
     lastUsedAt: Type.String({ format: 'date-time' }),
     expiresAt: Type.String({ format: 'date-time', description: 'The earlier of the idle and the absolute expiry.' }),
@@ -108,6 +109,7 @@ export const UserDetailsSchema = Type.Object(
           {
             id: EXAMPLE.sessionId,
             clientId: 'tollgate-web',
+            kind: 'tokens',
             createdAt: EXAMPLE.createdAt,
             lastUsedAt: '2025-03-14T10:02:11.021Z',
             expiresAt: '2025-03-21T10:02:11.021Z',

@@ -140,7 +140,7 @@ describe('GET /admin/v1/users/{id}', () => {
     const body = response.json()
     expect(body.user).toMatchObject({ id: session.userId, email: session.email, disabled: false })
     expect(body.sessions).toEqual([
-      expect.objectContaining({ id: session.sessionId, clientId: 'tollgate-web', userAgent: 'Firefox/128.0', ip: '203.0.113.9', flagged: false, bound: false }),
+      expect.objectContaining({ id: session.sessionId, clientId: 'tollgate-web', kind: 'tokens', userAgent: 'Firefox/128.0', ip: '203.0.113.9', flagged: false, bound: false }),
     ])
     expect(body.events.map((event: { type: string }) => event.type)).toEqual(['user_viewed', 'login_succeeded'])
     expect(body.events[0]).toMatchObject({ actor: { kind: 'client', id: admin.clientId }, ip: null })
