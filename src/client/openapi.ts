@@ -651,7 +651,7 @@ export interface paths {
         put?: never;
         /**
          * Token introspection
-         * @description RFC 7662; a confidential client must authenticate. `{active: false}` for anything invalid, expired or revoked, and nothing more; otherwise the token's claims.
+         * @description RFC 7662; a confidential client must authenticate. `{active: false}` for anything invalid, expired or revoked, and for a token not meant for the asking client (its `aud` names neither the client nor the client's audience, and the client did not obtain it: a refresh token only to its own client), and nothing more; otherwise the token's claims.
          */
         post: operations["oauthIntrospect"];
         delete?: never;
@@ -4180,7 +4180,7 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4268,7 +4268,7 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
@@ -4361,7 +4361,7 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };

@@ -107,9 +107,12 @@ function problemChallenge(problem: Rendered['problem']): string | undefined {
   return undefined
 }
 
-/** RFC 6749 §5.2: invalid_client gets a Basic challenge when the client tried the Authorization header. */
-function oauthChallenge(error: OAuthErrorCode, request: FastifyRequest): string | undefined {
-  return oauthErrorEntry(error).challenge === 'basic' && request.headers.authorization !== undefined ? BASIC_CHALLENGE : undefined
+/**
+ * invalid_client gets a Basic challenge however the client tried to authenticate: RFC 6749 §5.2
+ * requires it after a failed Authorization header, and RFC 9110 §15.5.2 a challenge on every 401.
+ */
+function oauthChallenge(error: OAuthErrorCode): string | undefined {
+  return oauthErrorEntry(error).challenge === 'basic' ? BASIC_CHALLENGE : undefined
 }
 
 /**
@@ -146,7 +149,7 @@ export function renderError(error: FastifyError | Error, request: FastifyRequest
   }
   if (request.routeOptions.config?.errorFormat === 'oauth') {
     reply.code(oauthStatus(rendered)).headers(rendered.headers)
-    const challenge = oauthChallenge(rendered.oauth.error, request)
+    const challenge = oauthChallenge(rendered.oauth.error)
     if (challenge) reply.header('www-authenticate', challenge)
     reply.header('cache-control', 'no-store')
     const body: Record<string, string> = { error: rendered.oauth.error }

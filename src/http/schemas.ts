@@ -57,7 +57,7 @@ const ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description
 }
 
 const OAUTH_ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description: string }>> = {
-  401: { 'WWW-Authenticate': { type: 'string', description: 'When the client tried HTTP Basic: `Basic realm="tollgate"` (RFC 6749 §5.2).' } },
+  401: { 'WWW-Authenticate': { type: 'string', description: 'On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2).' } },
   429: ERROR_HEADERS[429]!,
   503: ERROR_HEADERS[503]!,
 }

@@ -111,7 +111,9 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         summary: 'Token introspection',
         description:
           'RFC 7662; a confidential client must authenticate. `{active: false}` for anything invalid, expired ' +
-          'or revoked, and nothing more; otherwise the token\'s claims.',
+          'or revoked, and for a token not meant for the asking client (its `aud` names neither the client nor the ' +
+          'client\'s audience, and the client did not obtain it: a refresh token only to its own client), and nothing ' +
+          'more; otherwise the token\'s claims.',
         consumes: [FORM],
         // HTTP Basic, or client_id and client_secret in the body (client_secret_post).
         security: CLIENT_SECURITY,

@@ -1,4 +1,5 @@
 import type { ClientCredentialParameters, ClientCredentials } from '../../domain/oauth/client-auth.js'
+import { isMeantFor, type IntrospectingClient } from '../../domain/oauth/introspection.js'
 import type { RevocationService } from '../revocations.js'
 import type { SessionService } from '../sessions/index.js'
 import { looksLikeJwt, type AccessTokenCheck } from './access-token-check.js'
@@ -31,8 +32,9 @@ const INACTIVE = { active: false } as const
 
 /**
  * POST /oauth/introspect for resource servers (confidential clients). Starts from inactive and
- * returns early at the first reason a token is not good now: a bad signature, issuer or type,
- * expiry, a revoked jti, a revoked session, or a deleted client.
+ * returns early at the first reason a token is not good now, or not the asker's business: a bad
+ * signature, issuer or type, expiry, a token not meant for the asking client (isMeantFor), a
+ * revoked jti, a revoked session, or a deleted client.
  */
 export function createOAuthIntrospectionService(deps: {
   clients: Pick<OAuthClientService, 'authenticate' | 'isActive'>
@@ -40,9 +42,9 @@ export function createOAuthIntrospectionService(deps: {
   revocations: Pick<RevocationService, 'isAccessTokenRevoked' | 'isSessionRevoked'>
   sessions: Pick<SessionService, 'introspectRefreshToken'>
 }) {
-  async function introspectAccessToken(token: string): Promise<IntrospectionResponse> {
+  async function introspectAccessToken(token: string, asker: IntrospectingClient): Promise<IntrospectionResponse> {
     const claims = await deps.checkAccessToken(token)
-    if (!claims) return INACTIVE
+    if (!claims || !isMeantFor(claims, asker)) return INACTIVE
     if (await deps.revocations.isAccessTokenRevoked(claims.jti)) return INACTIVE
     if (claims.sid !== undefined && (await deps.revocations.isSessionRevoked(claims.sid))) return INACTIVE
     if (!(await deps.clients.isActive(claims.client_id))) return INACTIVE
@@ -61,17 +63,17 @@ export function createOAuthIntrospectionService(deps: {
     }
   }
 
-  async function introspectRefreshToken(token: string): Promise<IntrospectionResponse> {
+  async function introspectRefreshToken(token: string, asker: IntrospectingClient): Promise<IntrospectionResponse> {
     const info = await deps.sessions.introspectRefreshToken(token)
-    if (!info) return INACTIVE
+    if (!info || !isMeantFor(info, asker)) return INACTIVE
     return { active: true, token_type: 'refresh_token', ...info }
   }
 
   return {
     async introspect(request: IntrospectionRequest): Promise<IntrospectionResponse> {
-      await deps.clients.authenticate(request.credentials, { allowPublic: false })
+      const asker = await deps.clients.authenticate(request.credentials, { allowPublic: false })
       const { token } = request.params
-      return looksLikeJwt(token) ? introspectAccessToken(token) : introspectRefreshToken(token)
+      return looksLikeJwt(token) ? introspectAccessToken(token, asker) : introspectRefreshToken(token, asker)
     },
   }
 }

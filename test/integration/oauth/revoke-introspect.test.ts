@@ -7,10 +7,14 @@ describe('POST /oauth/revoke and POST /oauth/introspect', () => {
   let t: TestApp
   let resourceServer: Awaited<ReturnType<typeof createClient>>
   let machine: Awaited<ReturnType<typeof createClient>>
+  let ordersApi: Awaited<ReturnType<typeof createClient>>
 
   beforeAll(async () => {
     t = await buildTestApp()
-    resourceServer = await createClient(t.app, { name: 'orders api', scopes: ['introspect'] })
+    // The resource server of first-party tokens (their audience): introspection answers it only for
+    // tokens meant for it (see introspection-audience.test.ts).
+    resourceServer = await createClient(t.app, { name: 'cart api', scopes: ['introspect'], audience: t.config.ACCESS_TOKEN_AUDIENCE })
+    ordersApi = await createClient(t.app, { name: 'orders api', scopes: ['introspect'], audience: 'orders-api' })
     machine = await createClient(t.app, { name: 'batch job', scopes: ['orders:read'], audience: 'orders-api' })
   })
   afterAll(async () => t?.close())
@@ -44,25 +48,24 @@ describe('POST /oauth/revoke and POST /oauth/introspect', () => {
       })
     })
 
-    it('describes a client_credentials token of any audience, without sid', async () => {
-      const body = (await introspect(await machineToken())).json()
+    it('describes a client_credentials token to a client of its audience, without sid', async () => {
+      const body = (await introspect(await machineToken(), ordersApi.authorization)).json()
       expect(body).toMatchObject({ active: true, token_type: 'Bearer', sub: machine.clientId, client_id: machine.clientId, scope: 'orders:read', aud: 'orders-api' })
       expect(body).not.toHaveProperty('sid')
     })
 
-    it('describes a refresh token', async () => {
+    it('describes a refresh token to no client but its own (so never a first-party one), and knows its fields', async () => {
       const user = await loginUser(t.app)
-      const body = (await introspect(user.refreshToken)).json()
+      expect((await introspect(user.refreshToken)).json()).toEqual({ active: false })
+      const body = await t.app.sessions.introspectRefreshToken(user.refreshToken)
       expect(body).toMatchObject({
-        active: true,
-        token_type: 'refresh_token',
         sub: user.userId,
         client_id: t.config.FIRST_PARTY_CLIENT_ID,
         scope: 'cart',
         iss: t.config.ISSUER,
         sid: claimsOf(user.accessToken).sid,
       })
-      expect(body.exp).toBeGreaterThan(Date.now() / 1000)
+      expect(body!.exp).toBeGreaterThan(Date.now() / 1000)
     })
 
     describe('says only {active: false} for anything not good now', () => {
@@ -123,21 +126,21 @@ describe('POST /oauth/revoke and POST /oauth/introspect', () => {
     })
 
     describe('requires a confidential client', () => {
-      it.each<[string, () => { headers?: Record<string, string>; fields?: Record<string, string> }, boolean]>([
-        ['no client authentication', () => ({}), false],
-        ['the public first-party client_id alone', () => ({ fields: { client_id: t.config.FIRST_PARTY_CLIENT_ID } }), false],
-        ['a wrong secret over Basic', () => ({ headers: { authorization: basicAuth(resourceServer.clientId, 'wrong') } }), true],
-        ['a wrong secret in the body', () => ({ fields: { client_id: resourceServer.clientId, client_secret: 'wrong' } }), false],
-      ])('%s is 401 invalid_client', async (_case, request, challenged) => {
+      it.each<[string, () => { headers?: Record<string, string>; fields?: Record<string, string> }]>([
+        ['no client authentication', () => ({})],
+        ['the public first-party client_id alone', () => ({ fields: { client_id: t.config.FIRST_PARTY_CLIENT_ID } })],
+        ['a wrong secret over Basic', () => ({ headers: { authorization: basicAuth(resourceServer.clientId, 'wrong') } })],
+        ['a wrong secret in the body', () => ({ fields: { client_id: resourceServer.clientId, client_secret: 'wrong' } })],
+      ])('%s is 401 invalid_client, with a Basic challenge', async (_case, request) => {
         const { headers = {}, fields = {} } = request()
         const res = await postForm(t.app, '/oauth/introspect', { token: await machineToken(), ...fields }, headers)
         expect(res.statusCode).toBe(401)
         expect(res.json()).toMatchObject({ error: 'invalid_client' })
-        expect(res.headers['www-authenticate']).toBe(challenged ? 'Basic realm="tollgate"' : undefined)
+        expect(res.headers['www-authenticate']).toBe('Basic realm="tollgate"')
       })
 
       it('accepts client_secret_post', async () => {
-        const res = await postForm(t.app, '/oauth/introspect', { token: await machineToken(), client_id: resourceServer.clientId, client_secret: resourceServer.clientSecret })
+        const res = await postForm(t.app, '/oauth/introspect', { token: await machineToken(), client_id: ordersApi.clientId, client_secret: ordersApi.clientSecret })
         expect(res.json().active).toBe(true)
       })
     })
@@ -161,7 +164,7 @@ describe('POST /oauth/revoke and POST /oauth/introspect', () => {
       expect(res.headers['cache-control']).toBe('no-store')
       expect((await introspect(user.accessToken)).json()).toEqual({ active: false })
       expect(await t.app.revocations.isAccessTokenRevoked(claimsOf(user.accessToken).jti as string)).toBe(true)
-      expect((await introspect(user.refreshToken)).json().active).toBe(true)
+      expect(await t.app.sessions.isSessionActive(claimsOf(user.accessToken).sid as string)).toBe(true)
       const me = await t.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${user.accessToken}` } })
       expect(me.statusCode).toBe(401)
     })
@@ -182,24 +185,33 @@ describe('POST /oauth/revoke and POST /oauth/introspect', () => {
       const token = await machineToken()
       const res = await postForm(t.app, '/oauth/revoke', { token }, { authorization: machine.authorization })
       expect(res.statusCode).toBe(200)
-      expect((await introspect(token)).json()).toEqual({ active: false })
+      expect((await introspect(token, machine.authorization)).json()).toEqual({ active: false })
     })
 
     describe('answers 200 and does nothing for', () => {
-      it.each<[string, () => Promise<{ token: string; by: Record<string, string>; stillActive?: boolean }>]>([
+      it.each<[string, () => Promise<{ token: string; by: Record<string, string>; stillActive?: () => Promise<boolean> }>]>([
         ['an unknown refresh token', async () => ({ token: 'A'.repeat(43), by: { client_id: 'tollgate-web' } })],
         ['garbage', async () => ({ token: 'garbage', by: { client_id: 'tollgate-web' } })],
         ['a tampered JWT', async () => ({ token: `${(await machineToken()).slice(0, -4)}AAAA`, by: { authorization: machine.authorization } })],
-        ['another client\'s access token', async () => ({ token: await machineToken(), by: { client_id: 'tollgate-web' }, stillActive: true })],
-        ['a user\'s access token, by a machine client', async () => ({ token: (await loginUser(t.app)).accessToken, by: { authorization: machine.authorization }, stillActive: true })],
-        ['a user\'s refresh token, by a machine client', async () => ({ token: (await loginUser(t.app)).refreshToken, by: { authorization: machine.authorization }, stillActive: true })],
+        ['another client\'s access token', async () => {
+          const token = await machineToken()
+          return { token, by: { client_id: 'tollgate-web' }, stillActive: async () => (await introspect(token, machine.authorization)).json().active }
+        }],
+        ['a user\'s access token, by a machine client', async () => {
+          const token = (await loginUser(t.app)).accessToken
+          return { token, by: { authorization: machine.authorization }, stillActive: async () => (await introspect(token)).json().active }
+        }],
+        ['a user\'s refresh token, by a machine client', async () => {
+          const user = await loginUser(t.app)
+          return { token: user.refreshToken, by: { authorization: machine.authorization }, stillActive: () => t.app.sessions.isSessionActive(claimsOf(user.accessToken).sid as string) }
+        }],
       ])('%s', async (_case, setup) => {
         const { token, by, stillActive } = await setup()
         const { authorization, ...fields } = by
         const res = await postForm(t.app, '/oauth/revoke', { token, ...fields }, authorization ? { authorization } : {})
         expect(res.statusCode).toBe(200)
         expect(res.body).toBe('')
-        if (stillActive) expect((await introspect(token)).json().active).toBe(true)
+        if (stillActive) expect(await stillActive()).toBe(true)
       })
     })
 
