@@ -17,6 +17,11 @@ export interface Database {
   embedded: boolean
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>
+  /**
+   * Closes every idle pooled connection: after an outage they may be silent for good (a dead
+   * peer's sockets), and the next queries would each wait out the query timeout to find it out.
+   */
+  discardIdle(): void
   close(): Promise<void>
 }
 
@@ -88,7 +93,11 @@ type QueryArguments = Parameters<pg.Client['query']>
 
 const isQueryTimeout = (error: unknown) => error instanceof Error && error.message === 'Query read timeout'
 
+/** Connections destroyed on purpose: their end is no news to report. */
+const discarded = new WeakSet<pg.Client>()
+
 function destroyConnection(client: pg.Client) {
+  discarded.add(client)
   ;(client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy()
 }
 
@@ -102,8 +111,12 @@ function destroyConnection(client: pg.Client) {
  * queries open fresh connections. A query with its own shorter timeout (the readiness ping) takes
  * only its own connection down.
  */
-export function discardSilentConnections(pool: pg.Pool) {
+export function discardSilentConnections(pool: pg.Pool, onIdleError: (error: Error) => void): { discardIdle(): void } {
   const idle = new Set<pg.Client>()
+  // An idle connection that dies (PostgreSQL restarting) leaves the pool; the next query opens another.
+  pool.on('error', (error, client) => {
+    if (!discarded.has(client)) onIdleError(error)
+  })
   pool.on('acquire', (client) => idle.delete(client))
   pool.on('release', (_error, client) => idle.add(client))
   pool.on('remove', (client) => idle.delete(client))
@@ -132,6 +145,11 @@ export function discardSilentConnections(pool: pg.Pool) {
       return result
     }) as pg.Client['query']
   })
+  return {
+    discardIdle() {
+      for (const client of idle) destroyConnection(client)
+    },
+  }
 }
 
 /** Rejects with a 'Query read timeout' (pg's words) when `promise` takes longer than `ms`. */
@@ -184,9 +202,7 @@ export async function openDatabase({ config, log, onIdleConnectionError, joinRun
       idleTimeoutMillis: 30_000,
       ...boundedWaits(config),
     })
-    discardSilentConnections(pool)
-    // An idle connection that dies (PostgreSQL restarting) leaves the pool; the next query opens another.
-    pool.on('error', onIdleConnectionError ?? ((error) => log?.warn(`idle database connection lost: ${error.message}`)))
+    const connections = discardSilentConnections(pool, onIdleConnectionError ?? ((error) => log?.warn(`idle database connection lost: ${error.message}`)))
     const adapter = new PrismaPg(pool, { statementNameGenerator: (query) => statements.name(query), disposeExternalPool: true })
     // 'minimal': the other formats capture a stack trace on every query, in case it fails.
     const prisma = new PrismaClient({ adapter, errorFormat: 'minimal' })
@@ -206,6 +222,7 @@ export async function openDatabase({ config, log, onIdleConnectionError, joinRun
         const query = { text: 'SELECT 1', query_timeout: PING_TIMEOUT_MS } as pg.QueryConfig
         await withTimeout(pool.query(query), PING_TIMEOUT_MS)
       },
+      discardIdle: () => connections.discardIdle(),
       async close() {
         await prisma.$disconnect()
         await embedded?.close()

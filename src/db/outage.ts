@@ -30,6 +30,8 @@ export function createOutageMonitor(deps: {
   ping: () => Promise<void>
   log: OutageLog
   onFailure?: (kind: DatabaseFailureKind) => void
+  /** Called when an outage starts and when it ends (the pool drops its idle connections). */
+  onChange?: (up: boolean) => void
   recheckMs?: number
   now?: () => number
 }): OutageMonitor {
@@ -45,6 +47,7 @@ export function createOutageMonitor(deps: {
       outage = { since: now(), failedRequests: 0, kind }
       const message = error instanceof Error ? error.message.trim().split('\n').at(-1) : undefined
       deps.log.error({ kind, source, error: message }, 'database unreachable')
+      deps.onChange?.(false)
       schedule()
     }
     if (source === 'request') outage.failedRequests++
@@ -57,6 +60,7 @@ export function createOutageMonitor(deps: {
     clearTimeout(timer)
     timer = undefined
     deps.log.info({ failedRequests, outageSeconds: Math.round((now() - since) / 100) / 10 }, 'database back')
+    deps.onChange?.(true)
   }
 
   async function ping(): Promise<boolean> {

@@ -187,7 +187,7 @@ export interface OutageFigures {
   /** From the fault until readiness answered 503, and from the return until it answered 200. */
   readinessDownMs: number | undefined
   readinessUpMs: number | undefined
-  /** The longest request sent during the outage or the recovery. */
+  /** The longest request in flight during the outage or the recovery. */
   longestMs: number
   /** Answers during the outage and the recovery, by status. */
   statuses: Record<string, number>
@@ -220,7 +220,8 @@ export async function outage(proxy: FaultProxy, load: Load, mode: FaultMode, sec
   }
   // Let readiness catch up before the next phase reads it.
   while (load.now() - (recoveredAt ?? healed) < 1_500) await sleep(100)
-  const during = load.samples.filter((sample) => sample.at >= from && sample.at <= (recoveredAt ?? load.now()))
+  // Every request in flight at some point between the fault and the recovery.
+  const during = load.samples.filter((sample) => sample.at + sample.ms >= from && sample.at <= (recoveredAt ?? load.now()))
   const ready = load.samples.filter((sample) => sample.kind === 'ready')
   const firstDown = ready.find((sample) => sample.at >= from && sample.status === 503)
   const firstUp = ready.find((sample) => sample.at >= healed && sample.status === 200)

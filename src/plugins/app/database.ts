@@ -33,6 +33,8 @@ export default fp<{ config: Config; database?: Database }>(
       ping: () => db!.ping(),
       log: app.log,
       onFailure: (kind) => errors.inc({ kind }),
+      // Connections idle across an outage may be silent for good: open fresh ones.
+      onChange: () => db!.discardIdle(),
     })
     db ??= await openDatabase({
       config,

@@ -6,6 +6,7 @@ const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:54
 function harness() {
   const lines: Array<{ level: 'error' | 'info'; message: string; object: Record<string, unknown> }> = []
   const counted: string[] = []
+  const changes: boolean[] = []
   let answering = true
   let clock = 0
   const monitor = createOutageMonitor({
@@ -17,6 +18,7 @@ function harness() {
       info: (object, message) => lines.push({ level: 'info', message, object }),
     },
     onFailure: (kind) => counted.push(kind),
+    onChange: (up) => changes.push(up),
     recheckMs: 10,
     now: () => clock,
   })
@@ -24,6 +26,7 @@ function harness() {
     monitor,
     lines,
     counted,
+    changes,
     setAnswering: (value: boolean) => (answering = value),
     advance: (ms: number) => (clock += ms),
   }
@@ -52,12 +55,13 @@ describe('the outage monitor', () => {
   })
 
   it('notices a silent database on a readiness check, and its return without any request', async () => {
-    const { monitor, lines, setAnswering } = harness()
+    const { monitor, lines, changes, setAnswering } = harness()
     setAnswering(false)
     expect(await monitor.check()).toBe(false)
     expect(lines.map((line) => line.message)).toEqual(['database unreachable'])
     setAnswering(true)
     await until(() => monitor.up)
+    expect(changes, 'told at the start and at the end (the pool drops its idle connections)').toEqual([false, true])
     expect(lines.map((line) => line.message)).toEqual(['database unreachable', 'database back'])
     expect(lines[1]!.object).toMatchObject({ failedRequests: 0 })
     monitor.close()
