@@ -47,7 +47,7 @@ export function suiteOptions(argv: readonly string[] = process.argv.slice(2)): S
   }
 }
 
-interface RunRecord {
+export interface RunRecord {
   run: number
   value: number
   http?: LoadResult
@@ -171,7 +171,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   }
 }
 
-async function runHttp(name: string, server: Child<{ url: string }>, load: Child, round: number, options: SuiteOptions): Promise<RunRecord> {
+export async function runHttp(name: string, server: Child<{ url: string }>, load: Child, round: number, options: SuiteOptions): Promise<RunRecord> {
   const connections = options.connections
   const request = await server.request<LoadRequest>('prepare', { caseName: name, run: { index: round, connections } })
   const spec: LoadSpec = {

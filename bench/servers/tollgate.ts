@@ -7,7 +7,9 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { argon2Parameters, createPasswordHasher } from '../../src/services/password-hasher.js'
 import type { LoadRequest } from '../lib/load.js'
 import { benchEnvironment, type BenchServer, type RunCheck } from '../lib/server.js'
+import { scaleUserEmail } from '../lib/scale-data.js'
 import { memoryCalls } from './tollgate-memory.js'
+import { scaleCalls } from './tollgate-scale.js'
 
 export const PASSWORD = 'bench passphrase 4711'
 export const SKUS = Array.from({ length: 20 }, (_, i) => `BENCH-${String(i).padStart(3, '0')}`)
@@ -39,6 +41,8 @@ export function benchConfig(overrides: Record<string, string> = {}): { config: C
     RATE_LIMIT_ENABLED: 'false',
     HOST: '127.0.0.1',
     PORT: '0',
+    // Required in production since the guard rails; the benchmark's tokens never leave loopback.
+    ISSUER: 'http://127.0.0.1',
     ...fromEnvironment,
     ...overrides,
   })
@@ -59,10 +63,12 @@ export async function inBatches<T, R>(items: readonly T[], size: number, work: (
   return results
 }
 
-async function counts(app: App) {
+/** Rotations and reuse events of the given users (their sessions only: a scan of the whole tables takes seconds at scale). */
+async function counts(app: App, userIds: string[]) {
   const [row] = await app.db.prisma.$queryRaw<Array<{ rotated: bigint; reused: bigint }>>`
-    SELECT (SELECT count(*) FROM refresh_tokens WHERE rotated_at IS NOT NULL) AS rotated,
-           (SELECT count(*) FROM security_events WHERE type = 'refresh_token_reused') AS reused`
+    SELECT (SELECT count(*) FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+             WHERE s.user_id = ANY(${userIds}::uuid[]) AND rt.rotated_at IS NOT NULL) AS rotated,
+           (SELECT count(*) FROM security_events WHERE user_id = ANY(${userIds}::uuid[]) AND type = 'refresh_token_reused') AS reused`
   return { rotated: Number(row!.rotated), reused: Number(row!.reused) }
 }
 
@@ -74,7 +80,8 @@ export async function start(): Promise<BenchServer> {
   const json = (value: unknown) => JSON.stringify(value)
 
   let refreshUsers = 0
-  const before = new Map<string, Awaited<ReturnType<typeof counts>>>()
+  const scaleUsers = Number(process.env.BENCH_SCALE_USERS ?? 0)
+  const before = new Map<string, Awaited<ReturnType<typeof counts>> & { userIds: string[] }>()
   const once = new Map<string, Promise<LoadRequest>>()
   const memo = (name: string, make: () => Promise<LoadRequest>) => {
     if (!once.has(name)) once.set(name, make())
@@ -116,7 +123,8 @@ export async function start(): Promise<BenchServer> {
     refresh: async ({ connections }) => {
       const count = connections * CHAINS_PER_CONNECTION
       const sessions = await sessionsFor(`refresh-${refreshUsers++}`, count)
-      before.set('refresh', await counts(app))
+      const userIds = sessions.map(({ user }) => user.id)
+      before.set('refresh', { ...(await counts(app, userIds)), userIds })
       return {
         method: 'POST',
         path: '/v1/auth/refresh',
@@ -138,9 +146,34 @@ export async function start(): Promise<BenchServer> {
         }
       }),
 
+    // On a scaled database (BENCH_SCALE_USERS, bench/scale.ts) the users are the dataset's, spread
+    // over it, each with its sessions and history; their digest is another hash of PASSWORD.
+    // A resource server (registered for the access tokens' audience) introspecting access tokens
+    // (active: signature, then the jti's and the session's revocation) and refresh tokens in turn
+    // (a lookup by hash; another client's, so inactive once found).
+    introspect: () =>
+      memo('introspect', async () => {
+        const { client, clientSecret } = await app.oauth.clients.create({ name: 'bench-introspection', scopes: ['cart'], audience: config.ACCESS_TOKEN_AUDIENCE })
+        const sessions = await sessionsFor('introspect', CART_USERS)
+        return {
+          method: 'POST',
+          path: '/oauth/introspect',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+          },
+          variants: sessions.flatMap(({ grant }) => [{ body: `token=${grant.refreshToken}` }, { body: `token=${grant.accessToken}` }]),
+        }
+      }),
+
+    // What a stateless verifier polls, without If-None-Match: the lists read and the document served every time.
+    revocations: async () => ({ method: 'GET', path: '/v1/revocations' }),
+
     login: () =>
       memo('login', async () => {
-        const users = await createUsers(app, digest, 'login', LOGIN_USERS)
+        const users = scaleUsers > 0
+          ? Array.from({ length: LOGIN_USERS }, (_, i) => ({ email: scaleUserEmail(Math.floor((i * scaleUsers) / LOGIN_USERS)) }))
+          : await createUsers(app, digest, 'login', LOGIN_USERS)
         return {
           method: 'POST',
           path: '/v1/auth/login',
@@ -161,7 +194,7 @@ export async function start(): Promise<BenchServer> {
     async afterRun(caseName, result): Promise<RunCheck> {
       if (caseName !== 'refresh') return {}
       const start = before.get('refresh')!
-      const end = await counts(app)
+      const end = await counts(app, start.userIds)
       const rotations = end.rotated - start.rotated
       const replays = end.reused - start.reused
       const answered = result.ok + result.warmupOk
@@ -171,7 +204,7 @@ export async function start(): Promise<BenchServer> {
       if (replays > 0) failures.push(`${replays} refresh_token_reused events: some requests were replays, not rotations`)
       return { failures, notes: [`${rotations} rotations recorded in refresh_tokens for ${answered} 2xx answers, ${replays} replays`] }
     },
-    calls: process.env.BENCH_MEMORY === '1' ? memoryCalls(app, digest) : {},
+    calls: { ...scaleCalls(app), ...(process.env.BENCH_MEMORY === '1' ? memoryCalls(app, digest) : {}) },
     async close() {
       await app.close()
       cleanup()

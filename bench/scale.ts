@@ -1,0 +1,223 @@
+/**
+ * Data at scale (issue 18): the hot operations on a production-sized database beside the same
+ * operations on an empty one, in one run, read as ratios.
+ *
+ *   npm run bench -- --scale                        # SCALE 1: 1M users, 2M live sessions, ~21M refresh tokens, 5M events
+ *   BENCH_SCALE=0.01 npm run bench -- --scale       # 1 %: a quick run
+ *   BENCH_SCALE=0.01 npm run bench -- --scale --load-only   # load, print sizes, keep the database (for EXPLAIN)
+ *
+ * Two databases of its own on DATABASE_URL's server (default the local one): one migrated and
+ * empty, one migrated and filled by bench/lib/scale-data.ts (set-based SQL inside PostgreSQL,
+ * one shared argon2 digest). A tollgate server process on each; every round runs each case on
+ * both, one after the other, and a target is the median over the rounds of the ratio within a
+ * round. Then the purge: refresh on the scaled database alone and while the purge works through
+ * its backlog, and how long the whole backlog takes. Table and index sizes (pg_total_relation_size)
+ * are printed. BENCH_SECONDS, BENCH_RUNS (3 here), BENCH_CONNECTIONS as for npm run bench;
+ * BENCH_KEEP_DATABASE=1 keeps the scaled database. The figures are ratios from one machine: on a
+ * shared or loaded one they are indicative only.
+ */
+import { loadavg } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { startChild, type Child } from './lib/child.js'
+import { BenchRefusal, openBenchDatabase, type BenchDatabase } from './lib/database.js'
+import { integer, median, oneDecimal, table } from './lib/format.js'
+import { machine } from './lib/machine.js'
+import { loadScaleData, relationSizes, scaleCounts, type RelationSize } from './lib/scale-data.js'
+import { runHttp, suiteOptions, type RunRecord } from './lib/suite.js'
+import { argon2Parameters, createPasswordHasher } from '../src/services/password-hasher.js'
+import { benchConfig, PASSWORD } from './servers/tollgate.js'
+
+/** The cases run on both databases, in this order within a round. */
+const SCALE_CASES = ['refresh', 'login', 'cart-get', 'cart-post', 'introspect', 'revocations'] as const
+type ScaleCase = (typeof SCALE_CASES)[number]
+const DATABASES = ['empty', 'scaled'] as const
+type Which = (typeof DATABASES)[number]
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
+
+interface PurgeFigures {
+  batches: number
+  sessions: number
+  refreshTokens: number
+  securityEvents: number
+  idempotencyRecords: number
+  seconds: number
+  deleted: number
+}
+
+export async function runScale(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const scale = Number(process.env.BENCH_SCALE ?? 1)
+  if (!Number.isFinite(scale) || scale <= 0) throw new Error(`BENCH_SCALE must be a positive number (got ${process.env.BENCH_SCALE})`)
+  const loadOnly = argv.includes('--load-only')
+  let keep = false
+  const base = suiteOptions(argv.filter((arg) => arg !== '--scale' && arg !== '--load-only'))
+  const options = { ...base, runs: process.env.BENCH_RUNS ? base.runs : 3 }
+  const counts = scaleCounts(scale)
+  const host = machine()
+
+  const databases: Partial<Record<Which, BenchDatabase>> = {}
+  const children: Child[] = []
+  const cleanup = async () => {
+    await Promise.allSettled(children.map((child) => child.close()))
+    await databases.empty?.drop()
+    if (!keep) await databases.scaled?.drop()
+  }
+  const onSignal = () => void cleanup().finally(() => process.exit(130))
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    databases.scaled = await openBenchDatabase('tollgate_bench_scale')
+    console.log(`tollgate at scale: ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}, ${databases.scaled.label}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+    console.log(
+      `SCALE ${scale}: ${integer(counts.users)} users, ${integer(counts.liveSessions)} live sessions x ${counts.refreshTokensPerSession} refresh tokens, ` +
+        `${integer(counts.securityEvents)} security events, ${integer(counts.idempotencyRecords)} idempotency records, ${integer(counts.carts)} carts\n`,
+    )
+    const { config, cleanup: removeDataDir } = benchConfig()
+    const digest = await createPasswordHasher(argon2Parameters(config)).hash(PASSWORD)
+    removeDataDir()
+    const load = await loadScaleData(databases.scaled.url!, scale, digest, console.log)
+    console.log(`  loaded in ${load.seconds.toFixed(1)} s\n`)
+    const sizes = await relationSizes(databases.scaled.url!)
+    printSizes(sizes)
+    keep = loadOnly || process.env.BENCH_KEEP_DATABASE === '1'
+    if (loadOnly) {
+      console.log(`\nkept: ${databases.scaled.url}  (drop it with: psql ${databases.scaled.url!.replace(/\/[^/]*$/, '/postgres')} -c 'DROP DATABASE "${new URL(databases.scaled.url!).pathname.slice(1)}"')`)
+      return
+    }
+    databases.empty = await openBenchDatabase('tollgate_bench_empty')
+
+    const servers = {} as Record<Which, Child<{ url: string }>>
+    for (const which of DATABASES) {
+      const env = {
+        BENCH_DATABASE_URL: databases[which]!.url!,
+        BENCH_EMBEDDED: '0',
+        BENCH_SCALE_USERS: which === 'scaled' ? String(counts.users) : '0',
+        TOLLGATE_PURGE_INTERVAL_SECONDS: '0',
+      }
+      const child = await startChild<{ url: string }>(new URL('./lib/server-child.ts', import.meta.url), { args: ['tollgate'], env })
+      children.push(child)
+      servers[which] = child
+    }
+    const loadGenerator = await startChild(new URL('./lib/load-child.ts', import.meta.url))
+    children.push(loadGenerator)
+    console.log(
+      `\n${options.runs} rounds; each runs every case on the empty, then the scaled database: ${options.seconds} s per run after ${options.warmupSeconds} s of warm-up, ${options.connections} connections`,
+    )
+
+    const records = Object.fromEntries(SCALE_CASES.map((name) => [name, { empty: [] as RunRecord[], scaled: [] as RunRecord[] }])) as Record<ScaleCase, Record<Which, RunRecord[]>>
+    for (let round = 0; round < options.runs; round++) {
+      for (const name of SCALE_CASES) {
+        for (const which of DATABASES) {
+          const record = await runHttp(name, servers[which], loadGenerator, round, options)
+          records[name][which].push(record)
+          console.log(`  [${round + 1}/${options.runs}] ${name.padEnd(12)} ${which.padEnd(7)} ${integer(record.value).padStart(7)} req/s  p99 ${oneDecimal(record.http!.p99)} ms${problems(record)}`)
+        }
+      }
+    }
+
+    // The purge: refresh on the scaled database alone, then while the purge works through the backlog.
+    console.log(`\npurge: refresh on the scaled database alone, then with the purge running back to back`)
+    const withPurge: Array<{ alone: RunRecord; during: RunRecord; purged: PurgeFigures }> = []
+    for (let round = 0; round < options.runs; round++) {
+      const alone = await runHttp('refresh', servers.scaled, loadGenerator, options.runs + 2 * round, options)
+      await servers.scaled.request('scale.purgeStart')
+      const during = await runHttp('refresh', servers.scaled, loadGenerator, options.runs + 2 * round + 1, options)
+      const purged = (await servers.scaled.request<PurgeFigures | null>('scale.purgeStop'))!
+      withPurge.push({ alone, during, purged })
+      console.log(
+        `  [${round + 1}/${options.runs}] refresh alone ${integer(alone.value)} req/s, during the purge ${integer(during.value)} req/s (p99 ${oneDecimal(during.http!.p99)} ms); ` +
+          `the purge deleted ${integer(purged.deleted)} rows in ${purged.seconds.toFixed(1)} s${problems(alone)}${problems(during)}`,
+      )
+    }
+    const rest = await servers.scaled.request<PurgeFigures>('scale.purge', { maxSeconds: 900 })
+    console.log(`  the rest of the backlog: ${integer(rest.deleted)} rows in ${rest.seconds.toFixed(1)} s (${integer(rest.deleted / Math.max(rest.seconds, 0.001))} rows/s)`)
+
+    const result = report(records, withPurge, rest)
+    const after = await relationSizes(databases.scaled.url!)
+    console.log(`\nafter the run:`)
+    printSizes(after)
+    console.log(
+      `\nLoad average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${host.cpus} CPUs. Ratios from a shared, loaded machine are indicative only: ` +
+        'each pair runs seconds apart, which cancels slow drift, not a neighbour\'s burst.',
+    )
+    if (options.writeResults) {
+      mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+      const file = new URL(`./results/scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
+      writeFileSync(file, `${JSON.stringify({ options, scale, counts, machine: host, load, sizes, after, ...result, records, withPurge, rest }, null, 2)}\n`)
+      console.log(`results: ${file.pathname}`)
+    }
+    if (result.failed) process.exitCode = 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await cleanup()
+  }
+}
+
+function problems(record: RunRecord): string {
+  const http = record.http!
+  const bad = http.non2xx + http.errors + http.timeouts + http.warmupNon2xx + (record.check?.failures?.length ?? 0)
+  return bad > 0 ? `  FAILED: ${http.non2xx} non-2xx, ${http.errors} errors ${[...http.sampleErrors, ...(record.check?.failures ?? [])].join(' | ')}` : ''
+}
+
+function report(
+  records: Record<ScaleCase, Record<Which, RunRecord[]>>,
+  withPurge: Array<{ alone: RunRecord; during: RunRecord }>,
+  rest: PurgeFigures,
+) {
+  const rows: string[][] = []
+  const targets: Array<{ name: string; value: string; required: string; result: 'PASS' | 'FAIL'; rounds: string }> = []
+  let failed = false
+  for (const name of SCALE_CASES) {
+    const { empty, scaled } = records[name]
+    const ratios = empty.map((run, i) => scaled[i]!.value / run.value)
+    const ratio = median(ratios)
+    if ([...empty, ...scaled].some((record) => problems(record) !== '')) failed = true
+    rows.push([
+      name,
+      integer(median(empty.map((r) => r.value))),
+      integer(median(scaled.map((r) => r.value))),
+      `${ratio.toFixed(2)}x`,
+      oneDecimal(median(empty.map((r) => r.http!.p99))),
+      oneDecimal(median(scaled.map((r) => r.http!.p99))),
+      ratios.map((r) => r.toFixed(2)).join(' / '),
+    ])
+    targets.push({ name: `${name} scaled vs empty`, value: `${ratio.toFixed(2)}x`, required: '>= 0.90x', result: ratio >= 0.9 ? 'PASS' : 'FAIL', rounds: ratios.map((r) => r.toFixed(2)).join(' / ') })
+  }
+  console.log(`\n${table(['case', 'empty req/s', 'scaled req/s', 'scaled/empty', 'p99 empty ms', 'p99 scaled ms', 'each round'], rows)}`)
+
+  const p99s = records.refresh.scaled.map((r) => r.http!.p99)
+  const p99 = median(p99s)
+  targets.push({ name: 'refresh p99 on the scaled database', value: `${oneDecimal(p99)} ms`, required: '< 50 ms', result: p99 < 50 ? 'PASS' : 'FAIL', rounds: p99s.map(oneDecimal).join(' / ') })
+  const purgeRatios = withPurge.map(({ alone, during }) => during.value / alone.value)
+  const purgeRatio = median(purgeRatios)
+  targets.push({
+    name: 'refresh during the purge vs alone (scaled)',
+    value: `${purgeRatio.toFixed(2)}x`,
+    required: '>= 0.90x',
+    result: purgeRatio >= 0.9 ? 'PASS' : 'FAIL',
+    rounds: purgeRatios.map((r) => r.toFixed(2)).join(' / '),
+  })
+  console.log(`\n${table(['target (median of the rounds)', 'measured', 'required', '', 'each round'], targets.map((t) => [t.name, t.value, t.required, t.result, t.rounds]))}`)
+  console.log(`(the purge's backlog drained at ${integer(rest.deleted / Math.max(rest.seconds, 0.001))} rows/s after the refresh runs)`)
+  return { targets, failed }
+}
+
+function printSizes(sizes: RelationSize[]) {
+  const total = sizes.reduce((sum, s) => sum + s.total, 0)
+  console.log(`table and index sizes (pg_total_relation_size; ${mib(total)} MiB in all):`)
+  console.log(
+    table(
+      ['table', 'rows (est.)', 'heap MiB', 'indexes MiB', 'total MiB', 'largest indexes'],
+      sizes.map((s) => [s.name, integer(s.rows), mib(s.table), mib(s.indexes), mib(s.total), s.indexSizes.slice(0, 3).map((i) => `${i.name} ${mib(i.bytes)}`).join(', ')]),
+    ).replace(/^/gm, '  '),
+  )
+}
+
+try {
+  await runScale()
+} catch (error) {
+  if (!(error instanceof BenchRefusal)) throw error
+  console.error(error.message)
+  process.exitCode = 2
+}
