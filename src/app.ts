@@ -11,6 +11,7 @@ import admin from './plugins/app/admin.js'
 import authentication from './plugins/app/authentication.js'
 import cart from './plugins/app/cart.js'
 import database from './plugins/app/database.js'
+import dpop from './plugins/app/dpop.js'
 import drain from './plugins/app/drain.js'
 import jsonBodies from './plugins/app/json-bodies.js'
 import keys from './plugins/app/keys.js'
@@ -90,6 +91,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
 
   await app.register(database, { config, ...(options.database ? { database: options.database } : {}) })
   await app.register(keys, { config })
+  await app.register(dpop, { config })
   await app.register(authentication)
   await app.register(accounts, { config })
   await app.register(oauth, { config })

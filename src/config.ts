@@ -86,6 +86,9 @@ export const ENVIRONMENT = {
   PURGE_INTERVAL_SECONDS: Seconds(3600, 0),
   SECURITY_EVENT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90 }),
 
+  DPOP_IAT_WINDOW_SECONDS: Type.Integer({ minimum: 5, maximum: 600, default: 60 }),
+  DPOP_NONCE_REQUIRED: Flag(false),
+
   COOKIE_SECURE: Flag(true),
   ALLOWED_ORIGINS: List(),
   CORS_ORIGINS: List(),

@@ -7,9 +7,10 @@
 
 /**
  * The `WWW-Authenticate` challenge a code is sent with (RFC 9110 §11.6.1): `bearer` is a plain
- * RFC 6750 challenge, `bearer_error` adds `error`, `error_description` and `scope` (RFC 6750 §3).
+ * RFC 6750 challenge, `bearer_error` adds `error`, `error_description` and `scope` (RFC 6750 §3);
+ * `dpop_error` is RFC 9449 §7.1's `DPoP` challenge with `error` and `algs`.
  */
-export type Challenge = 'bearer' | 'bearer_error'
+export type Challenge = 'bearer' | 'bearer_error' | 'dpop_error'
 
 export interface ProblemEntry {
   readonly status: number
@@ -25,6 +26,9 @@ export const PROBLEMS = {
   invalid_credentials: { status: 401, title: 'Invalid email or password', oauth: 'invalid_client', challenge: 'bearer' },
   invalid_grant: { status: 401, title: 'The refresh token is invalid, expired or revoked', oauth: 'invalid_grant', challenge: 'bearer' },
   invalid_token: { status: 401, title: 'The access token is missing, invalid or expired', oauth: 'invalid_client', challenge: 'bearer_error' },
+  // RFC 9449: 401 with a DPoP challenge at a protected resource, 400 at the token endpoint.
+  invalid_dpop_proof: { status: 401, title: 'The DPoP proof is missing or invalid', oauth: 'invalid_dpop_proof', challenge: 'dpop_error' },
+  use_dpop_nonce: { status: 401, title: 'The DPoP proof must carry the server\'s nonce', oauth: 'use_dpop_nonce', challenge: 'dpop_error' },
   insufficient_scope: { status: 403, title: 'The access token lacks the required scope', oauth: 'invalid_request', challenge: 'bearer_error' },
   forbidden_origin: { status: 403, title: 'Cross-origin request refused', oauth: 'invalid_request' },
   invalid_form: { status: 403, title: 'The form expired or was not opened in this browser', oauth: 'invalid_request' },
@@ -52,6 +56,13 @@ export interface ProblemOptions {
   retryAfterSeconds?: number | undefined
   /** insufficient_scope: the scope the request needs, sent in the Bearer challenge. */
   scope?: string | undefined
+  /**
+   * invalid_token and insufficient_scope: the scheme the token was (or had to be) presented with;
+   * `dpop` answers with RFC 9449's DPoP challenge instead of the Bearer one.
+   */
+  scheme?: 'bearer' | 'dpop' | undefined
+  /** RFC 9449 §8: a fresh server nonce, sent as DPoP-Nonce. */
+  dpopNonce?: string | undefined
 }
 
 export class ProblemError extends Error {
@@ -61,6 +72,8 @@ export class ProblemError extends Error {
   readonly title: string
   readonly retryAfterSeconds: number | undefined
   readonly scope: string | undefined
+  readonly scheme: 'bearer' | 'dpop' | undefined
+  readonly dpopNonce: string | undefined
 
   constructor(code: ProblemCode, detail?: string, options: ProblemOptions = {}) {
     super(detail ?? PROBLEMS[code].title)
@@ -71,6 +84,8 @@ export class ProblemError extends Error {
     this.title = PROBLEMS[code].title
     this.retryAfterSeconds = options.retryAfterSeconds
     this.scope = options.scope
+    this.scheme = options.scheme
+    this.dpopNonce = options.dpopNonce
   }
 }
 
@@ -92,6 +107,9 @@ export const OAUTH_ERROR_ENTRIES = {
   unsupported_grant_type: { status: 400 },
   invalid_scope: { status: 400 },
   unsupported_token_type: { status: 400 },
+  // RFC 9449 §5 and §8.
+  invalid_dpop_proof: { status: 400 },
+  use_dpop_nonce: { status: 400 },
   server_error: { status: 500 },
   temporarily_unavailable: { status: 503 },
 } as const satisfies Record<string, OAuthErrorEntry>
@@ -127,6 +145,6 @@ export function oauthErrorOf(error: unknown): OAuthErrorCode | undefined {
 }
 
 /** Bearer-token failures (RFC 6750 §3): 401 invalid_token or 403 insufficient_scope. */
-export function bearerError(code: 'invalid_token' | 'insufficient_scope', detail?: string, scope?: string): ProblemError {
-  return new ProblemError(code, detail, { scope })
+export function bearerError(code: 'invalid_token' | 'insufficient_scope', detail?: string, scope?: string, scheme?: 'bearer' | 'dpop'): ProblemError {
+  return new ProblemError(code, detail, { scope, scheme })
 }

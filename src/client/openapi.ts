@@ -684,7 +684,7 @@ export interface components {
              * @description Stable machine-readable code: branch on this. The same codes are listed by each operation.
              * @enum {string}
              */
-            code: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_grant" | "invalid_token" | "insufficient_scope" | "forbidden_origin" | "invalid_form" | "not_found" | "method_not_allowed" | "email_taken" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "quantity_limit_exceeded" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "validation_failed" | "weak_password" | "invalid_credentials" | "invalid_grant" | "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce" | "insufficient_scope" | "forbidden_origin" | "invalid_form" | "not_found" | "method_not_allowed" | "email_taken" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "quantity_limit_exceeded" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "service_unavailable";
         };
         /**
          * OAuthError
@@ -695,7 +695,7 @@ export interface components {
              * @description An RFC 6749 §5.2 (or RFC 7009 / RFC 7662) error code.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type" | "server_error" | "temporarily_unavailable";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type" | "invalid_dpop_proof" | "use_dpop_nonce" | "server_error" | "temporarily_unavailable";
             /** @description Human-readable detail. Absent on server errors. */
             error_description?: string;
         };

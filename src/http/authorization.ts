@@ -1,16 +1,48 @@
 import type { FastifyRequest } from 'fastify'
+import { DPOP_ALGORITHMS, type DpopPresentation } from '../domain/dpop/proof.js'
 import type { ClientCredentialParameters, ClientCredentials } from '../domain/oauth/client-auth.js'
 
 /** The one realm of every challenge tollgate sends. */
 export const REALM = 'tollgate'
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
+const DPOP = /^DPoP +([A-Za-z0-9\-._~+/]+=*)$/i
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i
 
 /** RFC 6750 §2.1: the token of an `Authorization: Bearer` header, or undefined. */
 export function bearerTokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
   return header ? BEARER.exec(header)?.[1] : undefined
+}
+
+/** The access token of an `Authorization: Bearer` or (RFC 9449 §7.1) `Authorization: DPoP` header. */
+export function accessTokenOf(request: FastifyRequest): { scheme: 'bearer' | 'dpop'; token: string } | undefined {
+  const header = request.headers.authorization
+  if (!header) return undefined
+  const bearer = BEARER.exec(header)?.[1]
+  if (bearer) return { scheme: 'bearer', token: bearer }
+  const dpop = DPOP.exec(header)?.[1]
+  return dpop ? { scheme: 'dpop', token: dpop } : undefined
+}
+
+/** The request's DPoP proof header (every value of it: more than one is an error) and what it must match. */
+export function dpopPresentationOf(request: FastifyRequest): DpopPresentation {
+  const header = request.headers.dpop
+  return { proof: header, method: request.method, path: request.url.split(/[?#]/)[0]! }
+}
+
+const quoted = (value: string) => value.replace(/["\\]/g, '')
+
+/** RFC 9449 §7.1: a `WWW-Authenticate: DPoP` challenge, naming the algorithms proofs may use. */
+export function dpopChallenge(error?: { code: string; description?: string | undefined; scope?: string | undefined }): string {
+  const parts = [`realm="${REALM}"`]
+  if (error) {
+    parts.push(`error="${error.code}"`)
+    if (error.description) parts.push(`error_description="${quoted(error.description)}"`)
+    if (error.scope) parts.push(`scope="${error.scope}"`)
+  }
+  parts.push(`algs="${DPOP_ALGORITHMS.join(' ')}"`)
+  return `DPoP ${parts.join(', ')}`
 }
 
 /** A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3), with an error when there is one to name. */

@@ -10,7 +10,7 @@ import {
   type ProblemCode,
 } from '../errors.js'
 import { DATABASE_RETRY_AFTER_SECONDS, databaseFailureOf } from '../db/unavailable.js'
-import { BASIC_CHALLENGE, bearerChallenge } from './authorization.js'
+import { BASIC_CHALLENGE, bearerChallenge, dpopChallenge } from './authorization.js'
 import { sendPage } from './pages/render.js'
 import { errorPage } from './pages/templates.js'
 
@@ -32,7 +32,7 @@ interface Rendered {
   status: number
   /** Headers of either format (Retry-After); each format adds its own challenge. */
   headers: Record<string, string>
-  problem: { code: ProblemCode; detail?: string | undefined; scope?: string | undefined }
+  problem: { code: ProblemCode; detail?: string | undefined; scope?: string | undefined; scheme?: 'bearer' | 'dpop' | undefined }
   oauth: { error: OAuthErrorCode; error_description?: string | undefined }
 }
 
@@ -51,10 +51,13 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
 
 function classify(error: FastifyError | Error): Rendered {
   if (error instanceof ProblemError) {
+    const headers: Record<string, string> = {}
+    if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds)
+    if (error.dpopNonce !== undefined) headers['dpop-nonce'] = error.dpopNonce
     return {
       status: error.status,
-      headers: error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) },
-      problem: { code: error.code, detail: error.detail, scope: error.scope },
+      headers,
+      problem: { code: error.code, detail: error.detail, scope: error.scope, scheme: error.scheme },
       oauth: { error: PROBLEMS[error.code].oauth, error_description: error.detail },
     }
   }
@@ -99,11 +102,16 @@ function classify(error: FastifyError | Error): Rendered {
   }
 }
 
-/** The catalogue's challenge for a problem, as RFC 6750 spells it. */
+/**
+ * The catalogue's challenge for a problem, as RFC 6750 spells it, or RFC 9449 for DPoP: a token
+ * presented (or bound) with DPoP is refused with a DPoP challenge.
+ */
 function problemChallenge(problem: Rendered['problem']): string | undefined {
   const challenge = problemEntry(problem.code).challenge
+  const error = { code: problem.code, description: problem.detail, scope: problem.scope }
   if (challenge === 'bearer') return bearerChallenge()
-  if (challenge === 'bearer_error') return bearerChallenge({ code: problem.code, description: problem.detail, scope: problem.scope })
+  if (challenge === 'dpop_error' || (challenge === 'bearer_error' && problem.scheme === 'dpop')) return dpopChallenge(error)
+  if (challenge === 'bearer_error') return bearerChallenge(error)
   return undefined
 }
 
@@ -121,6 +129,7 @@ function oauthChallenge(error: OAuthErrorCode): string | undefined {
  */
 function oauthStatus(rendered: Rendered): number {
   if (rendered.oauth.error === 'invalid_grant') return OAUTH_ERRORS.invalid_grant
+  if (rendered.oauth.error === 'invalid_dpop_proof' || rendered.oauth.error === 'use_dpop_nonce') return OAUTH_ERRORS[rendered.oauth.error]
   const malformed: ProblemCode[] = ['validation_failed', 'unsupported_media_type']
   return rendered.oauth.error === 'invalid_request' && malformed.includes(rendered.problem.code) ? OAUTH_ERRORS.invalid_request : rendered.status
 }

@@ -179,6 +179,8 @@ const OAUTH_EXAMPLE_DESCRIPTIONS: Record<OAuthErrorCode, string> = {
   unsupported_grant_type: 'Supported grant types: authorization_code, client_credentials, refresh_token',
   invalid_scope: 'The requested scope exceeds the client\'s scopes',
   unsupported_token_type: 'The token type cannot be revoked',
+  invalid_dpop_proof: 'The DPoP proof is for another URL',
+  use_dpop_nonce: 'The DPoP proof needs the server\'s nonce',
   server_error: 'Internal server error',
   temporarily_unavailable: 'The service is overloaded; retry later',
 }

@@ -26,6 +26,7 @@ export const SESSION_COLUMNS = {
   flaggedAt: 'flagged_at',
   revokedAt: 'revoked_at',
   revokedReason: 'revoked_reason',
+  dpopJkt: 'dpop_jkt',
 } as const satisfies Record<keyof SessionRecord, string>
 
 export const SESSION_KINDS = ['tokens', 'sign_in'] as const

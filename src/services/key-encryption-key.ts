@@ -51,7 +51,7 @@ function decode(value: string): Buffer {
   return key
 }
 
-export type SecretPurpose = 'refresh-token-rotation' | 'client-secret-hmac' | 'signing-key-encryption' | 'sign-in-cookie' | 'page-state'
+export type SecretPurpose = 'refresh-token-rotation' | 'client-secret-hmac' | 'signing-key-encryption' | 'sign-in-cookie' | 'page-state' | 'dpop-nonce'
 
 /** A 32-byte secret for one purpose, derived from the KEK: no two purposes share key material. */
 export function deriveSecret(kek: Buffer, purpose: SecretPurpose): Buffer {

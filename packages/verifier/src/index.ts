@@ -21,3 +21,17 @@ export {
   type RevocationList,
   type RevocationSource,
 } from './revocations.js'
+export {
+  accessTokenHash,
+  checkDpopProof,
+  createMemoryReplayCache,
+  DPOP_ALGORITHMS,
+  DPOP_PROOF_TYPE,
+  DpopProofError,
+  replayKeyOf,
+  type DpopErrorCode,
+  type DpopFailure,
+  type DpopProof,
+  type DpopProofCheck,
+  type DpopReplayCache,
+} from './dpop.js'

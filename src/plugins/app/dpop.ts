@@ -1,0 +1,48 @@
+import { once } from 'node:events'
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import type { Config } from '../../config.js'
+import { createPostgresReplayCache, createRedisReplayCache, deleteExpiredProofs } from '../../repositories/dpop-proofs.js'
+import { createDpopService, type DpopService } from '../../services/dpop.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** DPoP proofs (RFC 9449) at tollgate's token endpoints and protected routes. */
+    dpop: DpopService
+  }
+}
+
+const PURGE_BATCH = 10_000
+
+/**
+ * DPoP: proofs are remembered in Redis when REDIS_URL is set (the deployment's shared store, under
+ * REDIS_KEY_PREFIX), else in PostgreSQL, which every instance shares too. Never in memory: a proof
+ * replayed on another instance would pass.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const clock = () => new Date()
+    let replay
+    if (config.REDIS_URL) {
+      // Unlike rate limits, a DPoP check never lets a request through without Redis: bounded waits, then 503.
+      const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 500 })
+      redis.on('error', (error: Error) => app.log.debug({ err: error }, 'DPoP replay cache (Redis) unreachable'))
+      await Promise.race([once(redis, 'ready'), once(redis, 'error'), new Promise((resolve) => setTimeout(resolve, 2000).unref())]).catch(() => {})
+      app.addHook('onClose', async () => {
+        await redis.quit().catch(() => redis.disconnect())
+      })
+      replay = createRedisReplayCache(redis, `${config.REDIS_KEY_PREFIX}dpop:`, clock)
+    } else {
+      replay = createPostgresReplayCache(app.db.prisma, clock)
+      if (config.PURGE_INTERVAL_SECONDS > 0) {
+        const timer = setInterval(() => {
+          deleteExpiredProofs(app.db.prisma, clock(), PURGE_BATCH).catch((error: unknown) => app.log.debug({ err: error }, 'purging expired DPoP proofs failed'))
+        }, config.PURGE_INTERVAL_SECONDS * 1000)
+        timer.unref()
+        app.addHook('onClose', async () => clearInterval(timer))
+      }
+    }
+    app.decorate('dpop', createDpopService({ replay, config, nonceSecrets: app.secrets('dpop-nonce'), clock }))
+  },
+  { name: 'dpop', dependencies: ['database', 'keys'] },
+)

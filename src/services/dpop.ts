@@ -1,0 +1,77 @@
+import type { Config } from '../config.js'
+import { isCurrentDpopNonce, makeDpopNonce } from '../domain/dpop/nonce.js'
+import {
+  checkDpopProof,
+  DpopProofError,
+  replayKeyOf,
+  type DpopPresentation,
+  type DpopProof,
+  type DpopReplayCache,
+} from '../domain/dpop/proof.js'
+import { ProblemError } from '../errors.js'
+
+export interface DpopCheckOptions {
+  /** A resource request: the access token the proof must hash into `ath`. */
+  accessToken?: string | undefined
+  /** Refuse a request without a proof (a client registered as requiring DPoP, a bound token). */
+  required?: boolean
+}
+
+/**
+ * DPoP at tollgate's own endpoints: the RFC 9449 §4.3 checks (src/domain/dpop), the `htu` every
+ * instance expects (ISSUER and the request's path), optional server nonces, and each proof
+ * accepted once across every instance through the shared replay cache.
+ */
+export function createDpopService(deps: {
+  replay: DpopReplayCache
+  config: Pick<Config, 'ISSUER' | 'DPOP_IAT_WINDOW_SECONDS' | 'DPOP_NONCE_REQUIRED'>
+  /** Made with the first, each accepted (KEK rotation). */
+  nonceSecrets: readonly Buffer[]
+  clock: () => Date
+}) {
+  const nonce = () => (deps.config.DPOP_NONCE_REQUIRED ? makeDpopNonce(deps.nonceSecrets[0]!, deps.clock()) : undefined)
+
+  function refused(error: DpopProofError): ProblemError {
+    return new ProblemError(error.code, error.message, { dpopNonce: error.code === 'use_dpop_nonce' ? nonce() : undefined })
+  }
+
+  return {
+    /** The nonce to hand out when nonces are required (RFC 9449 §8), else undefined. */
+    nonce,
+
+    /**
+     * The proof's key thumbprint and claims, or undefined when there is no proof and none is
+     * required. Throws invalid_dpop_proof or use_dpop_nonce (with a fresh nonce) when it fails.
+     */
+    async check(presented: DpopPresentation, options: DpopCheckOptions = {}): Promise<DpopProof | undefined> {
+      if (presented.proof === undefined && !options.required) return undefined
+      const now = deps.clock()
+      let proof: DpopProof
+      try {
+        proof = await checkDpopProof({
+          proof: presented.proof,
+          method: presented.method,
+          url: `${deps.config.ISSUER}${presented.path}`,
+          now,
+          iatWindowSeconds: deps.config.DPOP_IAT_WINDOW_SECONDS,
+          ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
+          ...(deps.config.DPOP_NONCE_REQUIRED ? { nonce: (value: string) => isCurrentDpopNonce(value, deps.nonceSecrets, now) } : {}),
+        })
+      } catch (error) {
+        if (error instanceof DpopProofError) throw refused(error)
+        throw error
+      }
+      let fresh: boolean
+      try {
+        fresh = await deps.replay.claim(replayKeyOf(proof), proof.expiresAt)
+      } catch {
+        // Fail closed: without the shared cache a replayed proof could not be told from a new one.
+        throw new ProblemError('service_unavailable', 'DPoP proofs cannot be checked right now', { retryAfterSeconds: 1 })
+      }
+      if (!fresh) throw refused(new DpopProofError('replayed', 'The DPoP proof was already used'))
+      return proof
+    },
+  }
+}
+
+export type DpopService = ReturnType<typeof createDpopService>
