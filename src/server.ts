@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync, realpathSync } from 'node:fs'
+import { Server as NetServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import closeWithGrace from 'close-with-grace'
@@ -16,6 +17,9 @@ import { KeyDecryptionError } from './services/key-encryption-key.js'
  * it out of rotation; only then does it stop accepting, finish what is in flight and close the
  * database. SHUTDOWN_TIMEOUT_SECONDS bounds that second part.
  */
+/** After the listener closes, how long connections accepted just before get to deliver their request. */
+const ACCEPTED_SETTLE_MS = 1000
+
 export async function startServer(config: Config) {
   const app = await buildApp(config)
   let metrics: Awaited<ReturnType<typeof listenForMetrics>> | undefined
@@ -28,6 +32,13 @@ export async function startServer(config: Config) {
       app.log.info({ signal, drainSeconds: config.DRAIN_DELAY_SECONDS }, 'shutting down: draining (readiness 503, connections closed after each response)')
       await sleep(config.DRAIN_DELAY_SECONDS * 1000)
       app.log.info('drain over: no new connections, finishing in-flight requests')
+      // Stop accepting first, and only then close idle connections (app.close): a connection the
+      // balancer opened a moment ago carries a request Node has not read yet, so it counts as idle,
+      // and closing it then resets it under that request (a 502 for a POST, which no balancer
+      // may replay). net.Server's close stops accepting without http.Server's sweep of idle
+      // connections; those accepted meanwhile are read and answered (with Connection: close).
+      NetServer.prototype.close.call(app.server)
+      await sleep(ACCEPTED_SETTLE_MS)
     }
     await app.close()
     await metrics?.close()
