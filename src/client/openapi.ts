@@ -1099,11 +1099,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1130,11 +1139,20 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1166,6 +1184,15 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     readiness: {
@@ -1191,11 +1218,20 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1262,11 +1298,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1344,11 +1389,20 @@ export interface operations {
                     "application/json": components["schemas"]["AuthorizationServerMetadata"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1455,11 +1509,20 @@ export interface operations {
                     "application/json": components["schemas"]["OpenIdConfiguration"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1504,6 +1567,12 @@ export interface operations {
             /** @description The account was created */
             201: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1521,6 +1590,12 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid; `weak_password`: the password is too weak. */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1530,6 +1605,12 @@ export interface operations {
             /** @description Conflict. Problem `code` `email_taken`: an account with this email already exists. */
             409: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1539,6 +1620,12 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1548,6 +1635,12 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1558,7 +1651,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1568,8 +1676,8 @@ export interface operations {
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1613,6 +1721,12 @@ export interface operations {
                     /** @description Token responses are never cached. */
                     "Cache-Control"?: "no-store";
                     Pragma?: "no-cache";
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1631,6 +1745,12 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1642,6 +1762,12 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
                     "WWW-Authenticate"?: string;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1651,6 +1777,12 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1660,6 +1792,12 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1670,7 +1808,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1680,8 +1833,8 @@ export interface operations {
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1720,6 +1873,12 @@ export interface operations {
             /** @description Changed; every other session is revoked */
             204: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1727,6 +1886,12 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid; `weak_password`: the password is too weak. */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1738,6 +1903,12 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
                     "WWW-Authenticate"?: string;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1747,6 +1918,12 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1756,6 +1933,12 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1766,7 +1949,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1776,8 +1974,8 @@ export interface operations {
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1815,6 +2013,12 @@ export interface operations {
                     /** @description Token responses are never cached. */
                     "Cache-Control"?: "no-store";
                     Pragma?: "no-cache";
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1833,6 +2037,12 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1844,6 +2054,12 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
                     "WWW-Authenticate"?: string;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1853,6 +2069,12 @@ export interface operations {
             /** @description Forbidden. Problem `code` `forbidden_origin`: cross-origin request refused. */
             403: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1862,6 +2084,12 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1871,6 +2099,12 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1881,7 +2115,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1891,8 +2140,8 @@ export interface operations {
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1978,11 +2227,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2046,11 +2304,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2113,11 +2380,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2204,11 +2480,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2266,11 +2551,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2325,11 +2619,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2418,11 +2721,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2553,11 +2865,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2672,11 +2993,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2814,11 +3144,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2909,11 +3248,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2965,11 +3313,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3060,11 +3417,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3195,11 +3561,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3297,11 +3672,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3406,11 +3790,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3508,11 +3901,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3634,11 +4036,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3748,11 +4159,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable. Problem `code` `service_unavailable`: service unavailable. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3826,11 +4246,20 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Internal server error: an HTML error page (`internal_error`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
             /** @description Service unavailable: an HTML error page (`service_unavailable`). */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3929,11 +4358,20 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Internal server error: an HTML error page (`internal_error`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
             /** @description Service unavailable: an HTML error page (`service_unavailable`). */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3970,6 +4408,12 @@ export interface operations {
             /** @description The login page, or the consent page. */
             200: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3988,6 +4432,12 @@ export interface operations {
             /** @description Bad request: an HTML error page (`validation_failed`). */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3997,6 +4447,12 @@ export interface operations {
             /** @description Forbidden: an HTML error page (`forbidden_origin`, `invalid_form`). */
             403: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4006,6 +4462,12 @@ export interface operations {
             /** @description Content too large: an HTML error page (`payload_too_large`). */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4016,7 +4478,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Internal server error: an HTML error page (`internal_error`). */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4026,8 +4503,8 @@ export interface operations {
             /** @description Service unavailable: an HTML error page (`service_unavailable`). */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4105,11 +4582,20 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Internal server error: an HTML error page (`internal_error`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
             /** @description Service unavailable: an HTML error page (`service_unavailable`). */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4154,6 +4640,12 @@ export interface operations {
                     /** @description Token responses are never cached. */
                     "Cache-Control"?: "no-store";
                     Pragma?: "no-cache";
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4171,6 +4663,12 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`. */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4182,6 +4680,12 @@ export interface operations {
                 headers: {
                     /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
                     "WWW-Authenticate"?: string;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4191,6 +4695,12 @@ export interface operations {
             /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4201,7 +4711,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Internal server error: RFC 6749 error `server_error`. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4211,8 +4736,8 @@ export interface operations {
             /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4252,6 +4777,12 @@ export interface operations {
             /** @description Revoked, or nothing to revoke. The body is empty. */
             200: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4259,6 +4790,12 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4270,6 +4807,12 @@ export interface operations {
                 headers: {
                     /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
                     "WWW-Authenticate"?: string;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4279,6 +4822,12 @@ export interface operations {
             /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4289,7 +4838,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Internal server error: RFC 6749 error `server_error`. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4299,8 +4863,8 @@ export interface operations {
             /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4343,6 +4907,12 @@ export interface operations {
                     /** @description Token responses are never cached. */
                     "Cache-Control"?: "no-store";
                     Pragma?: "no-cache";
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4352,6 +4922,12 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4363,6 +4939,12 @@ export interface operations {
                 headers: {
                     /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
                     "WWW-Authenticate"?: string;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4372,6 +4954,12 @@ export interface operations {
             /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
             413: {
                 headers: {
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4382,7 +4970,22 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window of that counter. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until that window ends. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Internal server error: RFC 6749 error `server_error`. */
+            500: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4392,8 +4995,8 @@ export interface operations {
             /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load). */
-                    "Retry-After"?: string;
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

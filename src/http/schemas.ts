@@ -41,8 +41,27 @@ export const NO_STORE_HEADERS = {
   Pragma: Type.Literal('no-cache'),
 }
 
+/** How a response header is documented (the headers of a response schema, or of an error response). */
+export interface HeaderSchema {
+  type: 'string' | 'integer'
+  description: string
+  minimum?: number
+}
+export type HeaderMap = Record<string, HeaderSchema>
+
+/**
+ * What every answer of a rate-limited route carries while limits are on (RATE_LIMIT_ENABLED): the
+ * counter closest to its limit, in the fields of draft-ietf-httpapi-ratelimit-headers
+ * (plugins/external/rate-limit.ts). Routes without a limit send none of them.
+ */
+export const RATE_LIMIT_HEADERS: HeaderMap = {
+  'RateLimit-Limit': { type: 'integer', minimum: 1, description: 'Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on).' },
+  'RateLimit-Remaining': { type: 'integer', minimum: 0, description: 'Requests left in the current window of that counter.' },
+  'RateLimit-Reset': { type: 'integer', minimum: 0, description: 'Seconds until that window ends.' },
+}
+
 /** Response headers that come with some error statuses. */
-const ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description: string }>> = {
+const ERROR_HEADERS: Record<number, HeaderMap> = {
   401: {
     'WWW-Authenticate': {
       type: 'string',
@@ -52,11 +71,11 @@ const ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description
   403: {
     'WWW-Authenticate': { type: 'string', description: 'On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`.' },
   },
-  429: { 'Retry-After': { type: 'string', description: 'Seconds to wait before trying again.' } },
-  503: { 'Retry-After': { type: 'string', description: 'Seconds to wait before trying again (sent when the service sheds load).' } },
+  429: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again.' }, ...RATE_LIMIT_HEADERS },
+  503: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again (sent when the service sheds load or waits out a database outage).' } },
 }
 
-const OAUTH_ERROR_HEADERS: Record<number, Record<string, { type: 'string'; description: string }>> = {
+const OAUTH_ERROR_HEADERS: Record<number, HeaderMap> = {
   401: { 'WWW-Authenticate': { type: 'string', description: 'On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2).' } },
   429: ERROR_HEADERS[429]!,
   503: ERROR_HEADERS[503]!,
@@ -86,7 +105,7 @@ const STATUS_OVERRIDES: Record<number, ProblemCode[]> = {
 
 export interface ErrorResponse {
   description: string
-  headers?: Record<string, { type: 'string'; description: string }>
+  headers?: HeaderMap
   content: Record<string, { schema: ReturnType<typeof Type.Ref>; examples: Record<string, { summary: string; value: object }> }>
 }
 
@@ -199,7 +218,7 @@ export function oauthErrorResponses(...statuses: Array<number | [number, OAuthEr
 }
 
 /** A response without a body (304, an empty 200): documented with no content, sent with `reply.send()`. */
-export function noBody(description: string, headers?: Record<string, { type: 'string'; description: string }>) {
+export function noBody(description: string, headers?: HeaderMap) {
   return Type.Unsafe<undefined>({ type: 'null', description, ...(headers ? { headers } : {}) })
 }
 

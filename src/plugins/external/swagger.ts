@@ -6,7 +6,15 @@ import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { OPENAPI_INFO } from '../../http/openapi-info.js'
 import { policyFor } from '../../http/rate-limit-policy.js'
-import { OAuthErrorSchema, ProblemSchema, oauthErrorResponse, pageErrorResponse, problemResponse, type ErrorResponse } from '../../http/schemas.js'
+import {
+  OAuthErrorSchema,
+  ProblemSchema,
+  RATE_LIMIT_HEADERS,
+  oauthErrorResponse,
+  pageErrorResponse,
+  problemResponse,
+  type ErrorResponse,
+} from '../../http/schemas.js'
 import { NEVER_SHED } from './under-pressure.js'
 
 // Methods whose bodies Fastify parses: a bad, oversized or unsupported body is refused on all of them.
@@ -15,7 +23,8 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 /**
  * The error statuses a route can send without its handler having a say: malformed input (400),
  * bodies too large (413) or of another type (415), path parameters over the router's limit (414),
- * its rate limits (429) and load shedding (503). Added to each route's response schema when the
+ * its rate limits (429), a bug (500: the renderer hides its details) and load shedding or a
+ * database outage (503). Added to each route's response schema when the
  * route does not list them, in the shape the route renders errors in.
  */
 export function defaultErrorResponses(route: Pick<RouteOptions, 'method' | 'url' | 'schema' | 'config'>): Record<number, ErrorResponse> {
@@ -40,10 +49,28 @@ export function defaultErrorResponses(route: Pick<RouteOptions, 'method' | 'url'
   if (methods.some((method) => policyFor(method, route.url).length > 0)) {
     responses[429] = page ? pageErrorResponse(429) : oauth ? oauthErrorResponse(429, ['invalid_request'], 'A rate limit was exceeded; see Retry-After.') : problemResponse(429)
   }
+  responses[500] = page ? pageErrorResponse(500) : oauth ? oauthErrorResponse(500, ['server_error']) : problemResponse(500)
   if (!NEVER_SHED.has(route.url)) {
     responses[503] = page ? pageErrorResponse(503) : oauth ? oauthErrorResponse(503, ['temporarily_unavailable']) : problemResponse(503)
   }
   return responses
+}
+
+/**
+ * A rate-limited route reports its counter on every answer its limits see (2xx and 4xx: the
+ * counters run before parsing, validation and the handler), so those responses document the
+ * RateLimit-* headers; routes without a limit send none and document none.
+ */
+export function withRateLimitHeaders(route: Pick<RouteOptions, 'method' | 'url'>, responses: Record<string, unknown>): Record<string, unknown> {
+  const limited = [route.method].flat().some((method) => policyFor(method.toUpperCase(), route.url).length > 0)
+  if (!limited) return responses
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => {
+      if (!/^[24]/.test(status) || typeof response !== 'object' || response === null) return [status, response]
+      const headers = (response as { headers?: object }).headers
+      return [status, { ...response, headers: { ...headers, ...RATE_LIMIT_HEADERS } }]
+    }),
+  )
 }
 
 type SchemaNode = Record<string, unknown>
@@ -110,14 +137,14 @@ export default fp<{ config: Pick<Config, 'API_DOCS'> }>(
     app.addHook('onRoute', (route) => {
       if (!route.schema || route.schema.hide) return
       const defaults = defaultErrorResponses(route)
-      route.schema = { ...route.schema, response: { ...defaults, ...(route.schema.response as object | undefined) } }
+      const response = withRateLimitHeaders(route, { ...defaults, ...(route.schema.response as object | undefined) })
+      route.schema = { ...route.schema, response }
     })
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
         info: OPENAPI_INFO.info,
-        // Relative, so the document is the same whatever ISSUER an instance runs with.
-        servers: [{ url: '/', description: 'This tollgate instance' }],
+        servers: OPENAPI_INFO.servers,
         tags: OPENAPI_INFO.tags,
         components: { securitySchemes: OPENAPI_INFO.securitySchemes },
       },
