@@ -104,7 +104,7 @@ function loadStatements(c: ScaleCounts): Array<[string, string]> {
       `INSERT INTO security_events (id, user_id, session_id, type, at, ip, user_agent, details)
        SELECT md5('e' || e)::uuid, md5('u' || (e % ${c.users}))::uuid, md5('s' || (e % ${c.liveSessions}))::uuid,
               (ARRAY['login_succeeded', 'login_failed', 'logout', 'session_revoked'])[1 + e % 4],
-              now() - (e % (95 * 86400)) * interval '1 second', '10.0.' || (e % 250) || '.1', ${agent}, NULL
+              now() - (e::bigint * 95 * 86400 / ${c.securityEvents}) * interval '1 second', '10.0.' || (e % 250) || '.1', ${agent}, NULL
          FROM generate_series(0, ${c.securityEvents - 1}) e`,
     ],
     [
@@ -112,7 +112,7 @@ function loadStatements(c: ScaleCounts): Array<[string, string]> {
       // Created over the last 48 hours: the older half is past the 24-hour retention.
       `INSERT INTO idempotency_records (user_id, key, fingerprint, response, created_at)
        SELECT md5('u' || (i % ${c.users}))::uuid, 'key-' || i, 'fp-' || i, '{"status":201,"body":{"items":[]}}'::jsonb,
-              now() - (i % 172800) * interval '1 second'
+              now() - (i::bigint * 172800 / ${c.idempotencyRecords}) * interval '1 second'
          FROM generate_series(0, ${c.idempotencyRecords - 1}) i`,
     ],
     [

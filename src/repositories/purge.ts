@@ -64,10 +64,13 @@ export function createPurgeRepository(prisma: PrismaClient) {
         const securityEvents = await tx.$executeRaw`
           DELETE FROM security_events
            WHERE id IN (SELECT id FROM security_events WHERE at < ${cutoffs.eventsBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
+        // By the picked rows' ctids (a TID scan): matched on (user_id, key), the planner hashed the
+        // whole table for every batch. The rows are locked, so their ctids hold until the delete.
         const idempotencyRecords = await tx.$executeRaw`
           DELETE FROM idempotency_records
-           WHERE (user_id, key) IN (
-             SELECT user_id, key FROM idempotency_records WHERE created_at < ${cutoffs.idempotencyBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
+           WHERE ctid = ANY(ARRAY(
+             SELECT ctid FROM idempotency_records WHERE created_at < ${cutoffs.idempotencyBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED))
+             AND created_at < ${cutoffs.idempotencyBefore}`
         const authorizationCodes = await tx.$executeRaw`
           DELETE FROM authorization_codes
            WHERE code_hash IN (SELECT code_hash FROM authorization_codes WHERE expires_at < ${cutoffs.authorizationCodesBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`
