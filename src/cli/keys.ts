@@ -8,8 +8,10 @@ import { processIo, withCliContext, type CliIo } from './context.js'
 const USAGE = `usage: tollgate keys <command>
 
   list [--json]   the signing keys: kid, algorithm, status (next, active, retired) and their dates
-  rotate          for every algorithm of SIGNING_ALGORITHMS: promote the next key to active now, retire
-                  the active one, publish a fresh next key
+  rotate          for every algorithm of SIGNING_ALGORITHMS: promote the next key to active, retire the
+                  active one, publish a fresh next key. A next key created less than
+                  KEY_REFRESH_INTERVAL_SECONDS ago (a rotation just before) is waited for: every
+                  instance must have loaded it first
                   (running instances pick the change up within KEY_REFRESH_INTERVAL_SECONDS)
   rewrap          after KEY_ENCRYPTION_KEY changed (the old one in KEY_ENCRYPTION_KEY_PREVIOUS): seal
                   every signing key again under the new key, so the old one can be dropped
@@ -55,7 +57,13 @@ export async function keysCommand(args: string[], io: CliIo = processIo): Promis
       }
       if (subcommand === 'rotate') {
         const promoted = (await repository.list()).filter((key) => key.status === 'next')
-        await service.maintain({ rotateNow: true })
+        await service.rotate({
+          onWait: (seconds) =>
+            io.stderr(
+              `waiting ${seconds}s until every instance has loaded the next key(s) (they reload every ` +
+                `KEY_REFRESH_INTERVAL_SECONDS=${config.KEY_REFRESH_INTERVAL_SECONDS}), so that none meets a token it cannot verify\n`,
+            ),
+        })
         const after = await repository.list()
         for (const alg of config.SIGNING_ALGORITHMS) {
           const active = after.find((key) => key.alg === alg && key.status === 'active')

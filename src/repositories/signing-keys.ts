@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { JWK } from 'jose'
 import type { KeySchedule, KeyStatus } from '../domain/keys/lifecycle.js'
 import type { SigningAlgorithm } from '../domain/keys/key-provider.js'
@@ -14,9 +15,9 @@ type Db = PrismaClient | Prisma.TransactionClient
 
 /** Key changes are serialized across instances by this transaction-scoped advisory lock. */
 const LOCK_NAME = 'tollgate signing keys'
-/** How long an instance waits for that lock (below the transaction's own 30 s), and how often it tries. */
-const LOCK_WAIT_MS = 25_000
-const LOCK_POLL_MS = 100
+/** How long an instance waits for that lock, and how often it tries (each try its own transaction). */
+const LOCK_WAIT_MS = 60_000
+const LOCK_RETRY_MS = 100
 
 function store(db: Db) {
   return {
@@ -76,30 +77,32 @@ export function createSigningKeyRepository(prisma: PrismaClient) {
     /**
      * Runs `change` in one transaction holding the key-maintenance lock. With `wait: false` an
      * instance that finds the lock taken skips (another one is doing the same work) and gets
-     * `{ locked: false }`; with `wait: true` it queues behind the holder.
+     * `{ locked: false }`; with `wait: true` it tries again until it gets it (up to a minute).
+     * Never a blocking lock wait: that would be one statement as long as the holder's work, cut by
+     * the server's statement_timeout, lock_timeout and the client's query timeout on a busy start;
+     * and no transaction (nor pooled connection) held open while waiting.
      */
     async withMaintenanceLock<T>(
       change: (keys: SigningKeyStore) => Promise<T>,
       options: { wait: boolean },
     ): Promise<{ locked: true; value: T } | { locked: false }> {
-      return prisma.$transaction(
-        async (tx) => {
-          // Waiting is polling: a statement blocked on the lock while another instance makes its keys
-          // (several seconds when instances start together) would meet statement_timeout,
-          // lock_timeout and the client's query timeout, which bound every statement.
-          const deadline = Date.now() + LOCK_WAIT_MS
-          for (;;) {
+      const attempt = () =>
+        prisma.$transaction(
+          async (tx) => {
             const [row] = await tx.$queryRaw<Array<{ locked: boolean }>>`
               SELECT pg_try_advisory_xact_lock(hashtextextended(${LOCK_NAME}, 0)) AS locked`
-            if (row?.locked) break
-            if (!options.wait) return { locked: false as const }
-            if (Date.now() > deadline) throw new Error(`the signing-key lock was held for more than ${LOCK_WAIT_MS} ms`)
-            await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS))
-          }
-          return { locked: true as const, value: await change(store(tx)) }
-        },
-        { maxWait: 10_000, timeout: 30_000 },
-      )
+            if (!row?.locked) return { locked: false as const }
+            return { locked: true as const, value: await change(store(tx)) }
+          },
+          { maxWait: 10_000, timeout: 30_000 },
+        )
+      const giveUpAt = Date.now() + LOCK_WAIT_MS
+      for (;;) {
+        const result = await attempt()
+        if (result.locked || !options.wait) return result
+        if (Date.now() > giveUpAt) throw new Error('the signing-key maintenance lock stayed taken for a minute')
+        await sleep(LOCK_RETRY_MS + Math.floor(Math.random() * LOCK_RETRY_MS))
+      }
     },
   }
 }

@@ -1,14 +1,22 @@
 import { createHash, type KeyObject } from 'node:crypto'
-import { createLocalJWKSet } from 'jose'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createLocalJWKSet, errors as joseErrors, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose'
 import type { Config } from '../config.js'
 import { createJwsSigner } from '../domain/keys/jws-signer.js'
-import { generateSigningKey, importPrivateKey, publicMembers, type PublicSigningJwk } from '../domain/keys/key-material.js'
+import {
+  generateSigningKey,
+  importPrivateKey,
+  publicMembers,
+  type GeneratedSigningKey,
+  type PublicSigningJwk,
+} from '../domain/keys/key-material.js'
 import { NoSigningKeyError, type KeyProvider, type Signer, type SigningAlgorithm } from '../domain/keys/key-provider.js'
 import {
   activeKeyOf,
   defaultAlgorithm,
   isEmptyPlan,
   jwksMaxAgeSeconds,
+  propagatedAt,
   lifecycleSettings,
   planKeyMaintenance,
   publishedKeys,
@@ -56,6 +64,8 @@ export interface JwksDocument {
 
 interface KeyView {
   records: SigningKeyRecord[]
+  /** The kids of the published keys: a token naming another one makes the instance reload. */
+  kids: Set<string>
   /** The active key of each algorithm that has one, the default algorithm first. */
   signers: Map<SigningAlgorithm, Signer>
   defaultSigner: Signer
@@ -64,6 +74,9 @@ interface KeyView {
   etag: string
   keySet: ReturnType<typeof createLocalJWKSet>
 }
+
+/** At most one reload per this interval for tokens naming an unknown kid, whatever their number. */
+const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1000
 
 /** The operator's view of the key records: no key material. */
 export function summarizeKeys(records: readonly SigningKeyRecord[], now: Date): SigningKeySummary[] {
@@ -102,6 +115,11 @@ export function createSigningKeyService(deps: {
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> | undefined
   let served: { keys: KeyView; at: number; document: JwksDocument } | undefined
+  // Reloads may overlap (the timer, a rotation, an unknown kid): the view of the latest one started wins.
+  let reloadsStarted = 0
+  let reloadApplied = 0
+  let kidReload: Promise<void> | undefined
+  let lastKidReloadAt = 0
 
   async function privateKeyOf(record: SigningKeyRecord): Promise<KeyObject> {
     const cached = privateKeys.get(record.kid)
@@ -111,9 +129,18 @@ export function createSigningKeyService(deps: {
     return key
   }
 
-  async function apply(store: SigningKeyStore, plan: KeyPlan, now: Date) {
+  /**
+   * Key pairs for the keys `plan` creates, made before the lock is taken: an RSA key pair takes a
+   * good part of a second (several on a busy machine), time every other instance would wait.
+   */
+  async function generateFor(plan: KeyPlan): Promise<GeneratedSigningKey[]> {
+    return Promise.all(plan.create.map((planned) => generateSigningKey(planned.alg)))
+  }
+
+  async function apply(store: SigningKeyStore, plan: KeyPlan, now: Date, spare: GeneratedSigningKey[]) {
     for (const planned of plan.create) {
-      const generated = await generateSigningKey(planned.alg)
+      const index = spare.findIndex((key) => key.alg === planned.alg)
+      const generated = index >= 0 ? spare.splice(index, 1)[0]! : await generateSigningKey(planned.alg)
       await store.insert({
         kid: generated.kid,
         alg: generated.alg,
@@ -130,6 +157,7 @@ export function createSigningKeyService(deps: {
   }
 
   async function reload(): Promise<void> {
+    const ticket = ++reloadsStarted
     const now = clock()
     const records = await repository.list()
     const defaultAlg = defaultAlgorithm(records, settings)
@@ -150,8 +178,11 @@ export function createSigningKeyService(deps: {
       ),
     }
     const body = JSON.stringify(jwks)
+    if (ticket < reloadApplied) return
+    reloadApplied = ticket
     view = {
       records,
+      kids: new Set(jwks.keys.map((key) => key.kid)),
       signers,
       defaultSigner: signers.get(defaultAlg)!,
       jwks,
@@ -170,20 +201,23 @@ export function createSigningKeyService(deps: {
 
   /**
    * Brings the key set to its planned state (creating the first keys on an empty table), then
-   * reloads. `rotateNow` promotes the next key at once; it and `wait` queue behind another
-   * instance holding the lock instead of skipping.
+   * reloads. `rotateNow` promotes the next keys every instance has loaded (see `rotate`); it and
+   * `wait` queue behind another instance holding the lock instead of skipping.
    */
   async function maintain(options: { rotateNow?: boolean; wait?: boolean } = {}) {
+    const rotateNow = options.rotateNow ?? false
+    // What the plan will most likely create, generated outside the lock (re-planned under it).
+    const spare = await generateFor(planKeyMaintenance(await repository.list(), clock(), settings, { rotateNow }))
     const result = await repository.withMaintenanceLock(
       async (store) => {
         const now = clock()
         const records = await store.list()
-        const plan = planKeyMaintenance(records, now, settings, { rotateNow: options.rotateNow ?? false })
+        const plan = planKeyMaintenance(records, now, settings, { rotateNow })
         if (isEmptyPlan(plan)) return plan
         // Never add keys sealed under a KEK the rest of the fleet cannot open.
         const existing = records.find((record) => record.status === 'active') ?? records[0]
         if (existing) await privateKeyOf(existing)
-        await apply(store, plan, now)
+        await apply(store, plan, now, spare)
         return plan
       },
       { wait: Boolean(options.wait || options.rotateNow) },
@@ -219,6 +253,42 @@ export function createSigningKeyService(deps: {
     return found
   }
 
+  /**
+   * One reload shared by every token naming an unknown kid, at most one per
+   * UNKNOWN_KID_RELOAD_INTERVAL_MS (later ones wait for the next slot, so a burst of forged kids
+   * costs one query a second): a key another instance promoted before this one's timed reload.
+   */
+  function reloadForUnknownKid(): Promise<void> {
+    kidReload ??= (async () => {
+      try {
+        const wait = lastKidReloadAt + UNKNOWN_KID_RELOAD_INTERVAL_MS - Date.now()
+        if (wait > 0) await sleep(wait)
+        lastKidReloadAt = Date.now()
+        await reload()
+      } finally {
+        kidReload = undefined
+      }
+    })()
+    return kidReload
+  }
+
+  async function verificationKey(protectedHeader: JWSHeaderParameters, token: FlattenedJWSInput) {
+    try {
+      return await current().keySet(protectedHeader, token)
+    } catch (error) {
+      const kid = protectedHeader.kid
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || typeof kid !== 'string' || current().kids.has(kid)) throw error
+      try {
+        await reloadForUnknownKid()
+      } catch (reloadError) {
+        deps.log?.warn({ err: reloadError }, 'reloading the signing keys for an unknown kid failed')
+        throw error
+      }
+      if (current().kids.has(kid)) deps.log?.info({ kid }, 'signing key loaded on demand: a token named it before the timed reload')
+      return current().keySet(protectedHeader, token)
+    }
+  }
+
   const provider: KeyProvider = {
     signer,
     algorithms: () => [...current().signers.keys()],
@@ -226,7 +296,24 @@ export function createSigningKeyService(deps: {
     async jwks() {
       return structuredClone(current().jwks)
     },
-    verificationKey: (protectedHeader, token) => current().keySet(protectedHeader, token),
+    verificationKey,
+  }
+
+  /**
+   * `tollgate keys rotate`: promotes the next key of every configured algorithm, retiring its
+   * active key, as soon as every instance has loaded it (`propagatedAt`). Waits for that rather
+   * than promote early (telling `onWait` how long); an algorithm without a next key gets one first.
+   */
+  async function rotate(options: { onWait?: (seconds: number) => void } = {}) {
+    await maintain({ wait: true })
+    const nexts = (await repository.list()).filter((record) => record.status === 'next' && settings.algorithms.includes(record.alg))
+    const ready = Math.max(...nexts.map((record) => propagatedAt(record, settings).getTime()))
+    const waitMs = ready - clock().getTime()
+    if (waitMs > 0) {
+      options.onWait?.(Math.ceil(waitMs / 1000))
+      await sleep(waitMs)
+    }
+    return maintain({ rotateNow: true })
   }
 
   /**
@@ -256,6 +343,7 @@ export function createSigningKeyService(deps: {
   return {
     provider,
     maintain,
+    rotate,
     reload,
     rewrap,
     /** First maintenance (waiting for the lock) and the refresh timer; the timer never holds the process open. */

@@ -88,7 +88,7 @@ t.test(
 
     const rotated = await run(process.execPath, [`${ROOT}dist/cli.js`, 'keys', 'rotate'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: tollgate.databaseUrl!, KEY_ENCRYPTION_KEY: kek },
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: tollgate.databaseUrl!, KEY_ENCRYPTION_KEY: kek, KEY_REFRESH_INTERVAL_SECONDS: '1' },
     })
     const newKid = /active key: (\S+)/.exec(rotated.stdout)?.[1]
     t.ok(newKid, 'tollgate keys rotate names the new active key')

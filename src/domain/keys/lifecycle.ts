@@ -88,6 +88,19 @@ export function rotationDueAt(active: KeySchedule, next: KeySchedule, settings: 
   )
 }
 
+/** Slack for an instance's timed reload to finish once its timer has fired. */
+export const PROPAGATION_MARGIN_SECONDS = 2
+
+/**
+ * When every instance holds a key created at `key.createdAt`: each reloads the key set every
+ * refresh interval. An on-demand rotation never promotes a key before then, so no instance ever
+ * meets a token signed with a key it has not loaded (tollgate's own routes also reload once on an
+ * unknown kid, for an instance whose reload failed).
+ */
+export function propagatedAt(key: KeySchedule, settings: Pick<LifecycleSettings, 'refreshIntervalSeconds'>): Date {
+  return addSeconds(key.createdAt, settings.refreshIntervalSeconds + PROPAGATION_MARGIN_SECONDS)
+}
+
 /**
  * When the first key of an algorithm added to a running key set may sign: once it has been
  * published for the full lead time, as any next key.
@@ -122,8 +135,9 @@ export function defaultAlgorithm(keys: readonly KeySchedule[], settings: Pick<Li
  * configured retired once the default algorithm signs; retired keys removed once every token
  * they signed has expired. On an empty table every algorithm gets an active key at once (nobody
  * can have cached anything); an algorithm added later starts with a next key, published for the
- * full lead time before it signs. `rotateNow` promotes the next keys at once (an operator's
- * `tollgate keys rotate`).
+ * full lead time before it signs. `rotateNow` (an operator's `tollgate keys rotate`) promotes each
+ * next key as soon as every instance has loaded it (`propagatedAt`), and publishes a next key where
+ * there is none, to be promoted by a later `rotateNow` once it has propagated in turn.
  */
 export function planKeyMaintenance(
   keys: readonly KeySchedule[],
@@ -148,8 +162,9 @@ export function planKeyMaintenance(
 
     let activeSince: Date | undefined
     let nextRemains = next !== undefined
+    const promotable = next !== undefined && options.rotateNow === true && propagatedAt(next, settings) <= now
     if (!current) {
-      if (next && (bootstrap || options.rotateNow || firstActivationAt(next, settings) <= now)) {
+      if (next && (bootstrap || promotable || firstActivationAt(next, settings) <= now)) {
         plan.activate.push({ kid: next.kid, activatesAt: now })
         nextRemains = false
         activeSince = now
@@ -157,15 +172,10 @@ export function planKeyMaintenance(
         plan.create.push({ alg, status: 'active', activatesAt: now })
         activeSince = now
       }
-    } else if (next && (options.rotateNow || rotationDueAt(current, next, settings) <= now)) {
+    } else if (next && (promotable || rotationDueAt(current, next, settings) <= now)) {
       plan.activate.push({ kid: next.kid, activatesAt: now })
       retire(current.kid)
       nextRemains = false
-      activeSince = now
-    } else if (!next && options.rotateNow) {
-      // Nothing was published ahead: verifiers meet an unknown kid and refetch the JWKS.
-      plan.create.push({ alg, status: 'active', activatesAt: now })
-      retire(current.kid)
       activeSince = now
     } else {
       activeSince = current.activatesAt

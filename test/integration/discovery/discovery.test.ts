@@ -5,6 +5,7 @@ import { createRevocationRepository } from '../../../src/repositories/revocation
 import { createRevocationFeed } from '../../../src/services/revocation-feed.js'
 import { createRevocationPurge } from '../../../src/services/revocations.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { rotateSigningKeys } from '../../helpers/keys.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -173,7 +174,7 @@ describe('GET /v1/revocations', () => {
   })
 
   it('is signed by the new active key after a rotation', async () => {
-    await t.app.signingKeys.maintain({ rotateNow: true })
+    await rotateSigningKeys(t.app)
     const { response } = await verifiedFeed()
     expect(decodeProtectedHeader(response.body).kid).toBe(t.app.signingKeys.activeKid())
   })

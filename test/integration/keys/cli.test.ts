@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keysCommand } from '../../../src/cli/keys.js'
+import { PROPAGATION_MARGIN_SECONDS } from '../../../src/domain/keys/lifecycle.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 
 let t: TestApp
@@ -13,7 +14,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
   let stdout = ''
   let stderr = ''
   const code = await keysCommand(args, {
-    env: { NODE_ENV: 'test', SIGNING_ALGORITHMS: 'ES256', DATABASE_URL: t.config.DATABASE_URL!, KEY_ENCRYPTION_KEY: t.config.KEY_ENCRYPTION_KEY!, ...env },
+    env: { NODE_ENV: 'test', SIGNING_ALGORITHMS: 'ES256', KEY_REFRESH_INTERVAL_SECONDS: '1', DATABASE_URL: t.config.DATABASE_URL!, KEY_ENCRYPTION_KEY: t.config.KEY_ENCRYPTION_KEY!, ...env },
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
   })
@@ -53,6 +54,17 @@ describe('tollgate keys', () => {
     expect(t.app.signingKeys.activeKid()).toBe(next.kid)
     const statuses = (await t.app.signingKeys.list()).map((key) => key.status).sort()
     expect(statuses).toEqual(['active', 'next', 'retired'])
+  })
+
+  it('rotate right after a rotation waits until every instance has loaded the new next key', async () => {
+    const next = (await t.app.signingKeys.list()).find((key) => key.status === 'next')!
+    const started = Date.now()
+    const { code, stdout, stderr } = await run(['rotate'])
+    expect(code).toBe(0)
+    expect(stderr).toMatch(/^waiting \d+s until every instance has loaded the next key/)
+    expect(Date.now()).toBeGreaterThanOrEqual(next.createdAt.getTime() + (1 + PROPAGATION_MARGIN_SECONDS) * 1000)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(stdout).toContain(`active key: ${next.kid}`)
   })
 
   it('rotate refuses to add keys under a key-encryption key the service cannot use', async () => {

@@ -5,6 +5,7 @@ import { buildApp, type App } from '../../../src/app.js'
 import { openPrivateKey } from '../../../src/domain/keys/sealing.js'
 import { testConfig } from '../../helpers/app.js'
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js'
+import { rotateSigningKeys } from '../../helpers/keys.js'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const
 
@@ -44,7 +45,7 @@ describe('private keys of every algorithm', () => {
 
   it('never appear in any response or log line', async () => {
     const { token } = await app.accessTokens.issue({ subject: 'user', clientId: 'tollgate-web', scopes: ['cart'] })
-    await app.signingKeys.maintain({ rotateNow: true })
+    await rotateSigningKeys(app)
     const responses = await Promise.all(
       [
         { url: '/.well-known/jwks.json' },

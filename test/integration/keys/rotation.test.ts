@@ -7,6 +7,7 @@ import { LIFECYCLE_MARGIN_SECONDS, publishLeadSeconds, lifecycleSettings } from 
 import { createSigningKeyRepository } from '../../../src/repositories/signing-keys.js'
 import { createSigningKeyService } from '../../../src/services/signing-keys.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { rotateSigningKeys } from '../../helpers/keys.js'
 import { createKeySealer, loadKeyEncryptionKeys } from '../../../src/services/key-encryption-key.js'
 
 let t: TestApp
@@ -84,7 +85,10 @@ describe('signing keys in the database', () => {
   it('rotates on demand: the next key was already published, so cached JWKS already hold it', async () => {
     const jwksBefore = (await t.app.inject('/.well-known/jwks.json')).json() as { keys: Array<{ kid: string }> }
     const next = (await t.app.signingKeys.list()).find((key) => key.status === 'next')!
+    // Not before every instance has loaded it: the next key was created at start, moments ago.
     await t.app.signingKeys.maintain({ rotateNow: true })
+    expect(t.app.signingKeys.activeKid()).not.toBe(next.kid)
+    await rotateSigningKeys(t.app)
     expect(t.app.signingKeys.activeKid()).toBe(next.kid)
     expect(jwksBefore.keys.map((key) => key.kid)).toContain(next.kid)
     const issued = await t.app.accessTokens.issue({ subject: 'u2', clientId: 'tollgate-web', scopes: ['cart'] })
@@ -97,11 +101,13 @@ describe('signing keys in the database', () => {
     const b = second.signingKeys
     const retiredBefore = (await statuses()).filter((status) => status === 'retired').length
 
+    await t.app.db.prisma.signingKey.updateMany({ where: { status: 'next' }, data: { createdAt: new Date(Date.now() - 3600_000) } })
     await Promise.all([a.maintain({ rotateNow: true }), b.maintain({ rotateNow: true }), a.maintain(), b.maintain(), a.maintain(), b.maintain()])
     const after = await statuses()
     expect(after.filter((status) => status === 'active')).toHaveLength(1)
     expect(after.filter((status) => status === 'next')).toHaveLength(1)
-    expect(after.filter((status) => status === 'retired')).toHaveLength(retiredBefore + 2)
+    // One rotation: the second request finds a next key no instance has loaded yet, and leaves it.
+    expect(after.filter((status) => status === 'retired')).toHaveLength(retiredBefore + 1)
     await a.reload()
     await b.reload()
     expect(a.activeKid()).toBe(b.activeKid())
@@ -121,7 +127,7 @@ describe('signing keys in the database', () => {
   })
 
   it('an instance picks up a rotation made elsewhere within its refresh interval, without a restart', async () => {
-    await t.app.signingKeys.maintain({ rotateNow: true })
+    await rotateSigningKeys(t.app)
     const rotatedTo = t.app.signingKeys.activeKid()
     await vi.waitFor(() => expect(second!.signingKeys.activeKid()).toBe(rotatedTo), { timeout: 10_000, interval: 100 })
   })

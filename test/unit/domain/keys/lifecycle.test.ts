@@ -4,6 +4,8 @@ import {
   isEmptyPlan,
   jwksMaxAgeSeconds,
   planKeyMaintenance,
+  propagatedAt,
+  PROPAGATION_MARGIN_SECONDS,
   publishedKeys,
   publishLeadSeconds,
   retentionSeconds,
@@ -67,9 +69,12 @@ describe('planKeyMaintenance', () => {
     expect(retentionSeconds(settings)).toBeGreaterThan(settings.accessTokenTtlSeconds)
   })
 
-  it('rotates on demand before the schedule', () => {
+  it('rotates on demand before the schedule, once every instance has loaded the next key', () => {
     const keys = [key('a', 'active'), key('n', 'next', { activatesAt: at(settings.rotationIntervalSeconds) })]
-    const plan = planKeyMaintenance(keys, at(10), settings, { rotateNow: true })
+    const loaded = settings.refreshIntervalSeconds + PROPAGATION_MARGIN_SECONDS
+    expect(propagatedAt(keys[1]!, settings)).toEqual(at(loaded))
+    expect(isEmptyPlan(planKeyMaintenance(keys, at(loaded - 1), settings, { rotateNow: true }))).toBe(true)
+    const plan = planKeyMaintenance(keys, at(loaded), settings, { rotateNow: true })
     expect(plan.activate.map((change) => change.kid)).toEqual(['n'])
     expect(plan.retire.map((change) => change.kid)).toEqual(['a'])
     expect(plan.create.map((change) => change.status)).toEqual(['next'])
@@ -109,10 +114,10 @@ describe('planKeyMaintenance', () => {
       expected: { retire: [], activate: ['n'], remove: [], create: ['next'] },
     },
     {
-      name: 'on-demand rotation with no next key: a new active key',
+      name: 'on-demand rotation with no next key: a next key first, promoted by a later rotation once loaded everywhere',
       keys: [key('a', 'active')],
       rotateNow: true,
-      expected: { retire: ['a'], activate: [], remove: [], create: ['active', 'next'] },
+      expected: { retire: [], activate: [], remove: [], create: ['next'] },
     },
   ])('repairs odd states: $name', ({ keys, rotateNow, expected }) => {
     const plan = planKeyMaintenance(keys, at(100), settings, { rotateNow: rotateNow ?? false })
