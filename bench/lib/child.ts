@@ -32,7 +32,7 @@ export function startChild<Info>(entry: string | URL, options: { args?: string[]
   const child: ChildProcess = fork(path, options.args ?? [], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env },
-    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+    execArgv: ['--import', 'tsx', '--conditions=tollgate-source', ...(options.execArgv ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
