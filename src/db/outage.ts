@@ -16,6 +16,7 @@ export interface OutageMonitor {
   report(error: unknown, source?: 'request' | 'background'): boolean
   /** Readiness: false at once during a known outage, else the answer of a bounded ping. */
   check(): Promise<boolean>
+  /** Stops the re-pings; database failures reported after this are expected (the app is closing) and not logged. */
   close(): void
 }
 
@@ -92,7 +93,8 @@ export function createOutageMonitor(deps: {
     report(error, source = 'request') {
       const kind = databaseFailureOf(error)
       if (!kind) return false
-      failed(kind, source, error)
+      // Closing the app closes the database under the background jobs still running: no outage.
+      if (!closed) failed(kind, source, error)
       return true
     },
     async check() {

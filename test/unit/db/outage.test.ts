@@ -67,6 +67,14 @@ describe('the outage monitor', () => {
     monitor.close()
   })
 
+  it('says nothing of failures once closed: the app closes the database under its background jobs', () => {
+    const { monitor, lines } = harness()
+    monitor.close()
+    expect(monitor.report(refused(), 'background')).toBe(true)
+    expect(monitor.up).toBe(true)
+    expect(lines).toEqual([])
+  })
+
   it('leaves other errors to the caller', () => {
     const { monitor, lines, counted } = harness()
     expect(monitor.report(new TypeError('x is undefined'))).toBe(false)
