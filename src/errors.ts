@@ -25,11 +25,11 @@ export const PROBLEMS = {
   weak_password: { status: 400, title: 'The password is too weak', oauth: 'invalid_request' },
   invalid_credentials: { status: 401, title: 'Invalid email or password', oauth: 'invalid_client', challenge: 'bearer' },
   invalid_grant: { status: 401, title: 'The refresh token is invalid, expired or revoked', oauth: 'invalid_grant', challenge: 'bearer' },
-  invalid_token: { status: 401, title: 'The access token is missing, invalid or expired', oauth: 'invalid_client', challenge: 'bearer_error' },
+  invalid_token: { status: 401, title: 'The access token is missing, invalid or expired', oauth: 'invalid_token', challenge: 'bearer_error' },
   // RFC 9449: 401 with a DPoP challenge at a protected resource, 400 at the token endpoint.
   invalid_dpop_proof: { status: 401, title: 'The DPoP proof is missing or invalid', oauth: 'invalid_dpop_proof', challenge: 'dpop_error' },
   use_dpop_nonce: { status: 401, title: 'The DPoP proof must carry the server\'s nonce', oauth: 'use_dpop_nonce', challenge: 'dpop_error' },
-  insufficient_scope: { status: 403, title: 'The access token lacks the required scope', oauth: 'invalid_request', challenge: 'bearer_error' },
+  insufficient_scope: { status: 403, title: 'The access token lacks the required scope', oauth: 'insufficient_scope', challenge: 'bearer_error' },
   forbidden_origin: { status: 403, title: 'Cross-origin request refused', oauth: 'invalid_request' },
   invalid_form: { status: 403, title: 'The form expired or was not opened in this browser', oauth: 'invalid_request' },
   not_found: { status: 404, title: 'Not found', oauth: 'invalid_request' },
@@ -93,9 +93,9 @@ export interface OAuthErrorEntry {
   readonly status: number
   /**
    * RFC 6749 §5.2: a client that tried the Authorization header and failed to authenticate gets a
-   * `Basic` challenge.
+   * `Basic` challenge; a bearer-protected endpoint (userinfo) a `Bearer` one (RFC 6750 §3).
    */
-  readonly challenge?: 'basic'
+  readonly challenge?: 'basic' | 'bearer'
 }
 
 /** RFC 6749 §5.2 (and RFC 7009/7662) error codes, with the status each is sent with. */
@@ -110,6 +110,8 @@ export const OAUTH_ERROR_ENTRIES = {
   // RFC 9449 §5 and §8.
   invalid_dpop_proof: { status: 400 },
   use_dpop_nonce: { status: 400 },
+  invalid_token: { status: 401, challenge: 'bearer' },
+  insufficient_scope: { status: 403, challenge: 'bearer' },
   server_error: { status: 500 },
   temporarily_unavailable: { status: 503 },
 } as const satisfies Record<string, OAuthErrorEntry>

@@ -600,6 +600,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth/userinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * UserInfo endpoint
+         * @description OpenID Connect Core §5.3: the signed-in user's claims that the access token's scopes allow: `sub` always, `name` with `profile`, `email` and `email_verified` with `email`. A bearer access token with `openid` (any audience: the client's own included), in the Authorization header (or, on POST, the `access_token` form field); a bad, expired or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`.
+         */
+        get: operations["getUserInfo"];
+        put?: never;
+        /**
+         * UserInfo endpoint (POST)
+         * @description The same as GET. OpenID Connect Core §5.3: the signed-in user's claims that the access token's scopes allow: `sub` always, `name` with `profile`, `email` and `email_verified` with `email`. A bearer access token with `openid` (any audience: the client's own included), in the Authorization header (or, on POST, the `access_token` form field); a bad, expired or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`.
+         */
+        post: operations["postUserInfo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * End-session endpoint (RP-initiated logout)
+         * @description OpenID Connect RP-Initiated Logout 1.0: ends the browser's sign-in at tollgate (the tollgate_sign_in cookie) and revokes every session started from it. With a valid `id_token_hint` (expired or not) it happens at once; without one, a confirmation page asks the user. `post_logout_redirect_uri` must be exactly one of the client's registered ones (then a 303 there, with `state`); without it, a "signed out" page. A hint tollgate did not sign, or an unregistered URI, gets an error page, never a redirect.
+         */
+        get: operations["endSession"];
+        put?: never;
+        /**
+         * End-session endpoint (form post)
+         * @description The same as GET, form-encoded; also what the confirmation page posts (its hidden `interaction` field, valid only in this browser). OpenID Connect RP-Initiated Logout 1.0: ends the browser's sign-in at tollgate (the tollgate_sign_in cookie) and revokes every session started from it. With a valid `id_token_hint` (expired or not) it happens at once; without one, a confirmation page asks the user. `post_logout_redirect_uri` must be exactly one of the client's registered ones (then a 303 there, with `state`); without it, a "signed out" page. A hint tollgate did not sign, or an unregistered URI, gets an error page, never a redirect.
+         */
+        post: operations["endSessionWithForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/oauth/token": {
         parameters: {
             query?: never;
@@ -695,7 +743,7 @@ export interface components {
              * @description An RFC 6749 §5.2 (or RFC 7009 / RFC 7662) error code.
              * @enum {string}
              */
-            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type" | "invalid_dpop_proof" | "use_dpop_nonce" | "server_error" | "temporarily_unavailable";
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "unsupported_token_type" | "invalid_dpop_proof" | "use_dpop_nonce" | "invalid_token" | "insufficient_scope" | "server_error" | "temporarily_unavailable";
             /** @description Human-readable detail. Absent on server errors. */
             error_description?: string;
         };
@@ -781,6 +829,9 @@ export interface components {
             authorization_response_iss_parameter_supported: boolean;
             /** @description The API reference; absent when this instance does not serve it (API_DOCS=false) */
             service_documentation?: string;
+            userinfo_endpoint: string;
+            /** @description RP-Initiated Logout 1.0 */
+            end_session_endpoint: string;
             subject_types_supported: string[];
             id_token_signing_alg_values_supported: string[];
             claims_supported: string[];
@@ -1005,6 +1056,17 @@ export interface components {
             /** @description How many live sessions were revoked. */
             revoked: number;
         };
+        /** UserInfo */
+        UserInfo: {
+            /** @description The user id: the `sub` of the ID token and the access token. */
+            sub: string;
+            /** @description With `profile`, when the user has a name. */
+            name?: string;
+            /** @description With `email`. */
+            email?: string;
+            /** @description With `email`: false, tollgate does not verify addresses. */
+            email_verified?: boolean;
+        };
         /** OAuthTokenResponse */
         OAuthTokenResponse: {
             /** @description A JWT access token (RFC 9068). */
@@ -1065,6 +1127,7 @@ export type AdminSession = components['schemas']['AdminSession'];
 export type AdminSecurityEvent = components['schemas']['AdminSecurityEvent'];
 export type UserDetails = components['schemas']['UserDetails'];
 export type RevokedCount = components['schemas']['RevokedCount'];
+export type UserInfo = components['schemas']['UserInfo'];
 export type OAuthTokenResponse = components['schemas']['OAuthTokenResponse'];
 export type IntrospectionResponse = components['schemas']['IntrospectionResponse'];
 export type $defs = Record<string, never>;
@@ -1475,6 +1538,8 @@ export interface operations {
                      *       ],
                      *       "authorization_response_iss_parameter_supported": true,
                      *       "service_documentation": "http://localhost:3000/docs",
+                     *       "userinfo_endpoint": "http://localhost:3000/oauth/userinfo",
+                     *       "end_session_endpoint": "http://localhost:3000/oauth/logout",
                      *       "subject_types_supported": [
                      *         "public"
                      *       ],
@@ -4604,6 +4669,337 @@ export interface operations {
             };
         };
     };
+    getUserInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's claims */
+            200: {
+                headers: {
+                    /** @description Token responses are never cached. */
+                    "Cache-Control"?: "no-store";
+                    Pragma?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
+                     *       "email_verified": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Unauthorized: RFC 6749 error `invalid_token`. */
+            401: {
+                headers: {
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Forbidden: RFC 6749 error `insufficient_scope`. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Internal server error: RFC 6749 error `server_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    postUserInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's claims */
+            200: {
+                headers: {
+                    /** @description Token responses are never cached. */
+                    "Cache-Control"?: "no-store";
+                    Pragma?: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
+                     *       "email_verified": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Bad request: RFC 6749 error `invalid_request`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Unauthorized: RFC 6749 error `invalid_token`. */
+            401: {
+                headers: {
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Forbidden: RFC 6749 error `insufficient_scope`. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Internal server error: RFC 6749 error `server_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: {
+                /** @description An ID token tollgate issued to the client (expired or not): logs out at once, without a confirmation page. */
+                id_token_hint?: string;
+                /** @description The client, when there is no id_token_hint. */
+                client_id?: string;
+                /** @description Exactly one of the client's registered post-logout redirect URIs. */
+                post_logout_redirect_uri?: string;
+                /** @description Returned with the redirect. */
+                state?: string;
+                /** @description The confirmation page's hidden field (POST only). */
+                interaction?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The confirmation page (no id_token_hint), or the "signed out" page (no post_logout_redirect_uri). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description To the post_logout_redirect_uri, with `state`. */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an HTML error page (`validation_failed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Internal server error: an HTML error page (`internal_error`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service unavailable: an HTML error page (`service_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    endSessionWithForm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id_token_hint": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAifQ.c2lnbmF0dXJl",
+                 *       "post_logout_redirect_uri": "https://app.example/signed-out",
+                 *       "state": "xyz"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description An ID token tollgate issued to the client (expired or not): logs out at once, without a confirmation page. */
+                    id_token_hint?: string;
+                    /** @description The client, when there is no id_token_hint. */
+                    client_id?: string;
+                    /** @description Exactly one of the client's registered post-logout redirect URIs. */
+                    post_logout_redirect_uri?: string;
+                    /** @description Returned with the redirect. */
+                    state?: string;
+                    /** @description The confirmation page's hidden field (POST only). */
+                    interaction?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The confirmation page (no id_token_hint), or the "signed out" page (no post_logout_redirect_uri). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description To the post_logout_redirect_uri, with `state`. */
+            303: {
+                headers: {
+                    /** @description Where the browser goes next. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: an HTML error page (`validation_failed`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Forbidden: an HTML error page (`forbidden_origin`, `invalid_form`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Content too large: an HTML error page (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Internal server error: an HTML error page (`internal_error`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Service unavailable: an HTML error page (`service_unavailable`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
     oauthToken: {
         parameters: {
             query?: never;
@@ -4678,7 +5074,7 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
                     "WWW-Authenticate"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
@@ -4805,7 +5201,7 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
                     "WWW-Authenticate"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
@@ -4937,7 +5333,7 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
                     "WWW-Authenticate"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;

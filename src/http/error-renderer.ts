@@ -25,6 +25,8 @@ export type ErrorFormat = 'problem' | 'oauth' | 'page'
 declare module 'fastify' {
   interface FastifyContextConfig {
     errorFormat?: ErrorFormat
+    /** An /oauth POST route that may come without a form body (userinfo, authenticated by its header). */
+    formOptional?: boolean
   }
 }
 
@@ -118,9 +120,12 @@ function problemChallenge(problem: Rendered['problem']): string | undefined {
 /**
  * invalid_client gets a Basic challenge however the client tried to authenticate: RFC 6749 §5.2
  * requires it after a failed Authorization header, and RFC 9110 §15.5.2 a challenge on every 401.
+ * A bearer-token error (userinfo) gets its Bearer challenge (RFC 6750 §3).
  */
-function oauthChallenge(error: OAuthErrorCode): string | undefined {
-  return oauthErrorEntry(error).challenge === 'basic' ? BASIC_CHALLENGE : undefined
+function oauthChallenge(rendered: Rendered): string | undefined {
+  const challenge = oauthErrorEntry(rendered.oauth.error).challenge
+  if (challenge === 'bearer') return problemChallenge(rendered.problem) ?? bearerChallenge({ code: rendered.oauth.error, description: rendered.oauth.error_description })
+  return challenge === 'basic' ? BASIC_CHALLENGE : undefined
 }
 
 /**
@@ -158,7 +163,7 @@ export function renderError(error: FastifyError | Error, request: FastifyRequest
   }
   if (request.routeOptions.config?.errorFormat === 'oauth') {
     reply.code(oauthStatus(rendered)).headers(rendered.headers)
-    const challenge = oauthChallenge(rendered.oauth.error)
+    const challenge = oauthChallenge(rendered)
     if (challenge) reply.header('www-authenticate', challenge)
     reply.header('cache-control', 'no-store')
     const body: Record<string, string> = { error: rendered.oauth.error }

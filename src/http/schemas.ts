@@ -76,7 +76,15 @@ const ERROR_HEADERS: Record<number, HeaderMap> = {
 }
 
 const OAUTH_ERROR_HEADERS: Record<number, HeaderMap> = {
-  401: { 'WWW-Authenticate': { type: 'string', description: 'On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2).' } },
+  401: {
+    'WWW-Authenticate': {
+      type: 'string',
+      description:
+        'On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); ' +
+        'on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3).',
+    },
+  },
+  403: ERROR_HEADERS[403]!,
   429: ERROR_HEADERS[429]!,
   503: ERROR_HEADERS[503]!,
 }
@@ -200,6 +208,8 @@ const OAUTH_EXAMPLE_DESCRIPTIONS: Record<OAuthErrorCode, string> = {
   unsupported_token_type: 'The token type cannot be revoked',
   invalid_dpop_proof: 'The DPoP proof is for another URL',
   use_dpop_nonce: 'The DPoP proof needs the server\'s nonce',
+  invalid_token: 'The access token is missing, invalid or expired',
+  insufficient_scope: 'The access token lacks the required scope',
   server_error: 'Internal server error',
   temporarily_unavailable: 'The service is overloaded; retry later',
 }

@@ -43,6 +43,8 @@ export type AuthorizationServerMetadata = ReturnType<typeof authorizationServerM
 export function openIdConfiguration(config: DiscoveryConfig) {
   return {
     ...authorizationServerMetadata(config),
+    userinfo_endpoint: `${config.ISSUER}/oauth/userinfo`,
+    end_session_endpoint: `${config.ISSUER}/oauth/logout`,
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [idTokenAlgorithm(config.SIGNING_ALGORITHMS)],
     claims_supported: [...SUPPORTED_CLAIMS],

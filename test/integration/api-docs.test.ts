@@ -43,6 +43,10 @@ const CONTRACT = {
   'POST /oauth/login': 'signIn',
   'POST /oauth/consent': 'consent',
   'GET /.well-known/openid-configuration': 'getOpenIdConfiguration',
+  'GET /oauth/userinfo': 'getUserInfo',
+  'POST /oauth/userinfo': 'postUserInfo',
+  'GET /oauth/logout': 'endSession',
+  'POST /oauth/logout': 'endSessionWithForm',
   'POST /oauth/revoke': 'oauthRevoke',
   'POST /oauth/introspect': 'oauthIntrospect',
   'GET /health/live': 'liveness',
@@ -59,7 +63,7 @@ const CONTRACT = {
   'POST /admin/v1/users/{id}/enable': 'adminEnableUser',
 }
 
-const HTML_PAGES = new Set(['authorize', 'authorizeWithForm', 'signIn', 'consent'])
+const HTML_PAGES = new Set(['authorize', 'authorizeWithForm', 'signIn', 'consent', 'endSession', 'endSessionWithForm'])
 
 describe('openapi.yaml, as clients and readers use it', () => {
   it('has every endpoint of the contract, under its stable operationId, and nothing else', () => {

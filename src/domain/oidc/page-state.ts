@@ -1,6 +1,4 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { AuthorizationParameters } from './authorization-request.js'
-import { AUTHORIZATION_PARAMETER_NAMES } from './authorization-request.js'
 
 /**
  * What a login or consent form carries between the authorization request and its POST: the
@@ -9,7 +7,10 @@ import { AUTHORIZATION_PARAMETER_NAMES } from './authorization-request.js'
  * server-side storage is needed and any instance can take the POST.
  */
 export interface PageState {
-  params: AuthorizationParameters
+  /** Which form the state belongs to: a login or consent form, or the logout confirmation. */
+  purpose: 'authorize' | 'logout'
+  /** The request's parameters, as strings. */
+  params: Record<string, string>
   /** Digest of the browser's CSRF cookie: the form works only in the browser it was shown in. */
   browser: string
   /** The consent step: the sign-in session the consent screen was shown to. */
@@ -31,9 +32,9 @@ export function browserBinding(csrfCookie: string): string {
 const mac = (body: string, key: Buffer) => createHmac('sha256', key).update(`page-state.${body}`).digest()
 
 export function sealPageState(state: Omit<PageState, 'expiresAt'>, key: Buffer, now: Date): string {
-  const params = Object.fromEntries(AUTHORIZATION_PARAMETER_NAMES.flatMap((name) => (state.params[name] === undefined ? [] : [[name, state.params[name]]])))
+  const params = Object.fromEntries(Object.entries(state.params).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
   const body = Buffer.from(
-    JSON.stringify({ p: params, b: state.browser, s: state.signInSessionId, e: Math.floor(now.getTime() / 1000) + PAGE_STATE_TTL_SECONDS }),
+    JSON.stringify({ u: state.purpose, p: params, b: state.browser, s: state.signInSessionId, e: Math.floor(now.getTime() / 1000) + PAGE_STATE_TTL_SECONDS }),
   ).toString('base64url')
   return `${body}.${mac(body, key).toString('base64url')}`
 }
@@ -45,7 +46,7 @@ export function openPageState(sealed: string, keys: readonly Buffer[], csrfCooki
   const presented = Buffer.from(signature, 'base64url')
   const valid = keys.map((key) => mac(body, key)).some((expected) => expected.length === presented.length && timingSafeEqual(expected, presented))
   if (!valid) return null
-  let decoded: { p?: unknown; b?: unknown; s?: unknown; e?: unknown }
+  let decoded: { u?: unknown; p?: unknown; b?: unknown; s?: unknown; e?: unknown }
   try {
     decoded = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'))
   } catch {
@@ -54,8 +55,10 @@ export function openPageState(sealed: string, keys: readonly Buffer[], csrfCooki
   if (typeof decoded.e !== 'number' || decoded.e * 1000 <= now.getTime()) return null
   if (typeof decoded.b !== 'string' || decoded.b !== browserBinding(csrfCookie)) return null
   if (typeof decoded.p !== 'object' || decoded.p === null) return null
+  if (decoded.u !== 'authorize' && decoded.u !== 'logout') return null
   return {
-    params: decoded.p as AuthorizationParameters,
+    purpose: decoded.u,
+    params: decoded.p as Record<string, string>,
     browser: decoded.b,
     signInSessionId: typeof decoded.s === 'string' ? decoded.s : undefined,
     expiresAt: decoded.e,

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { AuthorizationParameters } from '../../domain/oidc/authorization-request.js'
+import { AUTHORIZATION_PARAMETER_NAMES, type AuthorizationParameters } from '../../domain/oidc/authorization-request.js'
 import type { AuthorizationOutcome } from '../../services/oidc/authorization.js'
 import type { PageCookies } from './cookies.js'
 import type { OidcPageKeys } from './page-keys.js'
@@ -28,6 +28,11 @@ export function sendPage(reply: FastifyReply, status: number, body: string, csp 
   return reply.code(status).header('content-security-policy', csp).header('cache-control', 'no-store').type(HTML_TYPE).send(body)
 }
 
+/** The authorization parameters that were sent, by name. */
+function stringsOf(params: AuthorizationParameters): Record<string, string> {
+  return Object.fromEntries(AUTHORIZATION_PARAMETER_NAMES.flatMap((name) => (typeof params[name] === 'string' ? [[name, params[name]]] : [])))
+}
+
 const PAGE_ERRORS = {
   invalid_client: 'Unknown application',
   invalid_redirect_uri: 'Unregistered redirect URI',
@@ -48,7 +53,7 @@ export function createOutcomeRenderer(deps: { keys: OidcPageKeys; cookies: PageC
         return reply.code(303).header('location', outcome.location).send()
       case 'login': {
         const browser = cookies.ensureCsrf(request, reply)
-        const state = keys.seal({ params, browser: browserOf(browser) }, clock())
+        const state = keys.seal({ purpose: 'authorize', params: stringsOf(params), browser: browserOf(browser) }, clock())
         const email = outcome.email ?? outcome.request.loginHint
         return sendPage(
           reply,
@@ -59,8 +64,8 @@ export function createOutcomeRenderer(deps: { keys: OidcPageKeys; cookies: PageC
       }
       case 'consent': {
         const browser = cookies.ensureCsrf(request, reply)
-        const state = keys.seal({ params, browser: browserOf(browser), signInSessionId: outcome.session.id }, clock())
-        const switchAccount = new URLSearchParams(Object.entries({ ...params, prompt: 'login' }).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+        const state = keys.seal({ purpose: 'authorize', params: stringsOf(params), browser: browserOf(browser), signInSessionId: outcome.session.id }, clock())
+        const switchAccount = new URLSearchParams({ ...stringsOf(params), prompt: 'login' })
         return sendPage(
           reply,
           200,

@@ -101,11 +101,25 @@ export function errorPage(page: ErrorPage): string {
   )
 }
 
-export interface SignedOutPage {
+export interface MessagePage {
   title: string
   description: string
 }
 
-export function messagePage(page: SignedOutPage): string {
+export function messagePage(page: MessagePage): string {
   return layout(page.title, html`<h1 id="title">${page.title}</h1><p class="lead">${page.description}</p>`)
+}
+
+export function logoutConfirmPage(page: { clientName: string | undefined; state: string }): string {
+  return layout(
+    'Sign out',
+    html`<h1 id="title">Sign out of tollgate?</h1>
+<p class="lead">${page.clientName ? html`<strong>${page.clientName}</strong> asks to sign you out.` : 'An application asks to sign you out.'} You will be signed out of every app you signed in to through tollgate in this browser.</p>
+<form method="post" action="logout" aria-labelledby="title">
+<input type="hidden" name="interaction" value="${page.state}">
+<div class="actions">
+<button class="primary" type="submit" name="confirm" value="yes">Sign out</button>
+</div>
+</form>`,
+  )
 }

@@ -8,6 +8,8 @@ import { createOidcPageKeys, type OidcPageKeys } from '../../http/pages/page-key
 import { createAuthorizationCodeGrant } from '../../services/oauth/grants/authorization-code.js'
 import { createClientCredentialsGrant } from '../../services/oauth/grants/client-credentials.js'
 import { createAuthorizationService, type AuthorizationService } from '../../services/oidc/authorization.js'
+import { createLogoutService, type LogoutService } from '../../services/oidc/logout.js'
+import { createUserInfoService, type UserInfoService } from '../../services/oidc/userinfo.js'
 import { createRefreshTokenGrant } from '../../services/oauth/grants/refresh-token.js'
 import { createOAuthIntrospectionService, type OAuthIntrospectionService } from '../../services/oauth/introspection.js'
 import { createOAuthRevocationService, type OAuthRevocationService } from '../../services/oauth/revocation.js'
@@ -24,6 +26,9 @@ declare module 'fastify' {
       authorization: AuthorizationService
       /** Keys of the sign-in cookie and of the pages' state. */
       pageKeys: OidcPageKeys
+      userinfo: UserInfoService
+      /** RP-initiated logout. */
+      logout: LogoutService
     }
   }
 }
@@ -73,6 +78,8 @@ export default fp<{ config: Config }>(
       introspection: createOAuthIntrospectionService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
       authorization: createAuthorizationService({ clients, accounts: app.accounts, sessions: app.sessions, store: app.accountStore, clock: () => app.accountsClock(), config }),
       pageKeys: createOidcPageKeys({ signInCookie: app.secrets('sign-in-cookie'), pageState: app.secrets('page-state') }),
+      userinfo: createUserInfoService({ checkAccessToken, revocations: app.revocations, sessions: app.sessions, store: app.accountStore }),
+      logout: createLogoutService({ keys: app.keys, clients, sessions: app.sessions, config }),
     })
   },
   { name: 'oauth', dependencies: ['database', 'keys', 'metrics', 'accounts'] },

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
-import { ProblemError } from '../../errors.js'
+import type { AuthorizationParameters } from '../../domain/oidc/authorization-request.js'
 import { createPageCookies } from '../../http/pages/cookies.js'
+import { createFormGuard } from '../../http/pages/form-guard.js'
 import { createOutcomeRenderer } from '../../http/pages/render.js'
 import { requestContext } from '../../http/request-context.js'
 import { htmlPage, pageErrorResponses, redirectResponse } from '../../http/schemas.js'
@@ -34,18 +35,11 @@ const authorizeRoutes = (config: Config): FastifyPluginAsyncTypebox =>
   async function authorizeRoutes(app) {
     const cookies = createPageCookies(config, () => app.accountsClock())
     const sendOutcome = createOutcomeRenderer({ keys: app.oauth.pageKeys, cookies, clock: () => app.accountsClock() })
-    const issuerOrigin = new URL(config.ISSUER).origin
+    const openForm = createFormGuard({ keys: app.oauth.pageKeys, cookies, issuer: config.ISSUER, clock: () => app.accountsClock() })
     const signInOf = (request: FastifyRequest) => app.oauth.pageKeys.sessionIdOf(cookies.signIn(request))
-
-    /** Login CSRF: a form post must come from tollgate's own page, in the browser it was shown in. */
-    function pageStateOf(request: FastifyRequest, sealed: string) {
-      const origin = request.headers.origin
-      if ((origin !== undefined && origin !== issuerOrigin) || request.headers['sec-fetch-site'] === 'cross-site') {
-        throw new ProblemError('forbidden_origin', 'This form can only be sent from tollgate\'s own page.')
-      }
-      const state = app.oauth.pageKeys.open(sealed, cookies.csrf(request), app.accountsClock())
-      if (!state) throw new ProblemError('invalid_form', 'This form expired or was opened in another browser. Go back to the application and start again.')
-      return state
+    const pageStateOf = (request: FastifyRequest, sealed: string) => {
+      const state = openForm(request, sealed, 'authorize')
+      return { ...state, params: state.params as AuthorizationParameters }
     }
 
     app.get(

@@ -6,6 +6,7 @@ import { clientCredentialsOf } from '../../http/authorization.js'
 import { requestContext } from '../../http/request-context.js'
 import { NO_STORE_HEADERS, noBody, oauthErrorResponses } from '../../http/schemas.js'
 import authorizeRoutes from './authorize.js'
+import sessionEndRoutes from './session-end.js'
 import { FORM, IntrospectionResponseSchema, TokenReferenceSchema, TokenRequestSchema, TokenResponseSchema } from './schemas.js'
 
 const OAUTH_ROUTE = { errorFormat: 'oauth' } as const
@@ -16,6 +17,9 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   // RFC 6749 §3.2: these endpoints take form-encoded bodies only. Checked before the body is parsed.
   app.addHook('onRequest', async (request) => {
     if (request.method !== 'POST') return
+    // Userinfo takes its token from the Authorization header: a POST with no body at all is fine there.
+    const length = request.headers['content-length']
+    if (request.routeOptions.config?.formOptional && request.headers['content-type'] === undefined && (length === undefined || length === '0')) return
     const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
     if (type !== FORM) throw new OAuthError('invalid_request', `The body must be ${FORM}`)
   })
@@ -25,6 +29,7 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   })
 
   await app.register(authorizeRoutes(config))
+  await app.register(sessionEndRoutes(config))
 
   // The pages' stylesheet: the one thing under /oauth that may be cached (its URL changes with it).
   await app.register(async (assets) => {

@@ -161,3 +161,27 @@ export const ConsentFormSchema = Type.Object(
   },
   { examples: [{ interaction: 'eyJwIjp7fX0.c2lnbmF0dXJl', decision: 'allow' }] },
 )
+
+export const UserInfoSchema = Type.Object(
+  {
+    sub: Type.String({ description: 'The user id: the `sub` of the ID token and the access token.' }),
+    name: Type.Optional(Type.String({ description: 'With `profile`, when the user has a name.' })),
+    email: Type.Optional(Type.String({ description: 'With `email`.' })),
+    email_verified: Type.Optional(Type.Boolean({ description: 'With `email`: false, tollgate does not verify addresses.' })),
+  },
+  {
+    title: 'UserInfo',
+    examples: [{ sub: '6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41', name: 'Ada Lovelace', email: 'ada@example.com', email_verified: false }],
+  },
+)
+
+export const LogoutParametersSchema = Type.Object(
+  {
+    id_token_hint: Param('An ID token tollgate issued to the client (expired or not): logs out at once, without a confirmation page.', 16384),
+    client_id: Param('The client, when there is no id_token_hint.'),
+    post_logout_redirect_uri: Param('Exactly one of the client\'s registered post-logout redirect URIs.'),
+    state: Param('Returned with the redirect.'),
+    interaction: Param('The confirmation page\'s hidden field (POST only).', 16384),
+  },
+  { examples: [{ id_token_hint: 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAifQ.c2lnbmF0dXJl', post_logout_redirect_uri: 'https://app.example/signed-out', state: 'xyz' }] },
+)

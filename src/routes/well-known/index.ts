@@ -94,6 +94,8 @@ export const AuthorizationServerMetadataSchema = Type.Object(METADATA_FIELDS, {
 export const OpenIdConfigurationSchema = Type.Object(
   {
     ...METADATA_FIELDS,
+    userinfo_endpoint: Type.String(),
+    end_session_endpoint: Type.String({ description: 'RP-Initiated Logout 1.0' }),
     subject_types_supported: Type.Array(Type.String()),
     id_token_signing_alg_values_supported: Type.Array(Type.String()),
     claims_supported: Type.Array(Type.String()),
@@ -108,6 +110,8 @@ export const OpenIdConfigurationSchema = Type.Object(
     examples: [
       {
         ...METADATA_EXAMPLE,
+        userinfo_endpoint: 'http://localhost:3000/oauth/userinfo',
+        end_session_endpoint: 'http://localhost:3000/oauth/logout',
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256'],
         claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'azp', 'name', 'email', 'email_verified'],
