@@ -1,3 +1,4 @@
+import pg from 'pg'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js'
 
 /**
@@ -61,3 +62,66 @@ export function createRevocationRepository(prisma: PrismaClient) {
 }
 
 export type RevocationRepository = ReturnType<typeof createRevocationRepository>
+
+/** The channel the migration's triggers notify on every committed revocation (20261130114500_revocation_notifications). */
+export const REVOCATIONS_CHANNEL = 'tollgate_revocations'
+
+const RECONNECT_DELAY_MS = 1000
+
+/**
+ * Calls `onChange` whenever another instance (or this one) commits a revocation, through
+ * PostgreSQL LISTEN on a connection of its own, outside the pool; and once more after every
+ * reconnection, since what was missed meanwhile is unknown. A lost connection is retried every
+ * second until `close()`; the callers' periodic reload covers the gap. Only on a real PostgreSQL:
+ * the embedded PGlite is one session, which a listening connection would take from the pool
+ * (and an embedded database has one instance anyway). Resolves once listening, or once it has
+ * given the first attempt up.
+ */
+export async function watchRevocations(options: {
+  url: string
+  prisma: PrismaClient
+  connectTimeoutMs: number
+  onChange: () => void
+  onError: (error: unknown) => void
+}): Promise<{ close(): Promise<void> }> {
+  const version = await options.prisma.$queryRaw<{ version: string }[]>`SELECT version()`
+  if (version[0]?.version.includes('PGlite')) return { close: async () => {} }
+
+  let client: pg.Client | undefined
+  let closed = false
+  let retry: NodeJS.Timeout | undefined
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: options.connectTimeoutMs, keepAlive: true })
+    const lost = (error?: unknown) => {
+      if (client !== next) return
+      client = undefined
+      next.end().catch(() => {})
+      if (error) options.onError(error)
+      if (!closed) retry = setTimeout(() => void connect(), RECONNECT_DELAY_MS).unref()
+    }
+    next.on('notification', () => options.onChange())
+    next.on('error', lost)
+    next.on('end', () => lost())
+    client = next
+    try {
+      await next.connect()
+      await next.query(`LISTEN ${REVOCATIONS_CHANNEL}`)
+      if (closed) await next.end()
+      else options.onChange()
+    } catch (error) {
+      lost(error)
+    }
+  }
+
+  await connect()
+  return {
+    async close() {
+      closed = true
+      clearTimeout(retry)
+      const current = client
+      client = undefined
+      await current?.end().catch(() => {})
+    },
+  }
+}

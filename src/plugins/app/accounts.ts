@@ -36,7 +36,14 @@ export default fp<{ config: Config }>(
     app.decorate('accountsClock', () => new Date())
     const clock: Clock = () => app.accountsClock()
 
-    const store = createAccountStore(app.db.prisma, app.db.sql)
+    const store = createAccountStore(app.db.prisma, app.db.sql, {
+      // Committed revocations apply to this instance's next request; a failed reload is only
+      // late (the periodic reload and the other instances' notifications still come).
+      afterSessionsRevoked: () =>
+        app.revocations.sessionsRevoked().catch((error: unknown) => {
+          app.log.warn({ err: error }, 'reloading the revocation lists after a revocation failed')
+        }),
+    })
     const hasher = createPasswordHasher(argon2Parameters(config))
     await hasher.warmUp()
     const events = createSecurityEvents({ store, registry: app.metrics.registry, clock })

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../../config.js'
 import type { KeyProvider } from '../../domain/keys/key-provider.js'
 import { createOAuthClientsRepository } from '../../repositories/oauth-clients.js'
-import { createRevocationRepository } from '../../repositories/revocations.js'
+import { createRevocationRepository, watchRevocations } from '../../repositories/revocations.js'
 import { createSigningKeyRepository } from '../../repositories/signing-keys.js'
 import {
   createAccessTokenIssuer,
@@ -85,6 +85,18 @@ export default fp<{ config: Config }>(
     app.decorate('revocations', revocations)
     await localRevocations.start()
     app.addHook('onClose', async () => localRevocations.close())
+    // Revocations committed by other instances wake this one's snapshot at once (LISTEN/NOTIFY),
+    // instead of at its next reload: their access tokens are refused here within milliseconds.
+    const reloadFailed = (error: unknown) =>
+      app.databaseHealth.report(error, 'background') || app.log.warn({ err: error }, 'reloading the revocation lists failed; keeping the last ones')
+    const watcher = await watchRevocations({
+      url: app.db.url,
+      prisma: app.db.prisma,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      onChange: () => void localRevocations.refresh().catch(reloadFailed),
+      onError: (error) => app.databaseHealth.report(error, 'background') || app.log.warn({ err: error }, 'listening for revocations failed; retrying'),
+    })
+    app.addHook('onClose', async () => watcher.close())
     if (config.PURGE_INTERVAL_SECONDS > 0) {
       const purge = createRevocationPurge({ repository: revocationRepository })
       const timer = setInterval(() => {
