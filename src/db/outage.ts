@@ -34,6 +34,12 @@ export function createOutageMonitor(deps: {
   /** Called when an outage starts and when it ends (the pool drops its idle connections). */
   onChange?: (up: boolean) => void
   recheckMs?: number
+  /**
+   * How long after an outage a query sent during it may still time out (the connect and query
+   * timeouts): such a late failure is the outage's tail, counted but not a new outage. A failed
+   * ping always is.
+   */
+  settleMs?: number
   now?: () => number
 }): OutageMonitor {
   const now = deps.now ?? Date.now
@@ -41,9 +47,12 @@ export function createOutageMonitor(deps: {
   let outage: { since: number; failedRequests: number; kind: DatabaseFailureKind } | undefined
   let timer: NodeJS.Timeout | undefined
   let closed = false
+  let backAt = -Infinity
 
   function failed(kind: DatabaseFailureKind, source: 'request' | 'background' | 'ping', error: unknown) {
     deps.onFailure?.(kind)
+    const tail = source !== 'ping' && (kind === 'timeout' || kind === 'pool_exhausted') && now() - backAt < (deps.settleMs ?? 0)
+    if (!outage && tail) return
     if (!outage) {
       outage = { since: now(), failedRequests: 0, kind }
       const message = error instanceof Error ? error.message.trim().split('\n').at(-1) : undefined
@@ -58,6 +67,7 @@ export function createOutageMonitor(deps: {
     if (!outage) return
     const { since, failedRequests } = outage
     outage = undefined
+    backAt = now()
     clearTimeout(timer)
     timer = undefined
     deps.log.info({ failedRequests, outageSeconds: Math.round((now() - since) / 100) / 10 }, 'database back')

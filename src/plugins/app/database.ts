@@ -35,6 +35,7 @@ export default fp<{ config: Config; database?: Database }>(
       onFailure: (kind) => errors.inc({ kind }),
       // Connections idle across an outage may be silent for good: open fresh ones.
       onChange: () => db!.discardIdle(),
+      settleMs: config.DATABASE_CONNECT_TIMEOUT_MS + config.DATABASE_QUERY_TIMEOUT_MS,
     })
     db ??= await openDatabase({
       config,

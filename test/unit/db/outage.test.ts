@@ -20,6 +20,7 @@ function harness() {
     onFailure: (kind) => counted.push(kind),
     onChange: (up) => changes.push(up),
     recheckMs: 10,
+    settleMs: 5_000,
     now: () => clock,
   })
   return {
@@ -64,6 +65,23 @@ describe('the outage monitor', () => {
     expect(changes, 'told at the start and at the end (the pool drops its idle connections)').toEqual([false, true])
     expect(lines.map((line) => line.message)).toEqual(['database unreachable', 'database back'])
     expect(lines[1]!.object).toMatchObject({ failedRequests: 0 })
+    monitor.close()
+  })
+
+  it('takes a query timing out just after the return for the tail of the outage, not a new one', async () => {
+    const { monitor, lines, setAnswering, advance } = harness()
+    setAnswering(false)
+    monitor.report(refused())
+    setAnswering(true)
+    await until(() => monitor.up)
+    const timeout = new Error('Query read timeout')
+    advance(3_000)
+    expect(monitor.report(timeout)).toBe(true)
+    expect(monitor.up).toBe(true)
+    advance(3_000)
+    monitor.report(timeout)
+    expect(monitor.up, 'past the settle time it is news again').toBe(false)
+    expect(lines.map((line) => line.message)).toEqual(['database unreachable', 'database back', 'database unreachable'])
     monitor.close()
   })
 
