@@ -8,6 +8,7 @@
  *   npm run bench -- --only cart-get,jwt-pg        # some cases (names: npm run bench -- --list)
  *   BENCH_SECONDS=3 BENCH_RUNS=1 npm run bench -- --only refresh
  *   BENCH_SCALE=0.01 npm run bench -- --scale      # on a production-sized dataset beside an empty one (bench/scale.ts)
+ *   npm run bench -- --embedded                    # start-to-ready and throughput on the embedded PGlite (bench/embedded.ts)
  *
  * BENCH_SECONDS (4) per run after BENCH_WARMUP_SECONDS (1), BENCH_RUNS (5) rounds, BENCH_CONNECTIONS (50),
  * BENCH_VERIFY_SECONDS (2) per in-process verifier run, BENCH_MARKDOWN=1 also prints Markdown tables,
@@ -21,6 +22,8 @@ import { runCases } from './lib/main.js'
 
 if (process.argv.includes('--scale')) {
   await import('./scale.js')
+} else if (process.argv.includes('--embedded')) {
+  await import('./embedded.js')
 } else if (process.argv.includes('--list')) {
   for (const c of CASES) console.log(`${c.name.padEnd(20)} ${c.title}`)
   console.log(`${MEMORY_CASE.padEnd(20)} RSS after 10,000 sessions, 100,000 rotations and 5,000 idle connections; table sizes with the purge`)

@@ -40,6 +40,8 @@ async function adminQuery<T extends pg.QueryResultRow>(server: string, sql: stri
  * a deployment, so it is refused unless BENCH_ALLOW_EMBEDDED=1.
  */
 export async function openBenchDatabase(prefix = 'tollgate_bench'): Promise<BenchDatabase> {
+  // bench/embedded.ts: the embedded default's own figures, labelled as such.
+  if (process.env.BENCH_DATABASE === 'embedded') return { url: undefined, embedded: true, label: 'embedded PGlite (the default without DATABASE_URL)', drop: async () => {} }
   const server = process.env.DATABASE_URL?.trim() || DEFAULT_SERVER_URL
   let version: string
   try {
