@@ -26,14 +26,22 @@ else {
     )
     t.same(applied.rows, migrations.map((name) => ({ migration_name: name, n: 1 })), 'each migration applied exactly once')
 
-    const keys = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM signing_keys GROUP BY status ORDER BY status')
-    const active = keys.rows.find((row) => row.status === 'active')
-    t.equal(active?.n, 1, 'one active key')
-    t.equal(keys.rows.find((row) => row.status === 'next')?.n, 1, 'one next key')
+    // The production default is two algorithms (SIGNING_ALGORITHMS=ES256,RS256), each with its own keys.
+    const keys = await db.query<{ alg: string; status: string; n: number }>(
+      'SELECT alg, status, count(*)::int AS n FROM signing_keys GROUP BY alg, status ORDER BY alg, status',
+    )
+    t.same(
+      keys.rows,
+      ['ES256', 'RS256'].flatMap((alg) => [
+        { alg, status: 'active', n: 1 },
+        { alg, status: 'next', n: 1 },
+      ]),
+      'one active key and one next key of each algorithm',
+    )
 
     const sets = await Promise.all(cluster.instances.map(async (instance) => (await call(instance.url, 'GET', '/.well-known/jwks.json')).body))
     t.ok(sets.every((set) => JSON.stringify(set) === JSON.stringify(sets[0])), 'every instance publishes the same JWKS')
-    t.equal(sets[0].keys.length, 2, 'the active key and the next one')
+    t.equal(sets[0].keys.length, 4, 'the active key and the next one of each algorithm')
 
     const errors = cluster.instances.flatMap((instance) => instance.logs().filter((line) => line.level >= 50))
     t.same(errors, [], 'no instance logged an error')
