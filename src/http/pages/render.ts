@@ -24,8 +24,20 @@ export function formTargetOf(redirectUri: string): string {
   return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol
 }
 
+/**
+ * `same-origin`, not `no-referrer`: under no-referrer a browser sends `Origin: null` with the
+ * pages' own form posts, and the CSRF check needs the real origin. Nothing leaks to another site.
+ */
+export const PAGE_REFERRER_POLICY = 'same-origin'
+
 export function sendPage(reply: FastifyReply, status: number, body: string, csp = pageCsp()) {
-  return reply.code(status).header('content-security-policy', csp).header('cache-control', 'no-store').type(HTML_TYPE).send(body)
+  return reply
+    .code(status)
+    .header('content-security-policy', csp)
+    .header('referrer-policy', PAGE_REFERRER_POLICY)
+    .header('cache-control', 'no-store')
+    .type(HTML_TYPE)
+    .send(body)
 }
 
 /** The authorization parameters that were sent, by name. */

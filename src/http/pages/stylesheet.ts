@@ -30,7 +30,7 @@ main { width: 100%; max-width: 25rem; }
 .brand-mark { display: inline-flex; width: 1.75rem; height: 1.75rem; border-radius: 0.5rem; background: var(--accent); color: var(--accent-text); align-items: center; justify-content: center; font-weight: 700; }
 h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 0.5rem; }
 .lead { margin: 0 0 1.5rem; color: var(--muted); }
-.lead strong { color: var(--text); }
+.lead strong { color: var(--text); overflow-wrap: anywhere; }
 .field { margin: 0 0 1rem; }
 label { display: block; font-weight: 600; margin: 0 0 0.375rem; }
 input[type="email"], input[type="password"] {

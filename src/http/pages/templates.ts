@@ -8,7 +8,7 @@ function layout(title: string, body: SafeHtml): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <meta name="robots" content="noindex">
 <title>${title} · tollgate</title>
 <link rel="stylesheet" href="assets/tollgate.css?v=${STYLESHEET_VERSION}">

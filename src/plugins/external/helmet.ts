@@ -82,8 +82,9 @@ export default fp<{ config: Config }>(
     }
     app.addHook('onRequest', setSecurityHeaders)
 
-    // tollgate's own pages (errorFormat 'page') send their strict CSP themselves (http/pages/render.ts).
-    const { 'content-security-policy': _, ...pageHeaders } = documentHeaders
+    // tollgate's own pages (errorFormat 'page') send their strict CSP and their referrer policy
+    // themselves (http/pages/render.ts).
+    const { 'content-security-policy': _csp, 'referrer-policy': _referrer, ...pageHeaders } = documentHeaders as Record<string, string>
     app.addHook('onSend', (request, reply, payload, done) => {
       const type = reply.getHeader('content-type')
       if (typeof type === 'string' && type.startsWith('text/html')) {
