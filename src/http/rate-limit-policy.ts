@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { normalizeEmail } from '../domain/accounts/email.js'
 import { parseBasicCredentials } from './authorization.js'
@@ -19,18 +19,38 @@ export interface RateLimitRule {
   readonly backoff?: boolean
   readonly key: (request: FastifyRequest) => string | undefined
   /**
-   * Which answers the counter keeps, by status; the others are given back once the answer is
-   * known. Every request still takes its place in the counter before it is handled, so a burst
-   * of parallel requests is capped like a sequence: only what comes back is refunded.
-   * Without it, every request counts.
+   * Which answers the counter keeps; the others are given back once the answer is known. Every
+   * request still takes its place in the counter before it is handled, so a burst of parallel
+   * requests is capped like a sequence: only what comes back is refunded. Without it, every
+   * request counts.
    */
-  readonly counts?: (statusCode: number) => boolean
+  readonly counts?: (reply: FastifyReply) => boolean
 }
 
-/** Failed attempts only: a success (and a server-side failure, which is not the caller's) is given back. */
-const failures = (statusCode: number) => statusCode >= 400 && statusCode < 500
+/** Refused requests only: a success (and a server-side failure, which is not the caller's) is given back. */
+const failures = (reply: FastifyReply) => reply.statusCode >= 400 && reply.statusCode < 500
+
+const refusedSignIns = new WeakSet<FastifyRequest>()
+
+/**
+ * Tells the login rules that this request's sign-in was refused although its answer is not an
+ * error: the login page shows a refused password again, with a 200.
+ */
+export function markSignInRefused(request: FastifyRequest): void {
+  refusedSignIns.add(request)
+}
+
+/**
+ * Failed sign-ins only: refused answers (4xx), and login pages shown again after a refused
+ * password (markSignInRefused). A success, and a server-side failure, are given back.
+ */
+function failedSignIns(reply: FastifyReply): boolean {
+  if (reply.statusCode >= 500) return false
+  return reply.statusCode >= 400 || refusedSignIns.has(reply.request)
+}
+
 /** Failed client authentication (401 invalid_client) only. */
-const clientAuthFailures = (statusCode: number) => statusCode === 401
+const clientAuthFailures = (reply: FastifyReply) => reply.statusCode === 401
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32)
 
@@ -88,7 +108,7 @@ export const RULES = {
     hook: 'onRequest',
     max: (config) => config.RATE_LIMIT_LOGIN_PER_IP,
     key: (request) => clientAddress(request),
-    counts: failures,
+    counts: failedSignIns,
   },
   // The attacker's own address is what backs off, not the account: the owner elsewhere is not locked out.
   loginPerAccountAndIp: {
@@ -100,7 +120,7 @@ export const RULES = {
       const account = accountOf(request)
       return account && `${account}:${clientAddress(request)}`
     },
-    counts: failures,
+    counts: failedSignIns,
   },
   // Caps a guessing campaign spread over many addresses; a fixed window, so it never outlasts one.
   // Wrong current passwords at POST /v1/auth/password spend the same budget (through the accounts
@@ -110,7 +130,7 @@ export const RULES = {
     hook: 'preHandler',
     max: (config) => config.RATE_LIMIT_LOGIN_PER_ACCOUNT_ANY_IP,
     key: accountOf,
-    counts: failures,
+    counts: failedSignIns,
   },
   registerPerIp: {
     name: 'register-ip',

@@ -5,6 +5,7 @@ import type { PageCookies } from './cookies.js'
 import type { OidcPageKeys } from './page-keys.js'
 import { browserBinding as browserOf } from '../../domain/oidc/page-state.js'
 import { consentPage, errorPage, loginPage } from './templates.js'
+import { markSignInRefused } from '../rate-limit-policy.js'
 
 export const HTML_TYPE = 'text/html; charset=utf-8'
 
@@ -64,6 +65,8 @@ export function createOutcomeRenderer(deps: { keys: OidcPageKeys; cookies: PageC
       case 'redirect':
         return reply.code(303).header('location', outcome.location).send()
       case 'login': {
+        // A refused password is shown again with a 200: it still counts against the login limits.
+        if (outcome.failure) markSignInRefused(request)
         const browser = cookies.ensureCsrf(request, reply)
         const state = keys.seal({ purpose: 'authorize', params: stringsOf(params), browser: browserOf(browser) }, clock())
         const email = outcome.email ?? outcome.request.loginHint

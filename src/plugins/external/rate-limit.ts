@@ -189,7 +189,7 @@ export default fp<{ config: Config }>(
       if (!taken) return
       pending.delete(request)
       for (const { rule, key } of taken) {
-        if (!rule.counts!(reply.statusCode)) await refund(rule, key, request)
+        if (!rule.counts!(reply)) await refund(rule, key, request)
       }
     })
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { GOOD_PASSWORD, register, registerAndLogin } from '../../helpers/accounts.js'
 import { createClient, form, FORM } from '../oauth/helpers.js'
+import { authorizeUrl, Browser, createOidcClient, interactionOf, pkcePair, REDIRECT_URI } from '../oidc/helpers.js'
 
 // Issue #14, item 4, against the whole app on PostgreSQL with the limits on: they must stop
 // guessing (also a parallel burst) without punishing the people who know their passwords.
@@ -72,6 +73,24 @@ describe('logins', () => {
     for (let i = 0; i < 10; i++) expect((await login(email, password, ip)).statusCode).toBe(200)
     expect((await login(email, 'wrong password!', ip)).statusCode).toBe(401)
     expect((await login(email, password, ip)).statusCode).toBe(429)
+  })
+})
+
+describe('the login page (POST /oauth/login), which shows a refused password again with a 200', () => {
+  it('counts its refused passwords with the same limits, and not its successful sign-ins', async () => {
+    const client = await createOidcClient(t.app)
+    const { email, password } = await register(t.app)
+    const browser = new Browser(t.app)
+    const { challenge } = pkcePair()
+    const page = await browser.get(
+      authorizeUrl({ response_type: 'code', client_id: client.clientId, redirect_uri: REDIRECT_URI, scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' }),
+    )
+    const interaction = interactionOf(page.body)
+    const attempt = (pass: string) => browser.post('/oauth/login', { interaction, email, password: pass })
+    for (let i = 0; i < 3; i++) expect((await attempt(password)).statusCode).not.toBe(429)
+    const refused = []
+    for (let i = 0; i < 7; i++) refused.push((await attempt('wrong password!')).statusCode)
+    expect(refused).toEqual([200, 200, 200, 200, 200, 429, 429])
   })
 })
 
