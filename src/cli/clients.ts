@@ -9,13 +9,14 @@ const USAGE = `usage: tollgate clients <command>
 
   create --name NAME --scopes "a b" [--type confidential|public] [--grants "g ..."] [--audience AUD]
          [--redirect-uris "uri ..."] [--post-logout-redirect-uris "uri ..."] [--first-party]
-         [--alg ES256|RS256|EdDSA] [--json]
+         [--alg ES256|RS256|EdDSA] [--dpop] [--json]
          creates a client. A confidential one (the default) gets a secret, printed once
          (--json: {"client_id","client_secret"}); a public one (SPA, native app) has none.
          With --redirect-uris (or --type public) the grants default to authorization_code and
          refresh_token, else to client_credentials. Scopes are the ones the client may ask for
          (openid profile email offline_access for OpenID Connect); --first-party skips consent.
          --alg: the algorithm of its access tokens, one of SIGNING_ALGORITHMS (default: the first).
+         --dpop: its token requests must carry a DPoP proof (RFC 9449), so all its tokens are bound.
   list [--all] [--json]      the clients (--all: deleted ones too)
   delete CLIENT_ID           the client can no longer authenticate
 `
@@ -72,6 +73,7 @@ function parse(args: string[]) {
       'post-logout-redirect-uris': { type: 'string' },
       'first-party': { type: 'boolean', default: false },
       alg: { type: 'string' },
+      dpop: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
     },
@@ -103,6 +105,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       postLogoutRedirectUris: words(values['post-logout-redirect-uris']),
       firstParty: values['first-party'],
       accessTokenSigningAlg: values.alg,
+      dpopBoundAccessTokens: values.dpop,
     })
     if (values.json) {
       io.stdout(`${JSON.stringify({ client_id: client.clientId, ...(clientSecret === undefined ? {} : { client_secret: clientSecret }) })}\n`)
@@ -116,6 +119,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       `  scopes:        ${client.scopes.join(' ')}`,
       `  audience:      ${client.audience ?? '(the default)'}`,
       `  token alg:     ${client.accessTokenSigningAlg ?? '(the default)'}`,
+      ...(client.dpopBoundAccessTokens ? ['  DPoP:          required (every token bound to the key of its proof)'] : []),
       ...(client.redirectUris.length > 0 ? [`  redirect URIs: ${client.redirectUris.join(' ')}`] : []),
       ...(client.postLogoutRedirectUris.length > 0 ? [`  post-logout:   ${client.postLogoutRedirectUris.join(' ')}`] : []),
       ...(client.grantTypes.includes('authorization_code') ? [`  consent:       ${client.firstParty ? 'skipped (first-party)' : 'asked of each user'}`] : []),

@@ -799,6 +799,8 @@ export interface components {
             scopes_supported: string[];
             /** @description The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS. */
             access_token_signing_alg_values_supported: string[];
+            /** @description RFC 9449 §5.1: the algorithms a DPoP proof may be signed with. A token request with a proof gets tokens bound to its key. */
+            dpop_signing_alg_values_supported: string[];
             /** @description RFC 9207: every authorization response carries `iss`. */
             authorization_response_iss_parameter_supported: boolean;
             /** @description The API reference; absent when this instance does not serve it (API_DOCS=false) */
@@ -825,6 +827,8 @@ export interface components {
             scopes_supported: string[];
             /** @description The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS. */
             access_token_signing_alg_values_supported: string[];
+            /** @description RFC 9449 §5.1: the algorithms a DPoP proof may be signed with. A token request with a proof gets tokens bound to its key. */
+            dpop_signing_alg_values_supported: string[];
             /** @description RFC 9207: every authorization response carries `iss`. */
             authorization_response_iss_parameter_supported: boolean;
             /** @description The API reference; absent when this instance does not serve it (API_DOCS=false) */
@@ -862,10 +866,10 @@ export interface components {
          * @description A new access token and the session's current refresh token. Sent with `Cache-Control: no-store`.
          */
         TokenResponse: {
-            /** @description A JWT access token (RFC 9068 profile): send it as `Authorization: Bearer <access_token>`. */
+            /** @description A JWT access token (RFC 9068 profile): send it as `Authorization: Bearer <access_token>`, or as `Authorization: DPoP <access_token>` with a proof when `token_type` is `DPoP`. */
             access_token: string;
-            /** @enum {string} */
-            token_type: "Bearer";
+            /** @description `DPoP` when the request carried a DPoP proof (RFC 9449): the access token (`cnf.jkt`) and the session's refresh tokens are bound to its key. */
+            token_type: "Bearer" | "DPoP";
             /** @description Seconds until the access token expires. */
             expires_in: number;
             /** @description Opaque; rotates on every refresh: keep only the newest. Also set as the tollgate_refresh cookie. */
@@ -909,7 +913,7 @@ export interface components {
              * @description What happened. `refresh_token_reused`: an old refresh token was presented again, and its session revoked.
              * @enum {string}
              */
-            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "password_change_failed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "dpop_key_mismatch" | "session_revoked" | "session_flagged" | "password_changed" | "password_change_failed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
             /** Format: date-time */
             at: string;
             /** @description The client address of the request that caused the event. */
@@ -1023,7 +1027,7 @@ export interface components {
         /** AdminSecurityEvent */
         AdminSecurityEvent: {
             /** @enum {string} */
-            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "session_revoked" | "session_flagged" | "password_changed" | "password_change_failed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
+            type: "login_succeeded" | "login_failed" | "refresh_token_reused" | "dpop_key_mismatch" | "session_revoked" | "session_flagged" | "password_changed" | "password_change_failed" | "users_searched" | "user_viewed" | "user_disabled" | "user_enabled" | "user_erased";
             /** Format: date-time */
             at: string;
             /** @description The client address of the request that caused the event (null for operator actions). */
@@ -1071,8 +1075,8 @@ export interface components {
         OAuthTokenResponse: {
             /** @description A JWT access token (RFC 9068). */
             access_token: string;
-            /** @enum {string} */
-            token_type: "Bearer";
+            /** @description `DPoP` when the request carried a DPoP proof (RFC 9449): the access token is bound to its key (`cnf.jkt`) and is sent as `Authorization: DPoP <token>` with a proof. */
+            token_type: "Bearer" | "DPoP";
             /** @description Seconds until the access token expires. */
             expires_in: number;
             /** @description refresh_token: the rotated refresh token; authorization_code: the session's first one, when `offline_access` was granted. */
@@ -1086,7 +1090,7 @@ export interface components {
         IntrospectionResponse: {
             /** @description False for anything invalid, expired or revoked; then no other member is sent. */
             active: boolean;
-            /** @description `Bearer` for an access token, `refresh_token` for a refresh token. */
+            /** @description `Bearer` for an access token, `DPoP` for one bound to a DPoP key, `refresh_token` for a refresh token. */
             token_type?: string;
             sub?: string;
             client_id?: string;
@@ -1098,6 +1102,10 @@ export interface components {
             jti?: string;
             /** @description The session; absent for client_credentials tokens. */
             sid?: string;
+            /** @description RFC 9449 §6.2: the thumbprint of the DPoP key the token is bound to. */
+            cnf?: {
+                jkt: string;
+            };
         };
     };
     responses: never;
@@ -1445,6 +1453,19 @@ export interface operations {
                      *         "ES256",
                      *         "RS256"
                      *       ],
+                     *       "dpop_signing_alg_values_supported": [
+                     *         "ES256",
+                     *         "ES384",
+                     *         "ES512",
+                     *         "EdDSA",
+                     *         "Ed25519",
+                     *         "PS256",
+                     *         "PS384",
+                     *         "PS512",
+                     *         "RS256",
+                     *         "RS384",
+                     *         "RS512"
+                     *       ],
                      *       "authorization_response_iss_parameter_supported": true,
                      *       "service_documentation": "http://localhost:3000/docs"
                      *     }
@@ -1535,6 +1556,19 @@ export interface operations {
                      *       "access_token_signing_alg_values_supported": [
                      *         "ES256",
                      *         "RS256"
+                     *       ],
+                     *       "dpop_signing_alg_values_supported": [
+                     *         "ES256",
+                     *         "ES384",
+                     *         "ES512",
+                     *         "EdDSA",
+                     *         "Ed25519",
+                     *         "PS256",
+                     *         "PS384",
+                     *         "PS512",
+                     *         "RS256",
+                     *         "RS384",
+                     *         "RS512"
                      *       ],
                      *       "authorization_response_iss_parameter_supported": true,
                      *       "service_documentation": "http://localhost:3000/docs",
@@ -1822,11 +1856,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_credentials`: invalid email or password. */
+            /** @description Unauthorized. Problem `code` `invalid_credentials`: invalid email or password; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */
@@ -1966,8 +2002,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_credentials`: invalid email or password. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */
@@ -2114,11 +2152,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_grant`: the refresh token is invalid, expired or revoked. */
+            /** @description Unauthorized. Problem `code` `invalid_grant`: the refresh token is invalid, expired or revoked; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */
@@ -2257,8 +2297,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2361,8 +2403,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2419,8 +2463,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2501,8 +2547,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2608,8 +2656,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2667,8 +2717,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2767,8 +2819,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2875,8 +2929,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2994,8 +3050,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3145,8 +3203,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3267,8 +3327,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3463,8 +3525,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3589,8 +3653,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3682,8 +3748,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3800,8 +3868,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3911,8 +3981,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4046,8 +4118,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4169,8 +4243,10 @@ export interface operations {
             /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
             401: {
                 headers: {
-                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`. */
+                    /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4774,6 +4850,8 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5056,9 +5134,11 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthTokenResponse"];
                 };
             };
-            /** @description Bad request: RFC 6749 error `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`. */
+            /** @description Bad request: RFC 6749 error `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, `invalid_dpop_proof`, `use_dpop_nonce`. */
             400: {
                 headers: {
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */
@@ -5186,6 +5266,8 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */
@@ -5318,6 +5400,8 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
+                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */

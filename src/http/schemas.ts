@@ -65,8 +65,11 @@ const ERROR_HEADERS: Record<number, HeaderMap> = {
   401: {
     'WWW-Authenticate': {
       type: 'string',
-      description: 'On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`.',
+      description:
+        'On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP ' +
+        '(a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`.',
     },
+    'DPoP-Nonce': { type: 'string', description: 'With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8).' },
   },
   403: {
     'WWW-Authenticate': { type: 'string', description: 'On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`.' },
@@ -76,6 +79,7 @@ const ERROR_HEADERS: Record<number, HeaderMap> = {
 }
 
 const OAUTH_ERROR_HEADERS: Record<number, HeaderMap> = {
+  400: { 'DPoP-Nonce': { type: 'string', description: 'With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8).' } },
   401: {
     'WWW-Authenticate': {
       type: 'string',

@@ -66,8 +66,8 @@ const START_SESSION = statement(
       WHERE user_id = $1::uuid AND revoked_at IS NULL
         AND idle_expires_at > $4::timestamptz AND absolute_expires_at > $4::timestamptz
    ), session AS (
-     INSERT INTO sessions (user_id, client_id, scope, created_at, last_used_at, idle_expires_at, absolute_expires_at, ip, user_agent)
-     SELECT locked.id, $2::text, $3::text, $4::timestamptz, $4::timestamptz, $5::timestamptz, $6::timestamptz, $7::text, $8::text
+     INSERT INTO sessions (user_id, client_id, scope, created_at, last_used_at, idle_expires_at, absolute_expires_at, ip, user_agent, dpop_jkt)
+     SELECT locked.id, $2::text, $3::text, $4::timestamptz, $4::timestamptz, $5::timestamptz, $6::timestamptz, $7::text, $8::text, $17::text
        FROM locked, live WHERE live.n <= $10::int
      RETURNING *
    ), token AS (
@@ -80,7 +80,9 @@ const START_SESSION = statement(
    SELECT ${selectList(SESSION_COLUMNS, 'session')} FROM session`,
 )
 
-// $1 presented hash, $2 successor hash, $3 client id or null, $4 now, $5 now + idle lifetime, $6 ip, $7 user agent.
+// $1 presented hash, $2 successor hash, $3 client id or null, $4 now, $5 now + idle lifetime, $6 ip, $7 user agent,
+// $8 the thumbprint of the request's DPoP key or null: a session bound to another key (or presented
+// without a proof) is left to the transaction, which refuses it and records the attempt.
 // The WHERE clause is decideRotation's `rotate` case (domain/tokens/refresh-token.ts) for a
 // client seen exactly as last time, so bindingOutcome is `ok` in every mode; LEAST is
 // extendedIdleExpiry (the absolute expiry is only known once the row is read).
@@ -98,6 +100,7 @@ const ROTATE = statement(
         AND ($3::text IS NULL OR s.client_id = $3::text)
         AND s.ip IS NOT DISTINCT FROM $6::text
         AND s.user_agent IS NOT DISTINCT FROM $7::text
+        AND (s.dpop_jkt IS NULL OR s.dpop_jkt = $8::text)
         FOR UPDATE OF rt, s
    ), rotated AS (
      UPDATE refresh_tokens SET rotated_at = $4::timestamptz
@@ -149,6 +152,7 @@ export function createFastPaths(sql: SqlRunner) {
           event.row.userAgent,
           event.row.details === undefined ? null : JSON.stringify(event.row.details),
           input.credentialsVersion,
+          input.dpopJkt ?? null,
         ])
       } catch (error) {
         if (isLockUnavailable(error)) return null
@@ -176,6 +180,8 @@ export function createFastPaths(sql: SqlRunner) {
       idleExpiresAt: Date
       ip: string | null
       userAgent: string | null
+      /** The thumbprint of the request's DPoP key, null without a proof. */
+      dpopJkt: string | null
     }): Promise<RotatedSession | null> {
       try {
         const rows = await sql<RotatedSession>(ROTATE, [
@@ -186,6 +192,7 @@ export function createFastPaths(sql: SqlRunner) {
           input.idleExpiresAt.toISOString(),
           input.ip,
           input.userAgent,
+          input.dpopJkt,
         ])
         return rows[0] ?? null
       } catch (error) {

@@ -13,11 +13,13 @@ export interface OAuthClientRecord {
   firstParty: boolean
   /** The algorithm of its access tokens; null: the default. */
   accessTokenSigningAlg: string | null
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: token requests without a DPoP proof are refused. */
+  dpopBoundAccessTokens: boolean
   createdAt: Date
   revokedAt: Date | null
 }
 
-export type NewOAuthClient = Omit<OAuthClientRecord, 'revokedAt'>
+export type NewOAuthClient = Omit<OAuthClientRecord, 'revokedAt' | 'dpopBoundAccessTokens'> & { dpopBoundAccessTokens?: boolean }
 
 export function createOAuthClientsRepository(prisma: PrismaClient) {
   return {

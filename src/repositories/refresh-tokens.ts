@@ -17,6 +17,8 @@ export interface TokenWithSession {
   ip: string | null
   userAgent: string | null
   flaggedAt: Date | null
+  /** DPoP: the key the session's refresh tokens are bound to, null when unbound. */
+  dpopJkt: string | null
 }
 
 export function createRefreshTokensRepository(db: Db) {
@@ -36,7 +38,7 @@ export function createRefreshTokensRepository(db: Db) {
                s.id AS "sessionId", s.user_id AS "userId", s.client_id AS "clientId", s.scope, s.audience,
                s.created_at AS "createdAt", s.idle_expires_at AS "idleExpiresAt",
                s.absolute_expires_at AS "absoluteExpiresAt", s.revoked_at AS "revokedAt",
-               s.ip, s.user_agent AS "userAgent", s.flagged_at AS "flaggedAt"
+               s.ip, s.user_agent AS "userAgent", s.flagged_at AS "flaggedAt", s.dpop_jkt AS "dpopJkt"
           FROM refresh_tokens rt
           JOIN sessions s ON s.id = rt.session_id
          WHERE rt.token_hash = ${tokenHash}
@@ -65,6 +67,7 @@ export function createRefreshTokensRepository(db: Db) {
         ip: session.ip,
         userAgent: session.userAgent,
         flaggedAt: session.flaggedAt,
+        dpopJkt: session.dpopJkt,
       }
     },
 

@@ -51,6 +51,8 @@ export interface NewSession {
   absoluteExpiresAt: Date
   ip: string | null
   userAgent: string | null
+  /** DPoP: the thumbprint of the key the session's refresh tokens are bound to. */
+  dpopJkt?: string | null | undefined
 }
 
 const liveAt = (now: Date) => ({ revokedAt: null, idleExpiresAt: { gt: now }, absoluteExpiresAt: { gt: now } })
@@ -72,6 +74,7 @@ export function createSessionsRepository(db: Db) {
           absoluteExpiresAt: input.absoluteExpiresAt,
           ip: input.ip,
           userAgent: input.userAgent,
+          dpopJkt: input.dpopJkt ?? null,
         },
       })
     },

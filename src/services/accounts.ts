@@ -7,6 +7,8 @@ import { EmailTakenError, type UserRecord } from '../repositories/users.js'
 import type { Clock } from './access-tokens.js'
 import type { PasswordHasher } from './password-hasher.js'
 import type { RequestContext, SecurityEventWriter } from './security-events.js'
+import type { DpopPresentation } from '../domain/dpop/proof.js'
+import type { DpopService } from './dpop.js'
 import type { SessionService, TokenGrant } from './sessions/index.js'
 
 export interface PublicUser {
@@ -55,6 +57,8 @@ export function createAccountService(deps: {
   clock: Clock
   /** The login's per-account budget, which a wrong current password at a password change spends too. */
   attempts: AccountAttempts
+  /** DPoP proofs of logins (RFC 9449): a login with one starts a session bound to its key. */
+  dpop?: Pick<DpopService, 'check'> | undefined
 }) {
   const { store, hasher, sessions, events, clock, attempts } = deps
 
@@ -108,9 +112,11 @@ export function createAccountService(deps: {
     },
 
     /** A password login: a new session (refresh-token family) and its tokens. See checkCredentials. */
-    async login(input: { email: string; password: string } & RequestContext): Promise<TokenGrant> {
+    async login(input: { email: string; password: string; dpop?: DpopPresentation | undefined } & RequestContext): Promise<TokenGrant> {
+      // The proof first: a bad one costs no password check and no attempt of the account's budget.
+      const proof = input.dpop ? await deps.dpop?.check(input.dpop) : undefined
       const user = await checkCredentials(input)
-      return sessions.start({ userId: user.id, credentialsVersion: user.credentialsVersion, ip: input.ip, userAgent: input.userAgent })
+      return sessions.start({ userId: user.id, credentialsVersion: user.credentialsVersion, ip: input.ip, userAgent: input.userAgent, dpopJkt: proof?.jkt })
     },
 
     /**

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js'
 import { OIDC_SCOPES, SUPPORTED_CLAIMS } from '../domain/oidc/claims.js'
 import { CODE_CHALLENGE_METHODS } from '../domain/oidc/pkce.js'
+import { DPOP_ALGORITHMS } from '../domain/dpop/proof.js'
 import { PROMPTS } from '../domain/oidc/authorization-request.js'
 import { idTokenAlgorithm } from '../domain/oidc/id-token.js'
 
@@ -33,6 +34,8 @@ export function authorizationServerMetadata(config: DiscoveryConfig) {
     authorization_response_iss_parameter_supported: true,
     // Not an RFC 8414 name (none exists for access tokens): the default first, as configured.
     access_token_signing_alg_values_supported: [...config.SIGNING_ALGORITHMS],
+    // RFC 9449 §5.1: the algorithms DPoP proofs may use.
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
     ...(config.API_DOCS === false ? {} : { service_documentation: `${issuer}/docs` }),
   }
 }

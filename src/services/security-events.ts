@@ -7,6 +7,8 @@ export const SECURITY_EVENT_TYPES = [
   'login_succeeded',
   'login_failed',
   'refresh_token_reused',
+  // A DPoP-bound refresh token presented without a proof from its key (a likely theft); refused.
+  'dpop_key_mismatch',
   'session_revoked',
   'session_flagged',
   'password_changed',

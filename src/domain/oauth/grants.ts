@@ -26,12 +26,15 @@ export interface AuthenticatedClient {
   grantTypes: readonly string[]
   scopes: readonly string[]
   audience: string | null
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean
 }
 
 /** RFC 6749 §5.1 successful response. */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  /** `DPoP` when the request carried a DPoP proof and the access token is bound to its key. */
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   scope: string
   refresh_token?: string
@@ -44,6 +47,8 @@ export interface GrantContext {
   params: TokenRequestParameters
   ip: string | null
   userAgent: string | null
+  /** The thumbprint of the key of the request's valid DPoP proof, when it carried one. */
+  dpopJkt: string | undefined
 }
 
 /**

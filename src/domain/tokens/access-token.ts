@@ -14,6 +14,8 @@ export interface AccessTokenClaims {
   scope: string
   /** The session (refresh-token family) of a user token; absent for client_credentials tokens. */
   sid?: string
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to. */
+  cnf?: { jkt: string }
 }
 
 export interface AccessTokenRequest {
@@ -22,6 +24,8 @@ export interface AccessTokenRequest {
   scopes: readonly string[]
   sessionId?: string
   audience?: string
+  /** Bind the token to this DPoP key (its RFC 7638 thumbprint). */
+  jkt?: string | undefined
 }
 
 export function buildAccessTokenClaims(
@@ -40,6 +44,7 @@ export function buildAccessTokenClaims(
     scope: formatScope(request.scopes),
   }
   if (request.sessionId) claims.sid = request.sessionId
+  if (request.jkt) claims.cnf = { jkt: request.jkt }
   return claims
 }
 

@@ -54,11 +54,16 @@ export default fp<{ config: Config }>(
       rotationSecret: app.secret('refresh-token-rotation'),
       clock,
       config,
+      dpop: app.dpop,
     })
     // A refresh answers within REFRESH_TIMEOUT_MS (at most half the grace window), 503 otherwise,
     // so that a client retrying a refresh whose reply was late or lost lands inside the window.
-    const sessions: SessionService = { ...service, refresh: withDeadline(service.refresh, config.REFRESH_TIMEOUT_MS) }
-    const accounts = createAccountService({ store, hasher, sessions, events, clock, attempts: app.accountAttempts })
+    const sessions: SessionService = {
+      ...service,
+      refresh: withDeadline(service.refresh, config.REFRESH_TIMEOUT_MS),
+      refreshWithProof: withDeadline(service.refreshWithProof, config.REFRESH_TIMEOUT_MS),
+    }
+    const accounts = createAccountService({ store, hasher, sessions, events, clock, attempts: app.accountAttempts, dpop: app.dpop })
 
     app.decorate('accountStore', store)
     app.decorate('securityEvents', events)

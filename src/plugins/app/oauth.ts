@@ -69,6 +69,7 @@ export default fp<{ config: Config }>(
           client_credentials: createClientCredentialsGrant({ accessTokens: app.accessTokens }),
           refresh_token: createRefreshTokenGrant({ sessions: app.sessions }),
         },
+        dpop: app.dpop,
         metrics: {
           issued: (grantType) => issued.inc({ grant_type: grantType }),
           refused: (grantType, error) => refused.inc({ grant_type: grantType, error }),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Config } from '../../config.js'
 import { OAuthError } from '../../errors.js'
 import { STYLESHEET, STYLESHEET_VERSION } from '../../http/pages/stylesheet.js'
-import { clientCredentialsOf } from '../../http/authorization.js'
+import { clientCredentialsOf, dpopPresentationOf } from '../../http/authorization.js'
 import { requestContext } from '../../http/request-context.js'
 import { NO_STORE_HEADERS, noBody, oauthErrorResponses } from '../../http/schemas.js'
 import authorizeRoutes from './authorize.js'
@@ -61,7 +61,7 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         response: {
           200: { ...TokenResponseSchema, 'x-response-description': 'The tokens (RFC 6749 §5.1)', headers: NO_STORE_HEADERS },
           ...oauthErrorResponses(
-            [400, ['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']],
+            [400, ['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_dpop_proof', 'use_dpop_nonce']],
             [401, ['invalid_client']],
           ),
         },
@@ -71,6 +71,7 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       app.oauth.token.exchange({
         credentials: clientCredentialsOf(request.headers.authorization, request.body),
         params: request.body,
+        dpop: dpopPresentationOf(request),
         ...requestContext(request),
       }),
   )

@@ -43,7 +43,9 @@ export const TokenRequestSchema = Type.Object(
 export const TokenResponseSchema = Type.Object(
   {
     access_token: Type.String({ description: 'A JWT access token (RFC 9068).' }),
-    token_type: Type.Literal('Bearer'),
+    token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], {
+      description: '`DPoP` when the request carried a DPoP proof (RFC 9449): the access token is bound to its key (`cnf.jkt`) and is sent as `Authorization: DPoP <token>` with a proof.',
+    }),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires.' }),
     refresh_token: Type.Optional(Type.String({ description: 'refresh_token: the rotated refresh token; authorization_code: the session\'s first one, when `offline_access` was granted.' })),
     scope: Type.String({ description: 'The scopes granted, space-separated.' }),
@@ -74,7 +76,7 @@ export const TokenReferenceSchema = Type.Object(
 export const IntrospectionResponseSchema = Type.Object(
   {
     active: Type.Boolean({ description: 'False for anything invalid, expired or revoked; then no other member is sent.' }),
-    token_type: Type.Optional(Type.String({ description: '`Bearer` for an access token, `refresh_token` for a refresh token.' })),
+    token_type: Type.Optional(Type.String({ description: '`Bearer` for an access token, `DPoP` for one bound to a DPoP key, `refresh_token` for a refresh token.' })),
     sub: Type.Optional(Type.String()),
     client_id: Type.Optional(Type.String()),
     scope: Type.Optional(Type.String()),
@@ -84,6 +86,7 @@ export const IntrospectionResponseSchema = Type.Object(
     aud: Type.Optional(Type.String()),
     jti: Type.Optional(Type.String()),
     sid: Type.Optional(Type.String({ description: 'The session; absent for client_credentials tokens.' })),
+    cnf: Type.Optional(Type.Object({ jkt: Type.String() }, { description: 'RFC 9449 §6.2: the thumbprint of the DPoP key the token is bound to.' })),
   },
   {
     title: 'IntrospectionResponse',

@@ -61,6 +61,9 @@ const METADATA_FIELDS = {
       'The algorithms access tokens may be signed with (SIGNING_ALGORITHMS): the first is the default, a client or ' +
       'audience registered for another gets tokens signed with it. Every one of them has keys in the JWKS.',
   }),
+  dpop_signing_alg_values_supported: Type.Array(Type.String(), {
+    description: 'RFC 9449 §5.1: the algorithms a DPoP proof may be signed with. A token request with a proof gets tokens bound to its key.',
+  }),
   authorization_response_iss_parameter_supported: Type.Boolean({ description: 'RFC 9207: every authorization response carries `iss`.' }),
   service_documentation: Type.Optional(Type.String({ description: 'The API reference; absent when this instance does not serve it (API_DOCS=false)' })),
 }
@@ -81,6 +84,7 @@ const METADATA_EXAMPLE = {
   introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
   scopes_supported: ['openid', 'profile', 'email', 'offline_access', 'cart'],
   access_token_signing_alg_values_supported: ['ES256', 'RS256'],
+  dpop_signing_alg_values_supported: ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512'],
   authorization_response_iss_parameter_supported: true,
   service_documentation: 'http://localhost:3000/docs',
 }

@@ -27,6 +27,8 @@ export interface CreateClientInput {
   firstParty?: boolean | undefined
   /** The algorithm of its access tokens, one of SIGNING_ALGORITHMS; unset: the default (the first). */
   accessTokenSigningAlg?: string | undefined
+  /** RFC 9449 §5.2: its token requests must carry a DPoP proof, so every token it gets is bound. */
+  dpopBoundAccessTokens?: boolean | undefined
 }
 
 /** A client as management shows it: never its secret or the secret's hash. */
@@ -42,6 +44,8 @@ export interface OAuthClientView {
   firstParty: boolean
   /** null: the default algorithm. */
   accessTokenSigningAlg: string | null
+  /** Token requests without a DPoP proof are refused. */
+  dpopBoundAccessTokens: boolean
   createdAt: Date
   deletedAt: Date | null
 }
@@ -173,13 +177,20 @@ export function createOAuthClientService(deps: {
       }
       if (credentials.method === 'none') {
         if (options.allowPublic && credentials.clientId === firstPartyClientId) {
-          return { clientId: firstPartyClientId, public: true, grantTypes: ['refresh_token'], scopes: [], audience: null }
+          return { clientId: firstPartyClientId, public: true, grantTypes: ['refresh_token'], scopes: [], audience: null, dpopBoundAccessTokens: false }
         }
         // A registered public client identifies itself by client_id alone; PKCE or its refresh
         // token's binding to it is what the grant then checks.
         const record = options.allowPublic && credentials.clientId !== firstPartyClientId ? await cache.findActive(credentials.clientId) : null
         if (record && record.secretHash === null) {
-          return { clientId: record.clientId, public: true, grantTypes: record.grantTypes, scopes: record.scopes, audience: record.audience }
+          return {
+            clientId: record.clientId,
+            public: true,
+            grantTypes: record.grantTypes,
+            scopes: record.scopes,
+            audience: record.audience,
+            dpopBoundAccessTokens: record.dpopBoundAccessTokens,
+          }
         }
         throw new OAuthError('invalid_client', 'Client authentication is required for this client')
       }
@@ -195,6 +206,7 @@ export function createOAuthClientService(deps: {
         grantTypes: record.grantTypes,
         scopes: record.scopes,
         audience: record.audience,
+        dpopBoundAccessTokens: record.dpopBoundAccessTokens,
       }
     },
   }
@@ -235,7 +247,7 @@ function validateClientSettings(input: CreateClientInput, signingAlgorithms: rea
       `The access-token algorithm must be one of SIGNING_ALGORITHMS (${signingAlgorithms.join(', ')}), not ${JSON.stringify(accessTokenSigningAlg)}`,
     )
   }
-  return { type, name, scopes, grantTypes, audience, redirectUris, postLogoutRedirectUris, firstParty: input.firstParty ?? false, accessTokenSigningAlg }
+  return { type, name, scopes, grantTypes, audience, redirectUris, postLogoutRedirectUris, firstParty: input.firstParty ?? false, accessTokenSigningAlg, dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false }
 }
 
 function uris(values: readonly string[] | undefined, what: string): string[] {
@@ -259,6 +271,7 @@ function view(record: OAuthClientRecord): OAuthClientView {
     postLogoutRedirectUris: record.postLogoutRedirectUris,
     firstParty: record.firstParty,
     accessTokenSigningAlg: record.accessTokenSigningAlg,
+    dpopBoundAccessTokens: record.dpopBoundAccessTokens,
     createdAt: record.createdAt,
     deletedAt: record.revokedAt,
   }

@@ -16,7 +16,7 @@ export type IntrospectionResponse =
   | { active: false }
   | {
       active: true
-      token_type: 'Bearer' | 'refresh_token'
+      token_type: 'Bearer' | 'DPoP' | 'refresh_token'
       sub: string
       client_id: string
       scope: string
@@ -26,6 +26,7 @@ export type IntrospectionResponse =
       aud?: string
       jti?: string
       sid?: string
+      cnf?: { jkt: string }
     }
 
 const INACTIVE = { active: false } as const
@@ -50,7 +51,8 @@ export function createOAuthIntrospectionService(deps: {
     if (!(await deps.clients.isActive(claims.client_id))) return INACTIVE
     return {
       active: true,
-      token_type: 'Bearer',
+      // RFC 9449 §6.2: a bound token says so, with its key's thumbprint.
+      token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
       sub: claims.sub,
       client_id: claims.client_id,
       scope: claims.scope,
@@ -60,6 +62,7 @@ export function createOAuthIntrospectionService(deps: {
       aud: claims.aud,
       jti: claims.jti,
       ...(claims.sid !== undefined ? { sid: claims.sid } : {}),
+      ...(typeof claims.cnf?.jkt === 'string' ? { cnf: { jkt: claims.cnf.jkt } } : {}),
     }
   }
 

@@ -1,6 +1,8 @@
 import type { ClientCredentials } from '../../domain/oauth/client-auth.js'
 import type { Grant, TokenRequestParameters, TokenResponse } from '../../domain/oauth/grants.js'
 import { OAuthError, oauthErrorOf } from '../../errors.js'
+import type { DpopPresentation } from '../../domain/dpop/proof.js'
+import type { DpopService } from '../dpop.js'
 import type { OAuthClientService } from './clients.js'
 
 /** The grants POST /oauth/token serves; `password` is deliberately absent. */
@@ -11,6 +13,8 @@ export interface TokenRequest {
   /** Read from the Authorization header and the body by the HTTP layer. */
   credentials: ClientCredentials
   params: TokenRequestParameters
+  /** The request's DPoP header, read by the HTTP layer. */
+  dpop: DpopPresentation
   ip: string | null
   userAgent: string | null
 }
@@ -24,6 +28,7 @@ export interface TokenMetrics {
 export function createOAuthTokenService(deps: {
   clients: Pick<OAuthClientService, 'authenticate'>
   grants: Record<TokenGrantType, Grant>
+  dpop: Pick<DpopService, 'check'>
   metrics?: TokenMetrics
 }) {
   return {
@@ -34,7 +39,9 @@ export function createOAuthTokenService(deps: {
         if (!isTokenGrantType(grantType)) throw new OAuthError('unsupported_grant_type', `Supported grant types: ${TOKEN_GRANT_TYPES.join(', ')}`)
         const grant = deps.grants[grantType]
         const client = await deps.clients.authenticate(request.credentials, { allowPublic: grant.allowsPublicClients })
-        const response = await grant.handle({ client, params: request.params, ip: request.ip, userAgent: request.userAgent })
+        // RFC 9449 §5: a proof is checked once the client is known (it may be registered as requiring one).
+        const proof = await deps.dpop.check(request.dpop, { required: client.dpopBoundAccessTokens })
+        const response = await grant.handle({ client, params: request.params, ip: request.ip, userAgent: request.userAgent, dpopJkt: proof?.jkt })
         deps.metrics?.issued(grantType)
         return response
       } catch (error) {

@@ -1,4 +1,6 @@
 import type { Config } from '../../config.js'
+import type { DpopPresentation } from '../../domain/dpop/proof.js'
+import type { DpopService } from '../dpop.js'
 import type { AccountStore } from '../../repositories/account-store.js'
 import type { AccessTokenIssuer, Clock } from '../access-tokens.js'
 import type { SecurityEventWriter } from '../security-events.js'
@@ -42,9 +44,12 @@ export function createSessionService(deps: {
   rotationSecret: Buffer
   clock: Clock
   config: SessionServiceConfig
+  /** DPoP proofs of refreshes at /v1/auth/refresh (RFC 9449). */
+  dpop?: Pick<DpopService, 'check'> | undefined
 }) {
   const { store, events, clock, config } = deps
   const grant = createGrantIssuer(deps.accessTokens)
+  const refresh = createRotateRefreshToken({ store, events, grant, rotationSecret: deps.rotationSecret, clock, config })
   return {
     start: createStartSession({ store, events, grant, clock, config }),
     startSignIn: createStartSignIn({ store, events, clock, config }),
@@ -57,7 +62,12 @@ export function createSessionService(deps: {
         recordRevoked(events, tx, await tx.sessions.revokeSignIn(signInSessionId, 'logout', now), 'logout', contextOf(context)),
       )
     },
-    refresh: createRotateRefreshToken({ store, events, grant, rotationSecret: deps.rotationSecret, clock, config }),
+    refresh,
+    /** /v1/auth/refresh: the request's DPoP proof checked, then the rotation with its key. */
+    async refreshWithProof(input: Parameters<typeof refresh>[0] & { dpop: DpopPresentation }) {
+      const proof = await deps.dpop?.check(input.dpop)
+      return refresh({ refreshToken: input.refreshToken, clientId: input.clientId, ip: input.ip, userAgent: input.userAgent, dpopJkt: proof?.jkt })
+    },
     introspectRefreshToken: createIntrospectRefreshToken({ store, clock, config }),
     ...createRevokeSessions({ store, events, clock }),
     ...createListSessions({ store, clock }),

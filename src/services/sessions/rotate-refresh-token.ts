@@ -29,7 +29,11 @@ export function createRotateRefreshToken(deps: {
 }) {
   const { store, events, grant, clock, config } = deps
 
-  return async function refresh(input: { refreshToken: string; clientId?: string | undefined } & ClientContext): Promise<TokenGrant> {
+  /**
+   * `dpopJkt`: the thumbprint of the key of the request's valid DPoP proof. A session bound to a
+   * key rotates only with a proof from it; the new access token is bound to the proof's key.
+   */
+  return async function refresh(input: { refreshToken: string; clientId?: string | undefined; dpopJkt?: string | undefined } & ClientContext): Promise<TokenGrant> {
     if (!isWellFormedRefreshToken(input.refreshToken)) throw invalidGrant()
     const now = clock()
     const context = contextOf(input)
@@ -46,14 +50,22 @@ export function createRotateRefreshToken(deps: {
       now,
       idleExpiresAt: new Date(now.getTime() + config.SESSION_IDLE_TTL_SECONDS * 1000),
       ...context,
+      dpopJkt: input.dpopJkt ?? null,
     })
-    if (rotated) return grant(rotated, successor)
+    if (rotated) return grant(rotated, successor, input.dpopJkt)
 
     const outcome = await store.transaction(async (tx): Promise<RefreshOutcome> => {
       const row = await tx.refreshTokens.lockWithSession(presentedHash)
       const decision = decideRotation({ token: row, session: row, clientId: input.clientId, now, graceSeconds: config.REFRESH_GRACE_SECONDS })
       if (!row || decision.action === 'invalid') return { ok: false }
       const subject = { userId: row.userId, sessionId: row.sessionId }
+
+      // RFC 9449 §5: a bound refresh token without a proof from its key is most likely stolen. It is
+      // refused and recorded, and nothing else happens: the session stays its owner's.
+      if (row.dpopJkt !== null && row.dpopJkt !== input.dpopJkt) {
+        await events.record(tx, { type: 'dpop_key_mismatch', ...subject, ...context, details: { proof: input.dpopJkt ? 'another_key' : 'none' } })
+        return { ok: false }
+      }
 
       // A reuse ends the family (or, by config, every session of the user), in this transaction.
       const revokeForReuse = async (details: Record<string, unknown>): Promise<RefreshOutcome> => {
@@ -110,6 +122,6 @@ export function createRotateRefreshToken(deps: {
     })
 
     if (!outcome.ok) throw invalidGrant()
-    return grant(outcome.row, successor)
+    return grant(outcome.row, successor, input.dpopJkt)
   }
 }

@@ -11,6 +11,8 @@ export interface TokenGrant {
   sessionId: string
   /** The session's absolute expiry: no refresh token of it is worth keeping past this. */
   sessionExpiresAt: Date
+  /** RFC 9449: `DPoP` when the access token is bound to the key of the request's proof. */
+  tokenType: 'Bearer' | 'DPoP'
 }
 
 /** The session fields an access token of it needs. */
@@ -31,8 +33,9 @@ export function invalidGrant(): ProblemError {
 
 /** Pairs a session's refresh token with a new access token of that session. */
 export function createGrantIssuer(accessTokens: Pick<AccessTokenIssuer, 'issue'>) {
-  return async function grant(session: GrantedSession, refreshToken: string): Promise<TokenGrant> {
+  return async function grant(session: GrantedSession, refreshToken: string, jkt?: string): Promise<TokenGrant> {
     const issued = await accessTokens.issue({
+      jkt,
       subject: session.userId,
       clientId: session.clientId,
       scopes: parseScope(session.scope),
@@ -46,6 +49,7 @@ export function createGrantIssuer(accessTokens: Pick<AccessTokenIssuer, 'issue'>
       scope: issued.claims.scope,
       sessionId: session.sessionId,
       sessionExpiresAt: session.absoluteExpiresAt,
+      tokenType: jkt ? 'DPoP' : 'Bearer',
     }
   }
 }

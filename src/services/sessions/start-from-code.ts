@@ -19,6 +19,10 @@ export interface CodeRedemption {
   codeVerifier: string | undefined
   /** The client's audience: the `aud` of the session's access tokens. */
   audience: string | null
+  /** The thumbprint of the key of the request's DPoP proof: the access token is bound to it. */
+  dpopJkt?: string | undefined
+  /** RFC 9449 §5: bind the refresh token too (public clients; a confidential one authenticates instead). */
+  bindRefreshToken?: boolean | undefined
 }
 
 type Outcome = { ok: true; session: SessionRecord; code: AuthorizationCodeRecord } | { ok: false; description: string }
@@ -72,6 +76,7 @@ export function createStartFromCode(deps: {
           scope: code.scope,
           signInSessionId: code.signInSessionId,
           audience: input.audience,
+          dpopJkt: input.bindRefreshToken ? (input.dpopJkt ?? null) : null,
           now,
           ...initialExpiry(now, lifetimes),
           ...context,
@@ -83,6 +88,6 @@ export function createStartFromCode(deps: {
       return { ok: true, session, code }
     })
     if (!outcome.ok) throw new OAuthError('invalid_grant', outcome.description)
-    return { grant: await grant({ ...outcome.session, sessionId: outcome.session.id }, refreshToken), code: outcome.code }
+    return { grant: await grant({ ...outcome.session, sessionId: outcome.session.id }, refreshToken, input.dpopJkt), code: outcome.code }
   }
 }

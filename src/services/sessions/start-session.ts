@@ -27,12 +27,13 @@ export function createStartSession(deps: {
    * `credentialsVersion` is the user's version the caller verified the password against (what
    * findByEmail read before the hash check): the session starts only while it is still current.
    */
-  return async function start(input: { userId: string; credentialsVersion: number } & ClientContext): Promise<TokenGrant> {
+  /** `dpopJkt`: the request came with a DPoP proof; the session and its tokens are bound to that key. */
+  return async function start(input: { userId: string; credentialsVersion: number; dpopJkt?: string | undefined } & ClientContext): Promise<TokenGrant> {
     const now = clock()
     const context = contextOf(input)
     const refreshToken = generateRefreshToken()
     const expiry = initialExpiry(now, lifetimes)
-    const fields = { userId: input.userId, clientId: config.FIRST_PARTY_CLIENT_ID, scope: formatScope(config.DEFAULT_SCOPES), now, ...expiry, ...context }
+    const fields = { userId: input.userId, clientId: config.FIRST_PARTY_CLIENT_ID, scope: formatScope(config.DEFAULT_SCOPES), now, ...expiry, ...context, dpopJkt: input.dpopJkt ?? null }
     const tokenHash = hashRefreshToken(refreshToken)
     // Most logins find the user's row free and room for one more session: one statement. Two
     // sessions of headroom, because that statement may miss a login of the same user that
@@ -44,14 +45,14 @@ export function createStartSession(deps: {
       maxLiveBefore: config.MAX_SESSIONS_PER_USER - 2,
       event: events.stage({ type: 'login_succeeded', userId: input.userId, ...context, at: now }),
     })
-    if (uncontended) return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken)
+    if (uncontended) return grant({ ...uncontended, sessionId: uncontended.id }, refreshToken, input.dpopJkt)
     const session = await store.transaction(async (tx) => {
       const created = await createSessionIn(tx, { events, config }, fields, { tokenHash, credentialsVersion: input.credentialsVersion })
       if (created) await events.record(tx, { type: 'login_succeeded', userId: input.userId, sessionId: created.id, ...context })
       return created
     })
     if (!session) throw new ProblemError('invalid_credentials', 'Invalid email or password')
-    return grant({ ...session, sessionId: session.id }, refreshToken)
+    return grant({ ...session, sessionId: session.id }, refreshToken, input.dpopJkt)
   }
 }
 

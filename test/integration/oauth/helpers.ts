@@ -15,7 +15,7 @@ export function form(fields: Record<string, string>): string {
 
 export async function createClient(
   app: App,
-  options: { scopes?: string[]; grantTypes?: string[]; audience?: string; name?: string; accessTokenSigningAlg?: string } = {},
+  options: { scopes?: string[]; grantTypes?: string[]; audience?: string; name?: string; accessTokenSigningAlg?: string; dpop?: boolean } = {},
 ) {
   const { client, clientSecret } = await app.oauth.clients.create({
     name: options.name ?? 'test client',
@@ -23,6 +23,7 @@ export async function createClient(
     ...(options.grantTypes ? { grantTypes: options.grantTypes } : {}),
     audience: options.audience,
     accessTokenSigningAlg: options.accessTokenSigningAlg,
+    dpopBoundAccessTokens: options.dpop,
   })
   return { clientId: client.clientId, clientSecret, authorization: basicAuth(client.clientId, clientSecret) }
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
+import { dpopPresentationOf } from '../../../http/authorization.js'
 import { requestContext } from '../../../http/request-context.js'
 import {
   ChangePasswordBodySchema,
@@ -60,12 +61,12 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'x-response-description': 'Logged in: a new session',
             headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, ...NO_STORE_HEADERS },
           },
-          ...problemResponses('validation_failed', 'invalid_credentials'),
+          ...problemResponses('validation_failed', 'invalid_credentials', 'invalid_dpop_proof', 'use_dpop_nonce'),
         },
       },
     },
     async (request, reply) => {
-      const grant = await app.accounts.login({ ...request.body, ...requestContext(request) })
+      const grant = await app.accounts.login({ ...request.body, dpop: dpopPresentationOf(request), ...requestContext(request) })
       app.refreshCookie.set(reply, grant.refreshToken, grant.sessionExpiresAt)
       return tokenResponse(reply, grant)
     },

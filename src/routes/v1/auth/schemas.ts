@@ -73,8 +73,10 @@ export const RefreshTokenBodySchema = Type.Object(
 
 export const TokenResponseSchema = Type.Object(
   {
-    access_token: Type.String({ description: 'A JWT access token (RFC 9068 profile): send it as `Authorization: Bearer <access_token>`.' }),
-    token_type: Type.Literal('Bearer'),
+    access_token: Type.String({ description: 'A JWT access token (RFC 9068 profile): send it as `Authorization: Bearer <access_token>`, or as `Authorization: DPoP <access_token>` with a proof when `token_type` is `DPoP`.' }),
+    token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], {
+      description: '`DPoP` when the request carried a DPoP proof (RFC 9449): the access token (`cnf.jkt`) and the session\'s refresh tokens are bound to its key.',
+    }),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires.' }),
     refresh_token: Type.String({
       description: 'Opaque; rotates on every refresh: keep only the newest. Also set as the tollgate_refresh cookie.',
@@ -181,7 +183,7 @@ export function tokenResponse(reply: FastifyReply, grant: TokenGrant) {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
   return {
     access_token: grant.accessToken,
-    token_type: 'Bearer' as const,
+    token_type: grant.tokenType,
     expires_in: grant.expiresIn,
     refresh_token: grant.refreshToken,
     scope: grant.scope,

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
 import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
+import { dpopPresentationOf } from '../../../http/authorization.js'
 import { requestContext } from '../../../http/request-context.js'
 import {
   CLEAR_REFRESH_COOKIE_HEADER,
@@ -43,7 +44,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'x-response-description': 'A new access token and the session\'s next refresh token',
             headers: { 'Set-Cookie': SET_REFRESH_COOKIE_HEADER, ...NO_STORE_HEADERS },
           },
-          ...problemResponses('validation_failed', 'invalid_grant', 'forbidden_origin'),
+          ...problemResponses('validation_failed', 'invalid_grant', 'forbidden_origin', 'invalid_dpop_proof', 'use_dpop_nonce'),
         },
       },
     },
@@ -52,7 +53,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!refreshToken) {
         throw new ProblemError('invalid_grant', 'No refresh token: send refresh_token or the refresh cookie')
       }
-      const grant = await app.sessions.refresh({ refreshToken, ...requestContext(request) })
+      const grant = await app.sessions.refreshWithProof({ refreshToken, dpop: dpopPresentationOf(request), ...requestContext(request) })
       app.refreshCookie.set(reply, grant.refreshToken, grant.sessionExpiresAt)
       return tokenResponse(reply, grant)
     },

@@ -23,7 +23,7 @@ export function createAuthorizationCodeGrant(deps: {
 }): Grant {
   return {
     allowsPublicClients: true,
-    async handle({ client, params, ip, userAgent }) {
+    async handle({ client, params, ip, userAgent, dpopJkt }) {
       if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'This client may not use the authorization_code grant')
       if (!params.code) throw new OAuthError('invalid_request', 'code is required')
       if (!params.code_verifier) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE)')
@@ -33,13 +33,15 @@ export function createAuthorizationCodeGrant(deps: {
         redirectUri: params.redirect_uri,
         codeVerifier: params.code_verifier,
         audience: client.audience,
+        dpopJkt,
+        bindRefreshToken: client.public,
         ip,
         userAgent,
       })
       const scopes = parseScope(code.scope)
       const response = {
         access_token: grant.accessToken,
-        token_type: 'Bearer' as const,
+        token_type: grant.tokenType,
         expires_in: grant.expiresIn,
         scope: grant.scope,
         ...(scopes.includes('offline_access') ? { refresh_token: grant.refreshToken } : {}),

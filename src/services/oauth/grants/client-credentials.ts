@@ -10,7 +10,7 @@ import type { AccessTokenIssuer } from '../../access-tokens.js'
 export function createClientCredentialsGrant(deps: { accessTokens: Pick<AccessTokenIssuer, 'issue'> }): Grant {
   return {
     allowsPublicClients: false,
-    async handle({ client, params }) {
+    async handle({ client, params, dpopJkt }) {
       if (!client.grantTypes.includes('client_credentials')) {
         throw new OAuthError('unauthorized_client', 'This client may not use the client_credentials grant')
       }
@@ -20,10 +20,11 @@ export function createClientCredentialsGrant(deps: { accessTokens: Pick<AccessTo
         clientId: client.clientId,
         scopes,
         audience: client.audience ?? undefined,
+        jkt: dpopJkt,
       })
       return {
         access_token: issued.token,
-        token_type: 'Bearer',
+        token_type: dpopJkt ? 'DPoP' : 'Bearer',
         expires_in: issued.expiresIn,
         scope: issued.claims.scope,
       }

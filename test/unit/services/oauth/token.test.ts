@@ -4,7 +4,7 @@ import { OAuthError } from '../../../../src/errors.js'
 import { clientCredentialsOf } from '../../../../src/http/authorization.js'
 import { createOAuthTokenService } from '../../../../src/services/oauth/token.js'
 
-const client: AuthenticatedClient = { clientId: 'c1', public: false, grantTypes: ['client_credentials'], scopes: ['a'], audience: null }
+const client: AuthenticatedClient = { clientId: 'c1', public: false, grantTypes: ['client_credentials'], scopes: ['a'], audience: null, dpopBoundAccessTokens: false }
 const response = { access_token: 'at', token_type: 'Bearer' as const, expires_in: 600, scope: 'a' }
 
 function setup() {
@@ -12,8 +12,8 @@ function setup() {
   const grant = (allowsPublicClients: boolean): Grant => ({ allowsPublicClients, handle: vi.fn(async () => response) })
   const grants = { authorization_code: grant(true), client_credentials: grant(false), refresh_token: grant(true) }
   const metrics = { issued: vi.fn(), refused: vi.fn() }
-  const service = createOAuthTokenService({ clients: { authenticate }, grants, metrics })
-  const exchange = (params: Record<string, string>, authorization?: string) => service.exchange({ credentials: clientCredentialsOf(authorization, params), params, ip: '127.0.0.1', userAgent: null })
+  const service = createOAuthTokenService({ clients: { authenticate }, grants, metrics, dpop: { check: async () => undefined } })
+  const exchange = (params: Record<string, string>, authorization?: string) => service.exchange({ credentials: clientCredentialsOf(authorization, params), params, dpop: { proof: undefined, method: 'POST', path: '/oauth/token' }, ip: '127.0.0.1', userAgent: null })
   return { authenticate, grants, metrics, exchange }
 }
 
