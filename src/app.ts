@@ -5,6 +5,7 @@ import type { Database } from './db/database.js'
 import { renderError, renderNotFound } from './http/error-renderer.js'
 import { loggerOptions } from './http/logger.js'
 import { trustProxyOption } from './http/trust-proxy.js'
+import { MAX_PARAM_LENGTH } from './http/schemas.js'
 import { validatorCompiler } from './http/validation.js'
 import accounts from './plugins/app/accounts.js'
 import admin from './plugins/app/admin.js'
@@ -65,7 +66,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
     // Opening the embedded PGlite and applying migrations can take several seconds on a busy machine.
     pluginTimeout: 60_000,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: { removeAdditional: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -1315,7 +1315,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag last read: 304 when the key set has not changed. */
+                /**
+                 * @description The ETag last read: 304 when the key set has not changed. A malformed value is 400.
+                 * @example "7"
+                 */
                 "if-none-match"?: string;
             };
             path?: never;
@@ -1648,16 +1651,17 @@ export interface operations {
                  */
                 "application/json": {
                     /**
-                     * @description Compared case-insensitively; stored trimmed and lower-cased.
+                     * @description Compared case-insensitively; stored trimmed and lower-cased. Control characters are refused (400).
                      * @example ada@example.com
                      */
                     email: string;
                     /**
+                     * Format: password
                      * @description 8 to 256 characters, not on the list of common passwords (else 400 weak_password).
                      * @example correct horse battery staple
                      */
                     password: string;
-                    /** @description A display name; blank means none. */
+                    /** @description A display name; blank means none. Control characters are refused (400). */
                     name?: string | null;
                 };
             };
@@ -1802,11 +1806,14 @@ export interface operations {
                  */
                 "application/json": {
                     /**
-                     * @description Compared case-insensitively; stored trimmed and lower-cased.
+                     * @description Compared case-insensitively; stored trimmed and lower-cased. Control characters are refused (400).
                      * @example ada@example.com
                      */
                     email: string;
-                    /** @example correct horse battery staple */
+                    /**
+                     * Format: password
+                     * @example correct horse battery staple
+                     */
                     password: string;
                 };
             };
@@ -1960,9 +1967,13 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @example correct horse battery staple */
+                    /**
+                     * Format: password
+                     * @example correct horse battery staple
+                     */
                     currentPassword: string;
                     /**
+                     * Format: password
                      * @description 8 to 256 characters, not on the list of common passwords (else 400 weak_password).
                      * @example correct horse battery staple
                      */
@@ -2763,7 +2774,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description The ETag last read: 304 if the cart has not changed since.
+                 * @description The ETag last read: 304 if the cart has not changed since. A malformed value is 400.
                  * @example "7"
                  */
                 "if-none-match"?: string;
@@ -2891,7 +2902,10 @@ export interface operations {
                 "application/json": {
                     /** @description 1 to 64 characters of A-Z a-z 0-9 - _ . */
                     sku: string;
-                    /** @description An integer from 1 to 999. */
+                    /**
+                     * Format: int32
+                     * @description An integer from 1 to 999.
+                     */
                     quantity: number;
                 };
             };
@@ -3165,7 +3179,10 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description An integer from 1 to 999. */
+                    /**
+                     * Format: int32
+                     * @description An integer from 1 to 999.
+                     */
                     quantity: number;
                 };
             };
@@ -3401,7 +3418,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The ETag last read: 304 when the feed has not changed. */
+                /**
+                 * @description The ETag last read: 304 when the feed has not changed. A malformed value is 400.
+                 * @example "7"
+                 */
                 "if-none-match"?: string;
             };
             path?: never;
@@ -4435,7 +4455,10 @@ export interface operations {
                     response_type?: string;
                     /** @description The registered client. */
                     client_id?: string;
-                    /** @description Exactly one of the client's registered redirect URIs. */
+                    /**
+                     * Format: uri
+                     * @description Exactly one of the client's registered redirect URIs.
+                     */
                     redirect_uri?: string;
                     /** @description Space-separated scopes within the client's, e.g. `openid profile email offline_access`. */
                     scope?: string;
@@ -4541,6 +4564,7 @@ export interface operations {
                     /** @description The hidden field of the login page: the authorization request it belongs to, bound to this browser. */
                     interaction: string;
                     email: string;
+                    /** Format: password */
                     password: string;
                 };
             };
@@ -5001,7 +5025,10 @@ export interface operations {
                     id_token_hint?: string;
                     /** @description The client, when there is no id_token_hint. */
                     client_id?: string;
-                    /** @description Exactly one of the client's registered post-logout redirect URIs. */
+                    /**
+                     * Format: uri
+                     * @description Exactly one of the client's registered post-logout redirect URIs.
+                     */
                     post_logout_redirect_uri?: string;
                     /** @description Returned with the redirect. */
                     state?: string;
@@ -5096,7 +5123,10 @@ export interface operations {
                     refresh_token?: string;
                     /** @description authorization_code: the code the authorization endpoint returned (single use, 60 s). */
                     code?: string;
-                    /** @description authorization_code: the redirect_uri of the authorization request. */
+                    /**
+                     * Format: uri-reference
+                     * @description authorization_code: the redirect_uri of the authorization request.
+                     */
                     redirect_uri?: string;
                     /** @description authorization_code: the PKCE verifier of the code_challenge. */
                     code_verifier?: string;

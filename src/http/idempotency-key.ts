@@ -5,6 +5,9 @@
  */
 export const IDEMPOTENCY_KEY_PATTERN = '^(?:"[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,255}"|[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,255})$'
 
+/** The longest header the pattern admits: 255 characters and the two quotes. */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 257
+
 /** The key a header names, quotes removed. */
 export function idempotencyKeyOf(header: string): string {
   return header.length >= 2 && header.startsWith('"') && header.endsWith('"') ? header.slice(1, -1) : header

@@ -1,11 +1,57 @@
 import { Type } from 'typebox'
 import { OAUTH_ERRORS, PROBLEMS, type OAuthErrorCode, type ProblemCode } from '../errors.js'
+import { ENTITY_TAG_LIST_PATTERN } from './conditional-requests.js'
 
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json'
 export const OAUTH_ERROR_MEDIA_TYPE = 'application/json'
 
 const PROBLEM_CODES = Object.keys(PROBLEMS) as ProblemCode[]
 const OAUTH_ERROR_CODES = Object.keys(OAUTH_ERRORS) as OAuthErrorCode[]
+
+// Request strings: what each one may hold is declared here once and enforced by validation (400).
+
+/** RFC 6749 Appendix A VSCHAR (%x20-7E): client_id, client_secret, code, code_verifier, grant_type, ... */
+export const VSCHAR_PATTERN = '^[\\x20-\\x7E]*$'
+
+/** Text a person typed (an email, a display name, a reason): anything but control characters (C0, DEL, C1). */
+export const TEXT_PATTERN = '^[^\\x00-\\x1F\\x7F-\\x9F]*$'
+
+/** base64url without padding (RFC 4648 §5), as the service's opaque values are written. */
+export const BASE64URL_PATTERN = '^[A-Za-z0-9_-]*$'
+
+/** The router's limit on a path parameter (app.ts): a longer one is 414 before any route is chosen. */
+export const MAX_PARAM_LENGTH = 200
+
+/**
+ * Marks a request string that is deliberately left without a format or pattern, with the reason
+ * (shown in openapi.yaml; the security lint's tollgate-request-string-* rules skip it): where a
+ * validation error would be the wrong answer, e.g. a refresh token that must be 401
+ * invalid_grant whatever it looks like.
+ */
+export function unrestricted(reason: string) {
+  return { 'x-unrestricted': reason }
+}
+
+/**
+ * The id of a resource in a path. No format on purpose: an id that names none of the caller's
+ * resources, a malformed one included, gets the same 404.
+ */
+export function PathIdSchema(description: string, examples: string[], maxLength = 64) {
+  return Type.String({ maxLength, description, examples, ...unrestricted('Any id that is not one of yours, a malformed one included, is 404.') })
+}
+
+/** If-None-Match (RFC 9110 §13.1.2): `*` or a list of entity tags; a malformed value is 400, as for If-Match. */
+export function IfNoneMatchSchema(description: string) {
+  return Type.String({ maxLength: ENTITY_TAG_LIST_MAX_LENGTH, pattern: ENTITY_TAG_LIST_PATTERN, description, examples: ['"7"'] })
+}
+
+/** If-Match (RFC 9110 §13.1.1), as the cart's writes take it. */
+export function IfMatchSchema(description: string) {
+  return Type.String({ maxLength: ENTITY_TAG_LIST_MAX_LENGTH, pattern: ENTITY_TAG_LIST_PATTERN, description, examples: ['"7"'] })
+}
+
+// Far more tags than a client holds: the service's tags are short.
+const ENTITY_TAG_LIST_MAX_LENGTH = 1024
 
 /** RFC 9457 problem details, as every /v1 and operations error is sent. */
 export const ProblemSchema = Type.Object(

@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { EMAIL_MAX_LENGTH } from '../../domain/accounts/email.js'
+import { BASE64URL_PATTERN, PathIdSchema, TEXT_PATTERN, unrestricted } from '../../http/schemas.js'
 import { SECURITY_EVENT_TYPES } from '../../services/security-events.js'
 
 // Example values, consistent across the admin operations (and valid against their schemas).
@@ -49,11 +50,19 @@ export const UserPageSchema = Type.Object(
 
 export const FindUsersQuerySchema = Type.Object({
   email: Type.Optional(
-    Type.String({ minLength: 1, maxLength: EMAIL_MAX_LENGTH, description: 'Users whose email contains this text (compared case-insensitively).', examples: ['@example.com'] }),
+    Type.String({
+      minLength: 1,
+      maxLength: EMAIL_MAX_LENGTH,
+      pattern: TEXT_PATTERN,
+      description: 'Users whose email contains this text (compared case-insensitively).',
+      examples: ['@example.com'],
+    }),
   ),
-  id: Type.Optional(Type.String({ maxLength: 64, description: 'The user with this id.', examples: [EXAMPLE.userId] })),
-  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The `nextCursor` of the previous page.', examples: [EXAMPLE.cursor] })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: USERS_PAGE_MAX, default: USERS_PAGE_DEFAULT, description: 'Users per page.' })),
+  id: Type.Optional(
+    Type.String({ maxLength: 64, description: 'The user with this id.', examples: [EXAMPLE.userId], ...unrestricted('An id that is no user\'s, a malformed one included, finds nobody.') }),
+  ),
+  cursor: Type.Optional(Type.String({ maxLength: 200, pattern: BASE64URL_PATTERN, description: 'The `nextCursor` of the previous page.', examples: [EXAMPLE.cursor] })),
+  limit: Type.Optional(Type.Integer({ format: 'int32', minimum: 1, maximum: USERS_PAGE_MAX, default: USERS_PAGE_DEFAULT, description: 'Users per page.' })),
 })
 
 export const AdminSessionSchema = Type.Object(
@@ -129,15 +138,15 @@ export const UserDetailsSchema = Type.Object(
 )
 
 export const UserIdParamsSchema = Type.Object({
-  id: Type.String({ maxLength: 64, description: 'A user id.', examples: [EXAMPLE.userId] }),
+  id: PathIdSchema('A user id.', [EXAMPLE.userId]),
 })
 
 export const SessionIdParamsSchema = Type.Object({
-  id: Type.String({ maxLength: 64, description: 'A session id.', examples: [EXAMPLE.sessionId] }),
+  id: PathIdSchema('A session id.', [EXAMPLE.sessionId]),
 })
 
 export const DisableBodySchema = Type.Object(
-  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Why, for the audit trail (recorded on the security event).' })) },
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: TEXT_PATTERN, description: 'Why, for the audit trail (recorded on the security event).' })) },
   { examples: [{ reason: 'account reported compromised (ticket 4711)' }] },
 )
 

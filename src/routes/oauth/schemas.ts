@@ -1,21 +1,34 @@
 import { Type } from 'typebox'
+import { TEXT_PATTERN, VSCHAR_PATTERN, unrestricted } from '../../http/schemas.js'
 
 export const FORM = 'application/x-www-form-urlencoded'
 
-const Field = (description: string) => Type.Optional(Type.String({ maxLength: 4096, description }))
+/**
+ * A form field: RFC 6749 Appendix A gives most of them as VSCHAR strings (a malformed one is 400
+ * invalid_request); `restriction` says otherwise where the field has a syntax of its own, or where
+ * the RFCs ask for another error than a malformed request's.
+ */
+const Field = (description: string, restriction: object = { pattern: VSCHAR_PATTERN }) =>
+  Type.Optional(Type.String({ maxLength: 4096, ...restriction, description }))
 
 const ClientFields = {
   client_id: Field('client_secret_post, or the public first-party client identifying itself.'),
   client_secret: Field('client_secret_post. Do not combine with HTTP Basic.'),
 }
 
+// RFC 6749 §5.2: a malformed scope is invalid_scope, which the handler answers; not a validation error.
+const SCOPE = unrestricted('A malformed scope is invalid_scope (RFC 6749 §5.2), answered by the handler, not a validation error.')
+
 export const TokenRequestSchema = Type.Object(
   {
     grant_type: Field('`authorization_code`, `client_credentials` or `refresh_token`.'),
-    scope: Field('client_credentials: space-separated scopes within the client\'s; all of them when omitted.'),
-    refresh_token: Field('refresh_token: the refresh token to rotate.'),
+    scope: Field('client_credentials: space-separated scopes within the client\'s; all of them when omitted.', SCOPE),
+    refresh_token: Field(
+      'refresh_token: the refresh token to rotate.',
+      unrestricted('Any string that is not a live refresh token is invalid_grant (RFC 6749 §5.2), not a validation error.'),
+    ),
     code: Field('authorization_code: the code the authorization endpoint returned (single use, 60 s).'),
-    redirect_uri: Field('authorization_code: the redirect_uri of the authorization request.'),
+    redirect_uri: Field('authorization_code: the redirect_uri of the authorization request.', { format: 'uri-reference' }),
     code_verifier: Field('authorization_code: the PKCE verifier of the code_challenge.'),
     ...ClientFields,
   },
@@ -66,7 +79,12 @@ export const TokenResponseSchema = Type.Object(
 
 export const TokenReferenceSchema = Type.Object(
   {
-    token: Type.String({ minLength: 1, maxLength: 4096, description: 'An access token or a refresh token.' }),
+    token: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'An access token or a refresh token.',
+      ...unrestricted('A string that is no live token is answered as one (RFC 7009: 200; RFC 7662: active false), never as a validation error.'),
+    }),
     token_type_hint: Field('`access_token` or `refresh_token`; optional, tollgate tells the two apart itself.'),
     ...ClientFields,
   },
@@ -112,14 +130,19 @@ export const IntrospectionResponseSchema = Type.Object(
   },
 )
 
-const Param = (description: string, maxLength = 4096) => Type.Optional(Type.String({ maxLength, description }))
+// RFC 6749 §4.1.2.1: once the client and its redirect URI are known, a bad parameter is reported to
+// the client by redirect (invalid_request, invalid_scope, unsupported_response_type, ...), which the
+// handler does; schema validation could only answer an error page.
+const REDIRECTED = unrestricted('Checked by the handler, which redirects its errors to the client (RFC 6749 §4.1.2.1).')
+const Param = (description: string, restriction: object = REDIRECTED) => Type.Optional(Type.String({ maxLength: 4096, ...restriction, description }))
 
 /** RFC 6749 §4.1.1 with PKCE (RFC 7636) and OpenID Connect Core §3.1.2.1: the query of GET, the form of POST. */
 export const AuthorizeParametersSchema = Type.Object(
   {
     response_type: Param('`code`: the only response type.'),
-    client_id: Param('The registered client.'),
-    redirect_uri: Param('Exactly one of the client\'s registered redirect URIs.'),
+    // An unknown client or redirect URI is an error page, never a redirect: validation may refuse a malformed one.
+    client_id: Param('The registered client.', { pattern: VSCHAR_PATTERN }),
+    redirect_uri: Param('Exactly one of the client\'s registered redirect URIs.', { format: 'uri' }),
     scope: Param('Space-separated scopes within the client\'s, e.g. `openid profile email offline_access`.'),
     state: Param('Returned unchanged with the code or the error.'),
     nonce: Param('OpenID Connect: copied into the ID token.'),
@@ -148,18 +171,22 @@ export const AuthorizeParametersSchema = Type.Object(
   },
 )
 
+/** The sealed page state (domain/oidc/page-state.ts): two base64url parts joined by a dot. */
+const InteractionSchema = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 16384, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$', description })
+
 export const LoginFormSchema = Type.Object(
   {
-    interaction: Type.String({ minLength: 1, maxLength: 16384, description: 'The hidden field of the login page: the authorization request it belongs to, bound to this browser.' }),
-    email: Type.String({ maxLength: 400 }),
-    password: Type.String({ maxLength: 256 }),
+    interaction: InteractionSchema('The hidden field of the login page: the authorization request it belongs to, bound to this browser.'),
+    email: Type.String({ maxLength: 400, pattern: TEXT_PATTERN }),
+    password: Type.String({ maxLength: 256, format: 'password' }),
   },
   { examples: [{ interaction: 'eyJwIjp7fX0.c2lnbmF0dXJl', email: 'ada@example.com', password: 'correct horse battery staple' }] },
 )
 
 export const ConsentFormSchema = Type.Object(
   {
-    interaction: Type.String({ minLength: 1, maxLength: 16384, description: 'The hidden field of the consent page.' }),
+    interaction: InteractionSchema('The hidden field of the consent page.'),
     decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { description: 'The button the user pressed.' }),
   },
   { examples: [{ interaction: 'eyJwIjp7fX0.c2lnbmF0dXJl', decision: 'allow' }] },
@@ -180,11 +207,15 @@ export const UserInfoSchema = Type.Object(
 
 export const LogoutParametersSchema = Type.Object(
   {
-    id_token_hint: Param('An ID token tollgate issued to the client (expired or not): logs out at once, without a confirmation page.', 16384),
-    client_id: Param('The client, when there is no id_token_hint.'),
-    post_logout_redirect_uri: Param('Exactly one of the client\'s registered post-logout redirect URIs.'),
-    state: Param('Returned with the redirect.'),
-    interaction: Param('The confirmation page\'s hidden field (POST only).', 16384),
+    // Every error of this endpoint is an error page, so validation may refuse what is malformed.
+    id_token_hint: Param('An ID token tollgate issued to the client (expired or not): logs out at once, without a confirmation page.', {
+      maxLength: 16384,
+      pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+    }),
+    client_id: Param('The client, when there is no id_token_hint.', { pattern: VSCHAR_PATTERN }),
+    post_logout_redirect_uri: Param('Exactly one of the client\'s registered post-logout redirect URIs.', { format: 'uri' }),
+    state: Param('Returned with the redirect.', { pattern: VSCHAR_PATTERN }),
+    interaction: Type.Optional(InteractionSchema('The confirmation page\'s hidden field (POST only).')),
   },
   { examples: [{ id_token_hint: 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwOi8vbG9jYWxob3N0OjMwMDAifQ.c2lnbmF0dXJl', post_logout_redirect_uri: 'https://app.example/signed-out', state: 'xyz' }] },
 )

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { noBody } from '../../http/schemas.js'
+import { IfNoneMatchSchema as IfNoneMatchValueSchema, noBody } from '../../http/schemas.js'
 import { ifNoneMatchHits } from '../../http/conditional-requests.js'
 
 export const PublicJwkSchema = Type.Object(
@@ -129,7 +129,7 @@ export const OpenIdConfigurationSchema = Type.Object(
 )
 
 const IfNoneMatchSchema = Type.Object({
-  'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 when the key set has not changed.' })),
+  'if-none-match': Type.Optional(IfNoneMatchValueSchema('The ETag last read: 304 when the key set has not changed. A malformed value is 400.')),
 })
 
 const ETAG_HEADER = { type: 'string', description: 'The version of the key set: send it back as If-None-Match.' } as const

@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH } from '../../../domain/accounts/email.js'
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../../domain/passwords/password-policy.js'
+import { PathIdSchema, TEXT_PATTERN, unrestricted } from '../../../http/schemas.js'
 import { SECURITY_EVENT_TYPES } from '../../../services/security-events.js'
 import type { TokenGrant } from '../../../services/sessions/index.js'
 
@@ -20,17 +21,19 @@ const EXAMPLE = {
 export const EmailSchema = Type.String({
   minLength: 1,
   maxLength: EMAIL_MAX_LENGTH + 16,
-  description: 'Compared case-insensitively; stored trimmed and lower-cased.',
+  pattern: TEXT_PATTERN,
+  description: 'Compared case-insensitively; stored trimmed and lower-cased. Control characters are refused (400).',
   examples: [EXAMPLE.email],
 })
 
 export const NewPasswordSchema = Type.String({
   maxLength: PASSWORD_MAX_LENGTH,
+  format: 'password',
   examples: ['correct horse battery staple'],
   description: `${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, not on the list of common passwords (else 400 weak_password).`,
 })
 
-export const PasswordSchema = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH, examples: ['correct horse battery staple'] })
+export const PasswordSchema = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH, format: 'password', examples: ['correct horse battery staple'] })
 
 export const UserSchema = Type.Object(
   {
@@ -50,7 +53,11 @@ export const RegisterBodySchema = Type.Object(
   {
     email: EmailSchema,
     password: NewPasswordSchema,
-    name: Type.Optional(Type.Union([Type.String({ maxLength: NAME_MAX_LENGTH }), Type.Null()], { description: 'A display name; blank means none.' })),
+    name: Type.Optional(
+      Type.Union([Type.String({ maxLength: NAME_MAX_LENGTH, pattern: TEXT_PATTERN }), Type.Null()], {
+        description: 'A display name; blank means none. Control characters are refused (400).',
+      }),
+    ),
   },
   { examples: [{ email: EXAMPLE.email, password: 'correct horse battery staple', name: 'Ada Lovelace' }] },
 )
@@ -65,7 +72,10 @@ export const RefreshTokenBodySchema = Type.Object(
     refresh_token: Type.Optional(
       // No length limits: anything that is not a live refresh token is 401 invalid_grant, never a
       // validation error (the body limit bounds it).
-      Type.String({ description: 'The latest refresh token of the session. Omit (or send empty) to use the tollgate_refresh cookie.' }),
+      Type.String({
+        description: 'The latest refresh token of the session. Omit (or send empty) to use the tollgate_refresh cookie.',
+        ...unrestricted('Any string that is not a live refresh token, of any length or shape, is 401 invalid_grant; the body limit bounds it.'),
+      }),
     ),
   },
   { examples: [{ refresh_token: EXAMPLE.refreshToken }] },
@@ -165,7 +175,7 @@ export const SecurityEventListSchema = Type.Object(
 )
 
 export const SessionIdParamsSchema = Type.Object({
-  id: Type.String({ maxLength: 64, description: 'A session id from the sessions list.', examples: [EXAMPLE.otherSessionId] }),
+  id: PathIdSchema('A session id from the sessions list.', [EXAMPLE.otherSessionId]),
 })
 
 export const SET_REFRESH_COOKIE_HEADER = {

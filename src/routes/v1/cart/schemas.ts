@@ -1,10 +1,11 @@
 import { Type } from 'typebox'
 import { CART_LIMITS, SKU_PATTERN } from '../../../domain/cart/cart.js'
-import { ENTITY_TAG_LIST_PATTERN } from '../../../http/conditional-requests.js'
 import { IDEMPOTENCY_RETENTION_SECONDS } from '../../../domain/idempotency/idempotency-key.js'
-import { IDEMPOTENCY_KEY_PATTERN } from '../../../http/idempotency-key.js'
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from '../../../http/idempotency-key.js'
+import { IfMatchSchema, IfNoneMatchSchema, MAX_PARAM_LENGTH, PathIdSchema } from '../../../http/schemas.js'
 
 const QuantitySchema = Type.Integer({
+  format: 'int32',
   minimum: CART_LIMITS.minQuantity,
   maximum: CART_LIMITS.maxQuantity,
   description: `An integer from ${CART_LIMITS.minQuantity} to ${CART_LIMITS.maxQuantity}.`,
@@ -56,19 +57,12 @@ export const AddItemBodySchema = Type.Object(
 export const SetQuantityBodySchema = Type.Object({ quantity: QuantitySchema }, { examples: [{ quantity: 3 }] })
 
 export const ItemParamsSchema = Type.Object({
-  id: Type.String({
-    description: 'The item id. Anything that is not the id of an item in your cart, a malformed one included, is 404.',
-    examples: [EXAMPLE_ITEM.id],
-  }),
+  id: PathIdSchema('The item id. Anything that is not the id of an item in your cart, a malformed one included, is 404.', [EXAMPLE_ITEM.id], MAX_PARAM_LENGTH),
 })
 
 export const ConditionalWriteHeadersSchema = Type.Object({
   'if-match': Type.Optional(
-    Type.String({
-      pattern: ENTITY_TAG_LIST_PATTERN,
-      description: 'The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.',
-      examples: ['"7"'],
-    }),
+    IfMatchSchema('The ETag of the cart as last read (or `*`): the write is refused with 412 if the cart changed since. A malformed value is 400.'),
   ),
 })
 
@@ -76,6 +70,7 @@ export const AddItemHeadersSchema = Type.Object({
   ...ConditionalWriteHeadersSchema.properties,
   'idempotency-key': Type.Optional(
     Type.String({
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
       pattern: IDEMPOTENCY_KEY_PATTERN,
       description: `Makes the add safe to retry (draft-ietf-httpapi-idempotency-key-header): a retry with the same key and the same body, by the same user, within ${IDEMPOTENCY_RETENTION_SECONDS / 3600} h, gets the first answer and adds nothing; the same key with another body is 422 \`idempotency_key_reused\`. 1 to 255 visible ASCII characters, as a structured-field string (\`"…"\`) or bare; a random UUID per add is the usual choice. A malformed value is 400.`,
       examples: ['"4c8a2d6e-3f1b-4a9e-8d7c-2b5e9f0a1c3d"'],
@@ -84,7 +79,7 @@ export const AddItemHeadersSchema = Type.Object({
 })
 
 export const ConditionalReadHeadersSchema = Type.Object({
-  'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 if the cart has not changed since.', examples: ['"7"'] })),
+  'if-none-match': Type.Optional(IfNoneMatchSchema('The ETag last read: 304 if the cart has not changed since. A malformed value is 400.')),
 })
 
 export const EntityTagHeader = { type: 'string', description: 'The cart version as a strong entity tag, e.g. "7".' } as const

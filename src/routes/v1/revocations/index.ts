@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { noBody } from '../../../http/schemas.js'
+import { IfNoneMatchSchema, noBody } from '../../../http/schemas.js'
 import { ifNoneMatchHits } from '../../../http/conditional-requests.js'
 
 const FEED_ETAG_HEADER = { type: 'string', description: 'The version of the feed: send it back as If-None-Match.' } as const
@@ -20,7 +20,7 @@ const revocationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'unexpired; also `iss`, `iat`, `exp`. Stateless verifiers poll it (with If-None-Match) so a revoked ' +
           "session's access tokens stop working within seconds.",
         security: [],
-        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'The ETag last read: 304 when the feed has not changed.' })) }),
+        headers: Type.Object({ 'if-none-match': Type.Optional(IfNoneMatchSchema('The ETag last read: 304 when the feed has not changed. A malformed value is 400.')) }),
         response: {
           200: {
             description: 'The signed feed: a compact JWS whose payload is `{iss, iat, exp, sids, jtis}`',
