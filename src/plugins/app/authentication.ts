@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import fp from 'fastify-plugin'
 import { parseScope, type AccessTokenClaims } from '../../domain/tokens/access-token.js'
 import { bearerError } from '../../errors.js'
-import { bearerTokenOf } from '../../http/authorization.js'
+import { accessTokenOf, dpopPresentationOf } from '../../http/authorization.js'
 
 export interface Identity {
   claims: AccessTokenClaims
@@ -30,9 +30,18 @@ export default fp(
     app.decorateRequest('identity', null)
 
     app.decorate('authenticate', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
-      const token = bearerTokenOf(request)
-      if (!token) throw bearerError('invalid_token', 'A bearer access token is required')
-      const claims = await app.accessTokenVerifier.verify(token)
+      const presented = accessTokenOf(request)
+      if (!presented) throw bearerError('invalid_token', 'A bearer access token is required')
+      const claims = await app.accessTokenVerifier.verify(presented.token)
+      // RFC 9449 §7: a token bound to a key is used only with a proof from that key (a thief holding
+      // the token alone is refused), and the DPoP scheme only with a bound token.
+      const jkt = claims.cnf?.jkt
+      if (presented.scheme === 'bearer' && jkt) throw bearerError('invalid_token', 'This access token is bound to a DPoP key: send it as DPoP with a proof', undefined, 'dpop')
+      if (presented.scheme === 'dpop') {
+        if (!jkt) throw bearerError('invalid_token', 'This access token is not bound to a DPoP key: send it as Bearer', undefined, 'dpop')
+        const proof = await app.dpop.check(dpopPresentationOf(request), { accessToken: presented.token, required: true })
+        if (proof?.jkt !== jkt) throw bearerError('invalid_token', 'The DPoP proof is signed with another key than the token is bound to', undefined, 'dpop')
+      }
       request.identity = {
         claims,
         subject: claims.sub,
@@ -50,5 +59,5 @@ export default fp(
       }
     })
   },
-  { name: 'authentication', dependencies: ['keys'] },
+  { name: 'authentication', dependencies: ['keys', 'dpop'] },
 )

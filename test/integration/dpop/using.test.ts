@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { register } from '../../helpers/accounts.js'
+import { dpopKey, dpopProof, type DpopKey } from '../../helpers/dpop.js'
+
+const ISSUER = 'http://tollgate.test'
+let t: TestApp
+let key: DpopKey
+let thief: DpopKey
+let token: string
+beforeAll(async () => {
+  t = await buildTestApp()
+  key = await dpopKey()
+  thief = await dpopKey()
+  const { email, password } = await register(t.app)
+  const res = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password }, headers: { dpop: await dpopProof(key, { url: `${ISSUER}/v1/auth/login` }) } })
+  token = res.json().access_token
+})
+afterAll(async () => t?.close())
+
+const me = (authorization: string, proof?: string) => t.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization, ...(proof ? { dpop: proof } : {}) } })
+const proofFor = (k: DpopKey, accessToken = token) => dpopProof(k, { method: 'GET', url: `${ISSUER}/v1/me`, accessToken })
+
+describe('a DPoP-bound access token at tollgate\'s own routes', () => {
+  it('is accepted as DPoP with a proof from its key', async () => {
+    expect((await me(`DPoP ${token}`, await proofFor(key))).statusCode).toBe(200)
+  })
+
+  it('is refused as Bearer (a stolen token), with a DPoP challenge', async () => {
+    const res = await me(`Bearer ${token}`)
+    expect(res.statusCode).toBe(401)
+    expect(res.json().code).toBe('invalid_token')
+    expect(res.headers['www-authenticate']).toMatch(/^DPoP realm="tollgate", error="invalid_token"/)
+  })
+
+  it('is refused with a proof signed by another key', async () => {
+    const res = await me(`DPoP ${token}`, await proofFor(thief))
+    expect(res.statusCode).toBe(401)
+    expect(res.json().code).toBe('invalid_token')
+  })
+})
