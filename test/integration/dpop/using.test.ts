@@ -38,4 +38,14 @@ describe('a DPoP-bound access token at tollgate\'s own routes', () => {
     expect(res.statusCode).toBe(401)
     expect(res.json().code).toBe('invalid_token')
   })
+
+  it('refuses a replayed proof (same jti), and a proof for another URL', async () => {
+    const proof = await proofFor(key)
+    expect((await me(`DPoP ${token}`, proof)).statusCode).toBe(200)
+    const replayed = await me(`DPoP ${token}`, proof)
+    expect(replayed.statusCode).toBe(401)
+    expect(replayed.json().code).toBe('invalid_dpop_proof')
+    const elsewhere = await me(`DPoP ${token}`, await dpopProof(key, { method: 'GET', url: `${ISSUER}/v1/cart/items`, accessToken: token }))
+    expect(elsewhere.json().code).toBe('invalid_dpop_proof')
+  })
 })
