@@ -1,3 +1,4 @@
+import { createRedisReplayCache as createVerifierRedisReplayCache } from '@tollgate/verifier'
 import type { Redis } from 'ioredis'
 import type { DpopReplayCache } from '../domain/dpop/proof.js'
 import type { Db } from './users.js'
@@ -25,14 +26,9 @@ export async function deleteExpiredProofs(db: Db, before: Date, limit: number): 
 }
 
 /**
- * The proofs seen, in Redis under the deployment's key prefix: SET NX with the proof's remaining
- * lifetime, so Redis forgets a key exactly when its proof could no longer be accepted.
+ * The proofs seen, in Redis under the deployment's key prefix: the verifier package's Redis cache
+ * (SET NX with the proof's remaining lifetime), so tollgate and resource servers agree on it.
  */
 export function createRedisReplayCache(redis: Redis, prefix: string, clock: () => Date): DpopReplayCache {
-  return {
-    async claim(key, expiresAt) {
-      const ttl = Math.max(1000, expiresAt.getTime() - clock().getTime())
-      return (await redis.set(`${prefix}${key}`, '1', 'PX', ttl, 'NX')) === 'OK'
-    },
-  }
+  return createVerifierRedisReplayCache(redis, { prefix, currentDate: clock })
 }

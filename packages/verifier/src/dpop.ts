@@ -191,3 +191,27 @@ export function createMemoryReplayCache(options: { maxEntries?: number; currentD
 /** The replay-cache key of a proof: its `jti` is unique per key, so two clients may share a `jti`. */
 export const replayKeyOf = (proof: Pick<DpopProof, 'jkt' | 'jti'>): string =>
   `${proof.jkt}:${createHash('sha256').update(proof.jti).digest('base64url')}`
+
+/**
+ * The one Redis command a {@link createRedisReplayCache} needs, as ioredis spells it
+ * (`SET key value PX ms NX`); node-redis users wrap theirs.
+ */
+export interface RedisSetNx {
+  set(key: string, value: string, px: 'PX', milliseconds: number, nx: 'NX'): Promise<string | null>
+}
+
+/**
+ * A replay cache in Redis, shared by every instance that uses the same Redis and prefix: `SET NX`
+ * with the proof's remaining lifetime, so Redis forgets a key exactly when its proof could no
+ * longer be accepted. Redis errors reject (a verifier then fails closed).
+ */
+export function createRedisReplayCache(redis: RedisSetNx, options: { prefix?: string; currentDate?: () => Date } = {}): DpopReplayCache {
+  const prefix = options.prefix ?? 'dpop:'
+  const now = options.currentDate ?? (() => new Date())
+  return {
+    async claim(key, expiresAt) {
+      const ttl = Math.max(1000, expiresAt.getTime() - now().getTime())
+      return (await redis.set(`${prefix}${key}`, '1', 'PX', ttl, 'NX')) === 'OK'
+    },
+  }
+}

@@ -13,15 +13,21 @@ export const VERIFIER_ERROR_CODES = [
   'token_expired',
   'token_not_yet_valid',
   'token_revoked',
+  'missing_token',
+  'dpop_bound_token',
+  'not_dpop_bound',
+  'invalid_dpop_proof',
+  'dpop_key_mismatch',
   'keys_unavailable',
   'revocations_unavailable',
+  'replay_cache_unavailable',
 ] as const
 
 /** One of {@link VERIFIER_ERROR_CODES}. */
 export type VerifierErrorCode = (typeof VERIFIER_ERROR_CODES)[number]
 
 /** Codes that say nothing about the token itself: the verifier could not reach what it needs. */
-const UNAVAILABLE: ReadonlySet<VerifierErrorCode> = new Set(['keys_unavailable', 'revocations_unavailable'])
+const UNAVAILABLE: ReadonlySet<VerifierErrorCode> = new Set(['keys_unavailable', 'revocations_unavailable', 'replay_cache_unavailable'])
 
 /**
  * Thrown by `verify()` for every refused token. `code` is stable; `unavailable` is true when the
@@ -40,7 +46,7 @@ export class TokenVerificationError extends Error {
     this.claim = options.claim
   }
 
-  /** True when the failure is the verifier's (keys or revocation list unreachable), not the token's. */
+  /** True when the failure is the verifier's (keys, revocation list or DPoP replay cache unreachable), not the token's. */
   get unavailable(): boolean {
     return UNAVAILABLE.has(this.code)
   }

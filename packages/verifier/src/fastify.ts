@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { TokenVerificationError } from './errors.js'
-import { createVerifier, type VerifiedClaims, type Verifier, type VerifierOptions } from './verifier.js'
+import { accessTokenOf, createVerifier, type VerifiedClaims, type Verifier, type VerifierOptions } from './verifier.js'
 
 /** Who made the request, as the access token says. */
 export interface VerifiedIdentity {
@@ -18,12 +18,14 @@ export interface VerifiedIdentity {
   scopes: string[]
   /** The session of a user token; undefined for client_credentials tokens. */
   sessionId: string | undefined
+  /** How the token was presented: `dpop` for a DPoP-bound token with a valid proof. */
+  scheme: 'bearer' | 'dpop'
 }
 
 /** What the plugin decorates the instance with, as `app.tollgate`. */
 export interface TollgateAuth {
   verifier: Verifier
-  /** preHandler: verifies the bearer token and sets `request.auth`, or answers 401 (503 when keys are unreachable). */
+  /** preHandler: verifies the access token (Bearer, or DPoP with its proof) and sets `request.auth`, or answers 401 (503 when keys or the replay cache are unreachable). */
   authenticate: preHandlerAsyncHookHandler
   /** preHandler factory: authenticates, then answers 403 insufficient_scope unless every scope given is granted. */
   requireScope(...scopes: string[]): preHandlerAsyncHookHandler
@@ -33,6 +35,13 @@ export interface TollgateAuth {
 export type TollgateAuthOptions = ({ verifier: Verifier } | { verifierOptions: VerifierOptions }) & {
   /** The realm of the WWW-Authenticate challenge: default 'tollgate'. */
   realm?: string
+  /**
+   * The service's public origin as clients address it, with any path prefix a proxy removes
+   * (`https://api.example.com/orders`): a DPoP proof's `htu` must be it followed by the request's
+   * path. Default: the request's own protocol and Host (behind a proxy, set this or Fastify's
+   * `trustProxy`).
+   */
+  publicUrl?: string
 }
 
 declare module 'fastify' {
@@ -46,12 +55,13 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
-
-function challenge(realm: string, error: string, description: string, scope?: string): string {
-  const parts = [`realm="${realm}"`, `error="${error}"`, `error_description="${description.replace(/["\\]/g, '')}"`]
-  if (scope) parts.push(`scope="${scope}"`)
-  return `Bearer ${parts.join(', ')}`
+/** A `WWW-Authenticate` challenge (RFC 6750 §3, RFC 9449 §7.1); DPoP's names the accepted `algs`. */
+function challenge(scheme: 'Bearer' | 'DPoP', realm: string, error?: { code: string; description: string; scope?: string }, algs?: readonly string[]): string {
+  const parts = [`realm="${realm}"`]
+  if (error) parts.push(`error="${error.code}"`, `error_description="${error.description.replace(/["\\]/g, '')}"`)
+  if (error?.scope) parts.push(`scope="${error.scope}"`)
+  if (scheme === 'DPoP' && algs) parts.push(`algs="${algs.join(' ')}"`)
+  return `${scheme} ${parts.join(', ')}`
 }
 
 function problem(reply: FastifyReply, status: number, code: string, title: string, headers: Record<string, string> = {}) {
@@ -65,8 +75,11 @@ function problem(reply: FastifyReply, status: number, code: string, title: strin
 /**
  * Fastify plugin: decorates `app.tollgate` ({@link TollgateAuth}) and `request.auth`
  * ({@link VerifiedIdentity}). Routes opt in with `preHandler: app.tollgate.requireScope('cart')`
- * (or `app.tollgate.authenticate` for any valid token). Failures follow RFC 6750: 401 with
- * `WWW-Authenticate: Bearer error="invalid_token"`, 403 with `error="insufficient_scope"`.
+ * (or `app.tollgate.authenticate` for any valid token). Tokens come as `Bearer`, or as `DPoP` with
+ * a proof (RFC 9449: see {@link Verifier.verifyRequest}; a bound token as Bearer is refused).
+ * Failures follow RFC 6750 and RFC 9449: 401 with `WWW-Authenticate: Bearer error="invalid_token"`
+ * (`DPoP error="invalid_token"` or `"invalid_dpop_proof"`, with `algs`, for DPoP), 403 with
+ * `error="insufficient_scope"`, 503 when keys, revocations or the DPoP replay cache are unreachable.
  * The verifier it creates from `verifierOptions` is closed with the app.
  */
 export const tollgateAuth = fp<TollgateAuthOptions>(
@@ -78,22 +91,26 @@ export const tollgateAuth = fp<TollgateAuthOptions>(
 
     app.decorateRequest('auth', null)
 
+    const urlOf = (request: FastifyRequest) =>
+      options.publicUrl ? `${options.publicUrl.replace(/\/+$/, '')}${request.url}` : `${request.protocol}://${request.host}${request.url}`
+
     async function authenticate(request: FastifyRequest, reply: FastifyReply) {
       if (request.auth) return
-      const token = request.headers.authorization ? BEARER.exec(request.headers.authorization)?.[1] : undefined
-      if (!token) {
-        return problem(reply, 401, 'invalid_token', 'A bearer access token is required', {
-          'www-authenticate': `Bearer realm="${realm}"`,
+      const presented = accessTokenOf(request.headers.authorization)
+      if (!presented) {
+        return problem(reply, 401, 'invalid_token', 'An access token is required', {
+          'www-authenticate': `${challenge('Bearer', realm)}, ${challenge('DPoP', realm, undefined, verifier.dpopAlgorithms)}`,
         })
       }
       try {
-        const claims = await verifier.verify(token)
+        const claims = await verifier.verifyRequest({ authorization: request.headers.authorization, dpop: request.headers.dpop, method: request.method, url: urlOf(request) })
         request.auth = {
           claims,
           subject: claims.sub,
           clientId: claims.client_id,
           scopes: claims.scope.split(' ').filter(Boolean),
           sessionId: claims.sid,
+          scheme: presented.scheme,
         }
       } catch (error) {
         if (!(error instanceof TokenVerificationError)) throw error
@@ -101,8 +118,11 @@ export const tollgateAuth = fp<TollgateAuthOptions>(
           request.log.warn({ code: error.code }, 'access token could not be verified')
           return problem(reply, 503, 'service_unavailable', 'Token verification is unavailable', { 'retry-after': '5' })
         }
-        return problem(reply, 401, 'invalid_token', 'The access token is invalid, expired or revoked', {
-          'www-authenticate': challenge(realm, 'invalid_token', error.message),
+        // RFC 9449 §7.1: a DPoP challenge when the token came as DPoP or had to (it is bound).
+        const dpop = presented.scheme === 'dpop' || error.code === 'dpop_bound_token'
+        const code = error.code === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token'
+        return problem(reply, 401, code, code === 'invalid_token' ? 'The access token is invalid, expired or revoked' : 'The DPoP proof is invalid', {
+          'www-authenticate': challenge(dpop ? 'DPoP' : 'Bearer', realm, { code, description: error.message }, verifier.dpopAlgorithms),
         })
       }
     }
@@ -117,7 +137,7 @@ export const tollgateAuth = fp<TollgateAuthOptions>(
           const granted = request.auth.scopes
           if (!scopes.every((scope) => granted.includes(scope))) {
             return problem(reply, 403, 'insufficient_scope', 'The access token lacks the required scope', {
-              'www-authenticate': challenge(realm, 'insufficient_scope', `This request needs the scope ${scopes.join(' ')}`, scopes.join(' ')),
+              'www-authenticate': challenge(request.auth.scheme === 'dpop' ? 'DPoP' : 'Bearer', realm, { code: 'insufficient_scope', description: `This request needs the scope ${scopes.join(' ')}`, scope: scopes.join(' ') }, verifier.dpopAlgorithms),
             })
           }
         }

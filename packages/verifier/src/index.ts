@@ -6,11 +6,14 @@
  */
 export {
   ACCESS_TOKEN_TYPE,
+  accessTokenOf,
   createVerifier,
   VERIFIER_ALGORITHMS,
+  type PresentedRequest,
   type VerifiedClaims,
   type Verifier,
   type VerifierAlgorithm,
+  type VerifierDpopOptions,
   type VerifierOptions,
 } from './verifier.js'
 export { TokenVerificationError, VERIFIER_ERROR_CODES, type VerifierErrorCode } from './errors.js'
@@ -25,6 +28,7 @@ export {
   accessTokenHash,
   checkDpopProof,
   createMemoryReplayCache,
+  createRedisReplayCache,
   DPOP_ALGORITHMS,
   DPOP_PROOF_TYPE,
   DpopProofError,
@@ -34,4 +38,5 @@ export {
   type DpopProof,
   type DpopProofCheck,
   type DpopReplayCache,
+  type RedisSetNx,
 } from './dpop.js'

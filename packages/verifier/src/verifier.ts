@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { checkDpopProof, createMemoryReplayCache, DPOP_ALGORITHMS, DpopProofError, replayKeyOf, type DpopReplayCache } from './dpop.js'
 import { toVerificationError, TokenVerificationError } from './errors.js'
 import { createRemoteRevocations, type RevocationSource } from './revocations.js'
 
@@ -24,6 +25,35 @@ export interface VerifiedClaims extends JWTPayload {
   scope: string
   /** The session of a user token; absent for client_credentials tokens. */
   sid?: string
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key a sender-constrained token is bound to. */
+  cnf?: { jkt?: string }
+}
+
+/** DPoP (RFC 9449) at this resource server: how {@link Verifier.verifyRequest} checks proofs. */
+export interface VerifierDpopOptions {
+  /**
+   * Where each accepted proof's `jti` is remembered until the proof expires, so it is accepted
+   * once. Default: {@link createMemoryReplayCache}, which is right for one instance only: with
+   * several instances behind a load balancer, give a shared one ({@link createRedisReplayCache}
+   * or your own), or a proof replayed on another instance passes.
+   */
+  replayCache?: DpopReplayCache
+  /** Seconds a proof's `iat` may lie before or after now: default 60. */
+  iatWindowSeconds?: number
+  /** Algorithms proofs may use, a subset of {@link DPOP_ALGORITHMS} (the default: all of them). */
+  algorithms?: readonly string[]
+}
+
+/** An HTTP request as {@link Verifier.verifyRequest} needs it. */
+export interface PresentedRequest {
+  /** The `Authorization` header: `Bearer <token>` or (RFC 9449 §7.1) `DPoP <token>`. */
+  authorization: string | undefined
+  /** Every value of the `DPoP` header (none without one). */
+  dpop: string | readonly string[] | undefined
+  /** The request's method. */
+  method: string
+  /** The request's absolute URL as the client addressed it (the proof's `htu`); query and fragment are ignored. */
+  url: string | URL
 }
 
 /** Options of {@link createVerifier}. Give `jwksUrl` or `keySet`, not both. */
@@ -58,17 +88,43 @@ export interface VerifierOptions {
   currentDate?: () => Date
   /** The fetch used for the JWKS and the revocations feed, for tests and proxies. */
   fetch?: typeof fetch
+  /** DPoP proof checks of {@link Verifier.verifyRequest}: see {@link VerifierDpopOptions}. */
+  dpop?: VerifierDpopOptions
 }
 
 /** What {@link createVerifier} returns. */
 export interface Verifier {
-  /** Verifies an access token; resolves to its claims or rejects with a TokenVerificationError. */
+  /**
+   * Verifies an access token alone; resolves to its claims or rejects with a TokenVerificationError.
+   * It does not look at how the token was presented: a DPoP-bound token (`cnf.jkt`) passes here,
+   * so code that serves HTTP requests uses {@link Verifier.verifyRequest}.
+   */
   verify(token: string): Promise<VerifiedClaims>
+  /**
+   * Verifies a request's access token as it was presented (RFC 6750 and RFC 9449 §7). `Bearer`: the
+   * token must not be DPoP-bound (`dpop_bound_token`). `DPoP`: the token must be bound
+   * (`not_dpop_bound`), and the `DPoP` proof must pass RFC 9449 §4.3 (`typ`, an asymmetric `alg`, a
+   * public `jwk`, signature, `htm`, `htu`, `iat` window, `ath` of this token: else
+   * `invalid_dpop_proof`, the DpopProofError as `cause`), be signed with the key of the token's
+   * `cnf.jkt` (`dpop_key_mismatch`) and be seen for the first time (`invalid_dpop_proof`, replayed;
+   * `replay_cache_unavailable` when the cache cannot answer). No usable header: `missing_token`.
+   */
+  verifyRequest(request: PresentedRequest): Promise<VerifiedClaims>
+  /** The algorithms DPoP proofs may use here: what a `WWW-Authenticate: DPoP` challenge lists in `algs`. */
+  readonly dpopAlgorithms: readonly string[]
   /** Stops background polling; call when the service shuts down. */
   close(): void
 }
 
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id']
+
+const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i
+
+/** The scheme and token of an `Authorization: Bearer` or `Authorization: DPoP` header, or undefined. */
+export function accessTokenOf(authorization: string | undefined): { scheme: 'bearer' | 'dpop'; token: string } | undefined {
+  const match = authorization ? AUTHORIZATION.exec(authorization) : null
+  return match ? { scheme: match[1]!.toLowerCase() as 'bearer' | 'dpop', token: match[2]! } : undefined
+}
 
 function checkShape(payload: JWTPayload): VerifiedClaims {
   for (const name of ['sub', 'jti', 'client_id'] as const) {
@@ -82,7 +138,13 @@ function checkShape(payload: JWTPayload): VerifiedClaims {
   if (payload.sid !== undefined && typeof payload.sid !== 'string') {
     throw new TokenVerificationError('invalid_claims', "The token's sid is not a string", { claim: 'sid' })
   }
-  return Object.freeze({ ...payload, scope: (payload.scope as string | undefined) ?? '' }) as VerifiedClaims
+  const cnf = payload.cnf as { jkt?: unknown } | undefined
+  if (cnf !== undefined && (typeof cnf !== 'object' || cnf === null || (cnf.jkt !== undefined && typeof cnf.jkt !== 'string'))) {
+    throw new TokenVerificationError('invalid_claims', "The token's cnf is not an object with a string jkt", { claim: 'cnf' })
+  }
+  // cnf too: the cache hands out the same object, and its jkt decides which proofs are accepted.
+  const frozen = { ...payload, scope: (payload.scope as string | undefined) ?? '', ...(cnf === undefined ? {} : { cnf: Object.freeze({ ...cnf }) }) }
+  return Object.freeze(frozen) as VerifiedClaims
 }
 
 /**
@@ -140,6 +202,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   // Keyed by the exact token string: a hit means these very bytes were verified before.
   const verified = new Map<string, VerifiedClaims>()
+  const replayCache = options.dpop?.replayCache ?? createMemoryReplayCache({ currentDate: now })
+  const dpopAlgorithms = options.dpop?.algorithms ?? DPOP_ALGORITHMS
+  const iatWindowSeconds = options.dpop?.iatWindowSeconds ?? 60
 
   async function checkRevoked(claims: VerifiedClaims) {
     if (revocations && (await revocations.isRevoked({ jti: claims.jti, sid: claims.sid }))) {
@@ -147,38 +212,75 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
+  async function verify(token: string): Promise<VerifiedClaims> {
+    if (typeof token !== 'string' || token.length === 0) throw new TokenVerificationError('malformed_token', 'No token')
+    const currentDate = now()
+    const cached = verified.get(token)
+    if (cached) {
+      if (cached.exp + clockTolerance > currentDate.getTime() / 1000) {
+        await checkRevoked(cached)
+        return cached
+      }
+      verified.delete(token)
+    }
+    let claims: VerifiedClaims
+    try {
+      const { payload } = await jwtVerify(token, keySet, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance,
+        requiredClaims: REQUIRED_CLAIMS,
+        currentDate,
+      })
+      claims = checkShape(payload)
+    } catch (error) {
+      throw toVerificationError(error)
+    }
+    await checkRevoked(claims)
+    if (cacheSize > 0) {
+      if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!)
+      verified.set(token, claims)
+    }
+    return claims
+  }
+
+  async function checkProof(request: PresentedRequest, token: string, jkt: string): Promise<void> {
+    let proof
+    try {
+      proof = await checkDpopProof({ proof: request.dpop, method: request.method, url: request.url, now: now(), iatWindowSeconds, algorithms: dpopAlgorithms, accessToken: token })
+    } catch (error) {
+      if (error instanceof DpopProofError) throw new TokenVerificationError('invalid_dpop_proof', error.message, { cause: error })
+      throw error
+    }
+    if (proof.jkt !== jkt) throw new TokenVerificationError('dpop_key_mismatch', 'The DPoP proof is signed with another key than the token is bound to')
+    // Claimed last: a proof refused for any other reason does not use up its jti.
+    let fresh: boolean
+    try {
+      fresh = await replayCache.claim(replayKeyOf(proof), proof.expiresAt)
+    } catch (error) {
+      // Fail closed: without the cache a replayed proof could not be told from a new one.
+      throw new TokenVerificationError('replay_cache_unavailable', 'The DPoP replay cache did not answer', { cause: error })
+    }
+    if (!fresh) throw new TokenVerificationError('invalid_dpop_proof', 'The DPoP proof was already used', { cause: new DpopProofError('replayed', 'The DPoP proof was already used') })
+  }
+
   return {
-    async verify(token) {
-      if (typeof token !== 'string' || token.length === 0) throw new TokenVerificationError('malformed_token', 'No token')
-      const currentDate = now()
-      const cached = verified.get(token)
-      if (cached) {
-        if (cached.exp + clockTolerance > currentDate.getTime() / 1000) {
-          await checkRevoked(cached)
-          return cached
-        }
-        verified.delete(token)
+    verify,
+    dpopAlgorithms,
+    async verifyRequest(request) {
+      const presented = accessTokenOf(request.authorization)
+      if (!presented) throw new TokenVerificationError('missing_token', 'An access token is required (Authorization: Bearer or DPoP)')
+      const claims = await verify(presented.token)
+      const jkt = claims.cnf?.jkt
+      if (presented.scheme === 'bearer') {
+        // RFC 9449 §7.2: a bound token used as a bearer token is what a thief holding only the token does.
+        if (jkt) throw new TokenVerificationError('dpop_bound_token', 'The token is bound to a DPoP key: present it as DPoP with a proof')
+        return claims
       }
-      let claims: VerifiedClaims
-      try {
-        const { payload } = await jwtVerify(token, keySet, {
-          issuer: options.issuer,
-          audience: options.audience,
-          algorithms,
-          typ: ACCESS_TOKEN_TYPE,
-          clockTolerance,
-          requiredClaims: REQUIRED_CLAIMS,
-          currentDate,
-        })
-        claims = checkShape(payload)
-      } catch (error) {
-        throw toVerificationError(error)
-      }
-      await checkRevoked(claims)
-      if (cacheSize > 0) {
-        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!)
-        verified.set(token, claims)
-      }
+      if (!jkt) throw new TokenVerificationError('not_dpop_bound', 'The token is not bound to a DPoP key: present it as Bearer')
+      await checkProof(request, presented.token, jkt)
       return claims
     },
     close() {
