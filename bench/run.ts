@@ -14,7 +14,7 @@
  * BENCH_VERIFY_SECONDS (2) per in-process verifier run, BENCH_MARKDOWN=1 also prints Markdown tables,
  * TOLLGATE_<SETTING>=value overrides a tollgate setting (TOLLGATE_DATABASE_POOL_SIZE=20),
  * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers under test, --no-save
- * skips the JSON. Prints the table and the targets of issue 8 (PASS/FAIL), and writes
+ * skips the JSON. Prints the table and the targets of issues 8 and 18 (PASS/FAIL), and writes
  * bench/results/<time>.json. Exit code 1 when a case failed (any non-2xx answer), 2 when refused.
  */
 import { CASES, MEMORY_CASE } from './cases.js'

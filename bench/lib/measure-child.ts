@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import argon2 from 'argon2'
-import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose'
+import { createLocalJWKSet, exportJWK, exportPKCS8, generateKeyPair, jwtVerify, SignJWT } from 'jose'
+import { createJwsSigner } from '../../src/domain/keys/jws-signer.js'
+import { importPrivateKey } from '../../src/domain/keys/key-material.js'
+import type { SigningAlgorithm } from '../../src/domain/keys/key-provider.js'
 import { argon2Parameters } from '../../src/services/password-hasher.js'
 import { createVerifier } from '@tollgate/verifier'
 import { benchConfig, PASSWORD } from '../servers/tollgate.js'
@@ -9,7 +12,9 @@ import { serve } from './child.js'
 /**
  * In-process measurements, each in this process of its own: raw argon2id verifies (the ceiling
  * of the login case, at tollgate's parameters and with the same libuv threadpool size), and the
- * verifier package against raw jose jwtVerify on the same keys and tokens.
+ * verifier package against raw jose jwtVerify on the same keys and tokens, and what an access token
+ * costs per signing algorithm (ES256, the default, and RS256, the other default key): tollgate's
+ * signer (node:crypto in the threadpool) and tollgate/verifier without its cache.
  */
 export interface Measurement {
   opsPerSecond: number
@@ -66,6 +71,32 @@ const revocations = { isRevoked: (claims: { sid?: string | undefined; jti?: stri
 const cached = createVerifier({ issuer: ISSUER, audience: AUDIENCE, keySet, revocations })
 const uncached = createVerifier({ issuer: ISSUER, audience: AUDIENCE, keySet, revocations, cacheSize: 0 })
 
+/** tollgate's own signer and verifier for one algorithm, on a fresh key and a token like an access token. */
+async function algorithmCase(alg: SigningAlgorithm) {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
+  const keyId = randomUUID()
+  const signer = createJwsSigner(await importPrivateKey(await exportPKCS8(privateKey), alg), alg, keyId)
+  const claims = () => ({ iss: ISSUER, sub: randomUUID(), aud: AUDIENCE, iat: now, exp: now + 3600, jti: randomUUID(), client_id: 'tollgate-web', scope: 'cart', sid: randomUUID() })
+  const signed = await Promise.all(Array.from({ length: TOKENS }, () => signer.sign(claims(), { typ: 'at+jwt' })))
+  const verifier = createVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keySet: createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: keyId, alg, use: 'sig' }] }),
+    algorithms: [alg],
+    revocations,
+    cacheSize: 0,
+  })
+  const payload = claims()
+  return {
+    // As a server signs: one token per request, as many in flight as the threadpool has threads.
+    sign: (seconds: number) => forDuration(seconds, THREADPOOL, () => signer.sign(payload, { typ: 'at+jwt' })),
+    verify: (seconds: number) => verifications(seconds, (token) => verifier.verify(token), signed),
+    close: () => verifier.close(),
+  }
+}
+const es256 = await algorithmCase('ES256')
+const rs256 = await algorithmCase('RS256')
+
 serve(
   { pid: process.pid, threadpool: THREADPOOL, argon2: parameters },
   {
@@ -74,7 +105,13 @@ serve(
     'jose-verify': (seconds) => verifications(seconds as number, (token) => jwtVerify(token, keySet, joseOptions), tokens),
     verifier: (seconds) => verifications(seconds as number, (token) => cached.verify(token), tokens),
     'verifier-uncached': (seconds) => verifications(seconds as number, (token) => uncached.verify(token), tokens),
+    'sign-es256': (seconds) => es256.sign(seconds as number),
+    'sign-rs256': (seconds) => rs256.sign(seconds as number),
+    'verify-es256': (seconds) => es256.verify(seconds as number),
+    'verify-rs256': (seconds) => rs256.verify(seconds as number),
     close: () => {
+      es256.close()
+      rs256.close()
       cached.close()
       uncached.close()
     },
