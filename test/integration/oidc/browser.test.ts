@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import * as client from 'openid-client'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { register } from '../../helpers/accounts.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { freePort } from './over-http.js'
 
 /**
  * The login and consent pages in a real browser (Debian's chromium, installed by .ci/run, driven by
@@ -16,14 +16,6 @@ import { buildTestApp, type TestApp } from '../../helpers/app.js'
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? join(process.cwd(), '.data', 'screenshots')
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe.skipIf(!existsSync(CHROMIUM))('the login and consent pages in Chromium', () => {
   let t: TestApp

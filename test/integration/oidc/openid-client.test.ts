@@ -1,8 +1,8 @@
-import { createServer } from 'node:net'
 import * as client from 'openid-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { register } from '../../helpers/accounts.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
+import { freePort, signInOverHttp } from './over-http.js'
 
 /**
  * Interop: openid-client 6 (on oauth4webapi), not tollgate's own code, is the relying party, over
@@ -10,49 +10,6 @@ import { buildTestApp, type TestApp } from '../../helpers/app.js'
  * validation of the authorization response (state, iss) and of the ID token (signature, iss, aud,
  * nonce, exp), userinfo, refresh, RP-initiated logout. The login form is driven with plain HTTP.
  */
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-/** A browser without a browser: follows tollgate's pages with a cookie jar, stops at the redirect back to the app. */
-async function signInWithBrowser(issuer: string, authorizationUrl: URL, user: { email: string; password: string }): Promise<URL> {
-  const jar = new Map<string, string>()
-  const request = async (url: string, init: RequestInit = {}) => {
-    const response = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
-    })
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';')
-      const [name, ...value] = pair!.split('=')
-      jar.set(name!.trim(), value.join('='))
-    }
-    return response
-  }
-  const form = (fields: Record<string, string>) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: issuer },
-    body: new URLSearchParams(fields).toString(),
-  })
-  const interaction = (html: string) => /name="interaction" value="([^"]+)"/.exec(html)![1]!
-  let response = await request(authorizationUrl.href)
-  let html = await response.text()
-  if (html.includes('action="login"')) {
-    response = await request(`${issuer}/oauth/login`, form({ interaction: interaction(html), email: user.email, password: user.password }))
-    html = await response.text()
-  }
-  if (response.status === 200 && html.includes('action="consent"')) {
-    response = await request(`${issuer}/oauth/consent`, form({ interaction: interaction(html), decision: 'allow' }))
-  }
-  expect(response.status).toBe(303)
-  return new URL(response.headers.get('location')!)
-}
 
 describe('openid-client 6 as an independent relying party', () => {
   let t: TestApp
@@ -106,7 +63,7 @@ describe('openid-client 6 as an independent relying party', () => {
       state,
       nonce,
     })
-    const callback = await signInWithBrowser(issuer, authorizationUrl, user)
+    const callback = await signInOverHttp(issuer, authorizationUrl, user)
 
     const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true })
     const claims = tokens.claims()!
