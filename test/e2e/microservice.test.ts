@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { dpopKey, dpopProof } from '../helpers/dpop.js'
 import { startService } from './service.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -52,7 +53,7 @@ async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, ti
 }
 
 t.test(
-  'a separate microservice trusts tollgate through the JWKS and the revocations feed, across a key rotation and a logout',
+  'a separate microservice trusts tollgate through the JWKS and the revocations feed, across a key rotation and a logout, and takes DPoP-bound tokens',
   {
     skip: serverDatabase
       ? false
@@ -108,6 +109,28 @@ t.test(
     t.equal(status, 401, 'the example rejects the logged-out session’s access token within seconds')
     t.ok(expOf(first.access_token) * 1000 > Date.now() + 60_000, 'long before that token expires')
     t.equal((await orders(second.access_token)).status, 200, 'the other session is unaffected')
+
+    // DPoP (RFC 9449): a login with a proof gets a token bound to the client's key; the example
+    // accepts it only as DPoP with a fresh proof from that key, for its own URL.
+    const key = await dpopKey()
+    const boundLogin = await api('/v1/auth/login', {
+      ...json({ email, password }),
+      headers: { 'content-type': 'application/json', dpop: await dpopProof(key, { url: `${issuer}/v1/auth/login` }) },
+    })
+    const bound = (await boundLogin.json()) as { access_token: string; token_type: string }
+    t.equal(bound.token_type, 'DPoP', 'a login with a proof is DPoP-bound')
+    const whoami = async (authorization: string, proof?: string) =>
+      fetch(`${example.baseUrl}/whoami`, { headers: { authorization, ...(proof ? { dpop: proof } : {}) } })
+    const proof = await dpopProof(key, { method: 'GET', url: `${example.baseUrl}/whoami`, accessToken: bound.access_token })
+    const accepted = await whoami(`DPoP ${bound.access_token}`, proof)
+    t.equal(accepted.status, 200, 'the example accepts a bound token as DPoP with its proof')
+    t.match(await accepted.json(), { scheme: 'dpop' })
+    const replayed = await whoami(`DPoP ${bound.access_token}`, proof)
+    t.equal(replayed.status, 401, 'and refuses the same proof again')
+    t.match(replayed.headers.get('www-authenticate'), /^DPoP realm="tollgate", error="invalid_dpop_proof"/)
+    const asBearer = await whoami(`Bearer ${bound.access_token}`)
+    t.equal(asBearer.status, 401, 'and refuses the bound token as Bearer (a stolen token)')
+    t.match(asBearer.headers.get('www-authenticate'), /^DPoP realm="tollgate", error="invalid_token", .*algs="/)
 
     example.child.kill('SIGTERM')
     await once(example.child, 'exit')
