@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
+export { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, type AccessTokenAlgorithm, type AccessTokenClaims } from './claims.js'
 export {
-  ACCESS_TOKEN_TYPE,
   accessTokenOf,
   createVerifier,
   VERIFIER_ALGORITHMS,

@@ -1,33 +1,16 @@
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { checkDpopProof, createMemoryReplayCache, DPOP_ALGORITHMS, DpopProofError, replayKeyOf, type DpopReplayCache } from './dpop.js'
+import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, type AccessTokenAlgorithm, type AccessTokenClaims } from './claims.js'
 import { toVerificationError, TokenVerificationError } from './errors.js'
 import { createRemoteRevocations, type RevocationSource } from './revocations.js'
 
-/** The algorithms a verifier may accept. Symmetric algorithms and `none` are never allowed. */
-export const VERIFIER_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const
+/** The algorithms a verifier may accept: every one tollgate signs with. Symmetric algorithms and `none` are never allowed. */
+export const VERIFIER_ALGORITHMS = ACCESS_TOKEN_ALGORITHMS
 /** One of {@link VERIFIER_ALGORITHMS}. */
-export type VerifierAlgorithm = (typeof VERIFIER_ALGORITHMS)[number]
-
-/** The `typ` header every access token must carry (RFC 9068). */
-export const ACCESS_TOKEN_TYPE = 'at+jwt'
+export type VerifierAlgorithm = AccessTokenAlgorithm
 
 /** The claims of a verified access token (RFC 9068), typed. */
-export interface VerifiedClaims extends JWTPayload {
-  iss: string
-  /** The user id, or the client id for client_credentials tokens. */
-  sub: string
-  aud: string | string[]
-  exp: number
-  iat: number
-  jti: string
-  client_id: string
-  /** Space-separated scopes ('' when the token has none). */
-  scope: string
-  /** The session of a user token; absent for client_credentials tokens. */
-  sid?: string
-  /** RFC 9449 §6.1: the thumbprint of the DPoP key a sender-constrained token is bound to. */
-  cnf?: { jkt?: string }
-}
+export type VerifiedClaims = JWTPayload & AccessTokenClaims
 
 /** DPoP (RFC 9449) at this resource server: how {@link Verifier.verifyRequest} checks proofs. */
 export interface VerifierDpopOptions {

@@ -1,8 +1,9 @@
+import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '@tollgate/verifier'
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters, JWTPayload, KeyObject } from 'jose'
 
-/** Every algorithm tollgate can sign with. */
-export const SIGNING_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'] as const
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number]
+/** Every algorithm tollgate can sign with: the verifier's list (packages/verifier/src/claims.ts). */
+export const SIGNING_ALGORITHMS = ACCESS_TOKEN_ALGORITHMS
+export type SigningAlgorithm = AccessTokenAlgorithm
 
 /**
  * SIGNING_ALGORITHMS' default: ES256 first, the algorithm of access tokens (every JWKS consumer of

@@ -1,22 +1,11 @@
 import { randomUUID } from 'node:crypto'
+import type { AccessTokenClaims as SharedClaims } from '@tollgate/verifier'
 
-export const ACCESS_TOKEN_TYPE = 'at+jwt'
+// The token's typ and claims are the verifier's (packages/verifier/src/claims.ts): one definition for both sides.
+export { ACCESS_TOKEN_TYPE } from '@tollgate/verifier'
 
-/** The claims of a tollgate access token (RFC 9068 profile). */
-export interface AccessTokenClaims {
-  iss: string
-  sub: string
-  aud: string
-  exp: number
-  iat: number
-  jti: string
-  client_id: string
-  scope: string
-  /** The session (refresh-token family) of a user token; absent for client_credentials tokens. */
-  sid?: string
-  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to. */
-  cnf?: { jkt: string }
-}
+/** The claims of a tollgate access token: the verifier's, as tollgate issues them (one audience, cnf only with jkt). */
+export type AccessTokenClaims = Omit<SharedClaims, 'aud' | 'cnf'> & { aud: string; cnf?: { jkt: string } }
 
 export interface AccessTokenRequest {
   subject: string
