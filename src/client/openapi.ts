@@ -902,6 +902,8 @@ export interface components {
             ip: string | null;
             /** @description A refresh came from another network (/24, /64) or another user agent than the session had seen. */
             flagged: boolean;
+            /** @description The session is bound to a DPoP key (RFC 9449: its login sent a proof): its refresh token rotates only with a proof from that key, and its access tokens are used only as `Authorization: DPoP` with one. */
+            bound: boolean;
         };
         /** SessionList */
         SessionList: {
@@ -1021,7 +1023,7 @@ export interface components {
             ip: string | null;
             /** @description A refresh came from another network and another user agent than the session had seen. */
             flagged: boolean;
-            /** @description Its tokens are sender-constrained (bound to a client key). Always false until tollgate issues bound tokens. */
+            /** @description Its tokens are sender-constrained: bound to the DPoP key (RFC 9449) its login or code redemption sent a proof from. */
             bound: boolean;
         };
         /** AdminSecurityEvent */
@@ -2393,7 +2395,8 @@ export interface operations {
                      *           "expiresAt": "2025-03-21T10:02:11.021Z",
                      *           "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
                      *           "ip": "203.0.113.7",
-                     *           "flagged": false
+                     *           "flagged": false,
+                     *           "bound": true
                      *         },
                      *         {
                      *           "id": "a3c1e5f7-9b2d-4f6a-8e0c-2b4d6f8a0c1e",
@@ -2403,7 +2406,8 @@ export interface operations {
                      *           "expiresAt": "2025-03-21T10:02:11.021Z",
                      *           "userAgent": "tollgate-cli/1.0",
                      *           "ip": "203.0.113.7",
-                     *           "flagged": false
+                     *           "flagged": false,
+                     *           "bound": false
                      *         }
                      *       ]
                      *     }

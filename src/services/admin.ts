@@ -56,8 +56,7 @@ function adminSession(session: SessionRecord): AdminSession {
     userAgent: session.userAgent,
     ip: session.ip,
     flagged: session.flaggedAt !== null,
-    // No session is sender-constrained yet: when tokens can be bound to a client key, this reads the binding.
-    bound: false,
+    bound: session.dpopJkt !== null,
   }
 }
 

@@ -76,7 +76,9 @@ export const AdminSessionSchema = Type.Object(
     userAgent: Type.Union([Type.String(), Type.Null()], { description: 'The device, as its user agent last said.' }),
     ip: Type.Union([Type.String(), Type.Null()], { description: 'The address it was last used from.' }),
     flagged: Type.Boolean({ description: 'A refresh came from another network and another user agent than the session had seen.' }),
-    bound: Type.Boolean({ description: 'Its tokens are sender-constrained (bound to a client key). Always false until tollgate issues bound tokens.' }),
+    bound: Type.Boolean({
+      description: 'Its tokens are sender-constrained: bound to the DPoP key (RFC 9449) its login or code redemption sent a proof from.',
+    }),
   },
   { title: 'AdminSession', description: 'A live session of a user.' },
 )

@@ -28,6 +28,7 @@ export function createListSessions(deps: { store: AccountStore; clock: Clock }) 
         userAgent: session.userAgent,
         ip: session.ip,
         flagged: session.flaggedAt !== null,
+        bound: session.dpopJkt !== null,
       }))
     },
   }

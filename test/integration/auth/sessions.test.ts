@@ -35,9 +35,10 @@ describe('GET /v1/auth/sessions', () => {
     expect(sessions.map((s) => s.current)).toEqual([true, false])
     expect(sessions.map((s) => s.userAgent)).toEqual(['Laptop/2', 'Phone/1'])
     const [current] = sessions
-    expect(Object.keys(current!).sort()).toEqual(['createdAt', 'current', 'expiresAt', 'flagged', 'id', 'ip', 'lastUsedAt', 'userAgent'])
+    expect(Object.keys(current!).sort()).toEqual(['bound', 'createdAt', 'current', 'expiresAt', 'flagged', 'id', 'ip', 'lastUsedAt', 'userAgent'])
     expect(current!.ip).toBe('127.0.0.1')
     expect(current!.flagged).toBe(false)
+    expect(current!.bound).toBe(false)
     const days = (Date.parse(current!.expiresAt) - Date.parse(current!.createdAt)) / 86_400_000
     expect(days).toBeCloseTo(7, 3)
     expect((await list(first.authorization)).map((s) => s.current)).toEqual([false, true])

@@ -115,6 +115,11 @@ export const SessionSchema = Type.Object(
     userAgent: Type.Union([Type.String(), Type.Null()]),
     ip: Type.Union([Type.String(), Type.Null()]),
     flagged: Type.Boolean({ description: 'A refresh came from another network (/24, /64) or another user agent than the session had seen.' }),
+    bound: Type.Boolean({
+      description:
+        'The session is bound to a DPoP key (RFC 9449: its login sent a proof): its refresh token rotates only with a proof from that key, ' +
+        'and its access tokens are used only as `Authorization: DPoP` with one.',
+    }),
   },
   { title: 'Session', description: 'One login and everything refreshed from it.' },
 )
@@ -128,6 +133,7 @@ const exampleSession = (id: string, current: boolean, userAgent: string) => ({
   userAgent,
   ip: '203.0.113.7',
   flagged: false,
+  bound: current,
 })
 
 export const SessionListSchema = Type.Object(
