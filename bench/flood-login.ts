@@ -17,7 +17,7 @@
  * 10 here unless set, so that the wait after flood 3 stays short.
  */
 import { randomBytes } from 'node:crypto'
-import { buildApp } from '../src/app.js'
+import { buildServer } from '../src/server.js'
 import { openBenchDatabase } from './lib/database.js'
 import { benchConfig } from './servers/tollgate.js'
 
@@ -85,7 +85,7 @@ async function main() {
     TRUST_PROXY: 'true',
     MAX_EVENT_LOOP_DELAY_MS: '0',
   })
-  const app = await buildApp(config, { logger: false })
+  const app = await buildServer(config, { logger: false })
   try {
     const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 })
     const email = `owner-${randomBytes(4).toString('hex')}@example.com`

@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import Fastify, { type FastifyHttpOptions, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
 import { renderError, renderNotFound } from './http/error-renderer.js'
@@ -41,23 +42,25 @@ export interface BuildAppOptions {
   database?: Database
   /** Override the logger (tests pass false). */
   logger?: FastifyServerOptions['logger']
+  /** Socket and timeout options of the HTTP server: src/server.ts gives them, an app that is only injected needs none. */
+  server?: ServerOptions
 }
 
+export type ServerOptions = Pick<
+  FastifyHttpOptions<Server>,
+  'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'forceCloseConnections' | 'http'
+>
+
 /**
- * Builds the whole service as a Fastify instance, ready but not listening. `src/server.ts`, the
- * tests and the benchmarks all build it through here.
+ * Builds the whole service as a Fastify instance, ready but not listening. `src/server.ts` (through
+ * buildServer), the tests and the benchmarks all build it through here.
  */
 export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   const app = Fastify({
+    ...options.server,
     logger: options.logger ?? loggerOptions(config),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    connectionTimeout: config.CONNECTION_TIMEOUT_SECONDS * 1000,
-    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
-    requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
     trustProxy: trustProxyOption(config.TRUST_PROXY),
-    // Node enforces headersTimeout and requestTimeout only when it sweeps its connections, every
-    // 30 s by default: without this a slowloris socket outlives HEADERS_TIMEOUT_SECONDS by up to 30 s.
-    http: { connectionsCheckingInterval: 1000 },
     // Malformed URLs (bad percent-encoding) fail in the router, before the error handler.
     frameworkErrors: renderError,
     // A request that still reaches a closing instance (on a connection opened before the close)
@@ -65,15 +68,9 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
     return503OnClosing: false,
     // Opening the embedded PGlite and applying migrations can take several seconds on a busy machine.
     pluginTimeout: 60_000,
-    forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: { removeAdditional: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
-
-  // Slow clients: a socket that has not sent its headers in time is closed, and the number of
-  // open sockets is capped so a flood of them cannot exhaust the process.
-  app.server.headersTimeout = config.HEADERS_TIMEOUT_SECONDS * 1000
-  app.server.maxConnections = config.MAX_CONNECTIONS
 
   app.setValidatorCompiler(validatorCompiler)
   app.setErrorHandler(renderError)

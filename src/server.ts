@@ -4,7 +4,7 @@ import { Server as NetServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
+import { buildApp, type BuildAppOptions, type ServerOptions } from './app.js'
 import { ConfigError, EXIT_CONFIG, loadConfig, type Config } from './config.js'
 import { listenForMetrics } from './plugins/external/metrics.js'
 import { KeyDecryptionError } from './services/key-encryption-key.js'
@@ -20,8 +20,31 @@ import { KeyDecryptionError } from './services/key-encryption-key.js'
 /** After the listener closes, how long connections accepted just before get to deliver their request. */
 const ACCEPTED_SETTLE_MS = 1000
 
+/** The HTTP server's socket and timeout options, from the config. */
+export function serverOptions(config: Config): ServerOptions {
+  return {
+    connectionTimeout: config.CONNECTION_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    // Node enforces headersTimeout and requestTimeout only when it sweeps its connections, every
+    // 30 s by default: without this a slowloris socket outlives HEADERS_TIMEOUT_SECONDS by up to 30 s.
+    http: { connectionsCheckingInterval: 1000 },
+    forceCloseConnections: 'idle',
+  }
+}
+
+/** The app with the server options of a process that listens: what startServer and the benchmarks serve. */
+export async function buildServer(config: Config, options: Omit<BuildAppOptions, 'server'> = {}) {
+  const app = await buildApp(config, { ...options, server: serverOptions(config) })
+  // Slow clients: a socket that has not sent its headers in time is closed, and the number of
+  // open sockets is capped so a flood of them cannot exhaust the process.
+  app.server.headersTimeout = config.HEADERS_TIMEOUT_SECONDS * 1000
+  app.server.maxConnections = config.MAX_CONNECTIONS
+  return app
+}
+
 export async function startServer(config: Config) {
-  const app = await buildApp(config)
+  const app = await buildServer(config)
   let metrics: Awaited<ReturnType<typeof listenForMetrics>> | undefined
   const grace = (config.DRAIN_DELAY_SECONDS + config.SHUTDOWN_TIMEOUT_SECONDS) * 1000
   closeWithGrace({ delay: grace, logger: app.log }, async ({ signal, err }) => {

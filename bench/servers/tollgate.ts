@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildApp, type App } from '../../src/app.js'
+import type { App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import { buildServer } from '../../src/server.js'
 import { argon2Parameters, createPasswordHasher } from '../../src/services/password-hasher.js'
 import type { LoadRequest } from '../lib/load.js'
 import { benchEnvironment, type BenchServer, type RunCheck } from '../lib/server.js'
@@ -74,7 +75,7 @@ async function counts(app: App, userIds: string[]) {
 
 export async function start(): Promise<BenchServer> {
   const { config, cleanup } = benchConfig()
-  const app = await buildApp(config, { logger: false })
+  const app = await buildServer(config, { logger: false })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   const digest = await createPasswordHasher(argon2Parameters(config)).hash(PASSWORD)
   const json = (value: unknown) => JSON.stringify(value)
