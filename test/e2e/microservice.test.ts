@@ -1,44 +1,15 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { dpopKey, dpopProof } from '../helpers/dpop.js'
+import { startExample } from './example.js'
 import { startService } from './service.js'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const run = promisify(execFile)
 const serverDatabase = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
-
-/** Starts examples/microservice as its own process and resolves to its base URL. */
-async function startExample(env: Record<string, string>): Promise<{ baseUrl: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [`${ROOT}examples/microservice/server.mjs`], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`example did not start: ${output}`))
-    }, 15_000)
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`example exited with ${code}: ${output}`))
-    })
-  })
-  return { baseUrl, child }
-}
 
 const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid
 const expOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp
