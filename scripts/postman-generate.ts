@@ -256,6 +256,50 @@ function withAdminAuth(folder: Record<string, Json>): Record<string, Json> {
   }
 }
 
+/** Postman's in-app callback URL (with useBrowser, Postman uses https://oauth.pstmn.io/v1/browser-callback instead). */
+const POSTMAN_CALLBACK = 'https://oauth.pstmn.io/v1/callback'
+
+/**
+ * The oidc folder signs in with Postman's OAuth 2.0 helper, "Authorization Code (With PKCE)": a
+ * public client registered for Postman's callback URLs (README: "Postman's OAuth 2.0 helper"), S256,
+ * the client id in the token request's body (no secret). Keys as Postman exports them (Collection
+ * v2.1 `auth.oauth2`).
+ */
+function withAuthorizationCode(folder: Record<string, Json>): Record<string, Json> {
+  const items = (folder.item ?? []) as Array<Record<string, Json>>
+  for (const item of items) {
+    const request = item.request as Record<string, Json>
+    // A request without auth inherits the folder's: the bearer-token ones (userinfo) take the
+    // helper's token; the pages a browser opens send none.
+    if ((request.auth as { type?: string } | undefined)?.type === 'bearer') delete request.auth
+    else request.auth ??= { type: 'noauth' }
+  }
+  const entry = (key: string, value: string | boolean) => ({ key, value, type: typeof value === 'boolean' ? 'boolean' : 'string' })
+  return {
+    ...folder,
+    item: items,
+    auth: {
+      type: 'oauth2',
+      oauth2: [
+        entry('grant_type', 'authorization_code_with_pkce'),
+        entry('authUrl', '{{baseUrl}}/oauth/authorize'),
+        entry('accessTokenUrl', '{{baseUrl}}/oauth/token'),
+        entry('refreshTokenUrl', '{{baseUrl}}/oauth/token'),
+        entry('clientId', '{{postmanClientId}}'),
+        entry('clientSecret', ''),
+        entry('client_authentication', 'body'),
+        entry('redirect_uri', POSTMAN_CALLBACK),
+        entry('useBrowser', false),
+        entry('scope', '{{postmanScope}}'),
+        entry('challengeAlgorithm', 'S256'),
+        entry('state', '{{$randomUUID}}'),
+        entry('tokenName', 'tollgate (authorization code + PKCE)'),
+        entry('addTokenTo', 'header'),
+      ],
+    },
+  }
+}
+
 const VARIABLES = [
   { key: 'baseUrl', value: 'http://localhost:3000', description: 'Where tollgate runs.' },
   { key: 'email', value: '', description: 'The account of the Flow folder; a fresh one is made up when empty.' },
@@ -270,6 +314,14 @@ const VARIABLES = [
     description: 'A client allowed the admin scopes (`tollgate clients create --name ops --scopes "admin:read admin:write"`), for the admin folder.',
   },
   { key: 'adminClientSecret', value: '', description: 'Its secret.' },
+  {
+    key: 'postmanClientId',
+    value: '',
+    description:
+      "A public client registered for Postman's callback URLs (README: \"Postman's OAuth 2.0 helper\"), for the oidc folder's " +
+      'Authorization Code (With PKCE) setup: Get New Access Token signs in at tollgate\'s login page.',
+  },
+  { key: 'postmanScope', value: 'openid profile email offline_access', description: 'The scopes Postman asks that client for.' },
   { key: 'adminAccessToken', value: '', description: "Set by the admin folder's pre-request script (client_credentials)." },
   { key: 'adminAccessTokenExpiresAt', value: '', description: 'When that token expires (ms since the epoch).' },
 ]
@@ -302,7 +354,7 @@ const converted = await convert()
 let serialized = JSON.stringify(converted)
 for (const [from, to] of Object.entries(RENAMED_VARIABLES)) serialized = serialized.replaceAll(`{{${from}}}`, `{{${to}}}`)
 const collection = JSON.parse(serialized) as Collection
-collection.item = [flowFolder(), ...collection.item.map((folder) => (folder.name === 'admin' ? withAdminAuth(folder) : folder))] as Collection['item']
+collection.item = [flowFolder(), ...collection.item.map((folder) => (folder.name === 'admin' ? withAdminAuth(folder) : folder.name === 'oidc' ? withAuthorizationCode(folder) : folder))] as Collection['item']
 collection.variable = VARIABLES.map((variable) => ({ ...variable, type: 'string' }))
 stableIds(collection, 'tollgate')
 const output = `${JSON.stringify(collection, null, 2)}\n`
