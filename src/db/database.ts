@@ -93,12 +93,28 @@ type QueryArguments = Parameters<pg.Client['query']>
 
 const isQueryTimeout = (error: unknown) => error instanceof Error && error.message === 'Query read timeout'
 
+/**
+ * An error after which client and server no longer agree on the connection's state, though its
+ * socket still works: a statement pg knows as parsed there is gone ('(unnamed) prepared statement
+ * does not exist', 26000), or the server saw a message out of step (08P01 protocol_violation).
+ * Every later query on it could fail the same way, or read another query's reply.
+ */
+const isLostProtocolState = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === '26000' || code === '08P01'
+}
+
 /** Connections destroyed on purpose: their end is no news to report. */
 const discarded = new WeakSet<pg.Client>()
 
 function destroyConnection(client: pg.Client) {
   discarded.add(client)
-  ;(client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy()
+  // Not queryable from now on (pg's own mark for a broken connection): the queries queued on it
+  // fail at once instead of behind the lost one, and pg-pool removes it when it is released, even
+  // before the socket's end is seen, instead of handing it to the next request.
+  const internals = client as unknown as { _queryable: boolean; connection: { stream: { destroy(): void } } }
+  internals._queryable = false
+  internals.connection.stream.destroy()
 }
 
 /**
@@ -109,7 +125,8 @@ function destroyConnection(client: pg.Client) {
  * every idle one: the server did not even answer its statement_timeout, so the network or the
  * server went silent, and an idle connection would only find out on the next request. The next
  * queries open fresh connections. A query with its own shorter timeout (the readiness ping) takes
- * only its own connection down.
+ * only its own connection down. A connection whose protocol state was lost (isLostProtocolState)
+ * is destroyed alone, for the same reason: Prisma's transactions release it without an error.
  */
 export function discardSilentConnections(pool: pg.Pool, onIdleError: (error: Error) => void): { discardIdle(): void } {
   const idle = new Set<pg.Client>()
@@ -128,6 +145,7 @@ export function discardSilentConnections(pool: pg.Pool, onIdleError: (error: Err
     client.query = ((...args: QueryArguments) => {
       const ownTimeout = typeof args[0] === 'object' && args[0] !== null && 'query_timeout' in args[0]
       const onError = (error: unknown) => {
+        if (isLostProtocolState(error)) return destroyConnection(client)
         if (!isQueryTimeout(error)) return
         destroyConnection(client)
         if (!ownTimeout) for (const other of idle) destroyConnection(other)

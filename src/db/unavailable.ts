@@ -22,6 +22,8 @@ const SOCKET_CODES: Record<string, DatabaseFailureKind> = {
   ECONNABORTED: 'connection_lost',
   EPIPE: 'connection_lost',
   ETIMEDOUT: 'timeout',
+  // A query written to a connection destroyed under it (see discardSilentConnections).
+  ERR_STREAM_DESTROYED: 'connection_lost',
 }
 
 // pg's own errors carry no code: their messages are its API.
@@ -31,15 +33,26 @@ const PG_MESSAGES: Array<[RegExp, DatabaseFailureKind]> = [
   [/^Connection terminated due to connection timeout$/, 'timeout'],
   [/^Connection terminated( unexpectedly)?$/, 'connection_lost'],
   [/not queryable$/, 'connection_lost'],
+  // The server answered something pg did not expect: the connection's protocol state is lost.
+  [/^Received unexpected \w+ message from backend\.$/, 'connection_lost'],
 ]
 
-/** SQLSTATEs of a server that is going away, refusing connections, or cancelling a wait. */
+/**
+ * SQLSTATEs of a server that is going away, refusing connections, or cancelling a wait, and of a
+ * connection whose protocol state client and server no longer agree on.
+ */
 function sqlStateKind(code: string): DatabaseFailureKind | undefined {
-  if (code.startsWith('08')) return 'connection_lost' // connection_exception
+  if (code.startsWith('08')) return 'connection_lost' // connection_exception, 08P01 protocol_violation
   switch (code) {
     case '57P01': // admin_shutdown
     case '57P02': // crash_shutdown
+    case '57P05': // idle_session_timeout: the server closed the connection
     case '25P03': // idle_in_transaction_session_timeout: the server closed the connection
+      return 'connection_lost'
+    // invalid_sql_statement_name: '(unnamed) prepared statement does not exist'. The service only
+    // binds statements it has just parsed or knows parsed on that connection, so the server lost
+    // them (a reset session, messages out of step): the connection is discarded and a retry works.
+    case '26000':
       return 'connection_lost'
     case '57P03': // cannot_connect_now (starting up, recovering)
     case '53300': // too_many_connections
