@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { UNSUPPORTED_GRANT_TYPE_DESCRIPTION } from '../domain/oauth/grants.js'
 import { OAUTH_ERRORS, PROBLEMS, type OAuthErrorCode, type ProblemCode } from '../errors.js'
 import { ENTITY_TAG_LIST_PATTERN } from './conditional-requests.js'
 
@@ -253,7 +254,7 @@ const OAUTH_EXAMPLE_DESCRIPTIONS: Record<OAuthErrorCode, string> = {
   invalid_client: 'Client authentication failed',
   invalid_grant: 'The refresh token is invalid, expired or revoked',
   unauthorized_client: 'The client may not use this grant type',
-  unsupported_grant_type: 'Supported grant types: authorization_code, client_credentials, refresh_token',
+  unsupported_grant_type: UNSUPPORTED_GRANT_TYPE_DESCRIPTION,
   invalid_scope: 'The requested scope exceeds the client\'s scopes',
   unsupported_token_type: 'The token type cannot be revoked',
   invalid_dpop_proof: 'The DPoP proof is for another URL',

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js'
 import { OIDC_SCOPES, SUPPORTED_CLAIMS } from '../domain/oidc/claims.js'
+import { GRANT_TYPES } from '../domain/oauth/grants.js'
 import { CODE_CHALLENGE_METHODS } from '../domain/oidc/pkce.js'
 import { DPOP_ALGORITHMS } from '../domain/dpop/proof.js'
 import { PROMPTS } from '../domain/oidc/authorization-request.js'
@@ -23,7 +24,7 @@ export function authorizationServerMetadata(config: DiscoveryConfig) {
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
     introspection_endpoint: `${issuer}/oauth/introspect`,
-    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grant_types_supported: [...GRANT_TYPES],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     code_challenge_methods_supported: [...CODE_CHALLENGE_METHODS],

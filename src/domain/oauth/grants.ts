@@ -1,22 +1,18 @@
-/** The grant types a client may be allowed (oauth_clients.grant_types). */
-export const CLIENT_GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
-export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number]
+/**
+ * The grant registry: every grant POST /oauth/token serves (`password` is deliberately absent), in
+ * the order the discovery document lists them. What a client may be registered for, the token
+ * endpoint's dispatch (one module per grant in services/oauth/grants/, keyed by this type) and
+ * `grant_types_supported` all read this one list.
+ */
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const
+export type GrantType = (typeof GRANT_TYPES)[number]
 
-export function isClientGrantType(value: string): value is ClientGrantType {
-  return (CLIENT_GRANT_TYPES as readonly string[]).includes(value)
+export function isGrantType(value: string): value is GrantType {
+  return (GRANT_TYPES as readonly string[]).includes(value)
 }
 
-/** The form parameters of POST /oauth/token that any grant may read. */
-export interface TokenRequestParameters {
-  grant_type?: string | undefined
-  scope?: string | undefined
-  refresh_token?: string | undefined
-  code?: string | undefined
-  redirect_uri?: string | undefined
-  code_verifier?: string | undefined
-  client_id?: string | undefined
-  client_secret?: string | undefined
-}
+/** The error_description of `unsupported_grant_type`: the grants in alphabetical order. */
+export const UNSUPPORTED_GRANT_TYPE_DESCRIPTION = `Supported grant types: ${[...GRANT_TYPES].sort().join(', ')}`
 
 /** A client as the token endpoint knows it once it has authenticated or identified itself. */
 export interface AuthenticatedClient {
@@ -40,22 +36,4 @@ export interface TokenResponse {
   refresh_token?: string
   /** authorization_code with `openid`: the OpenID Connect ID token. */
   id_token?: string
-}
-
-export interface GrantContext {
-  client: AuthenticatedClient
-  params: TokenRequestParameters
-  ip: string | null
-  userAgent: string | null
-  /** The thumbprint of the key of the request's valid DPoP proof, when it carried one. */
-  dpopJkt: string | undefined
-}
-
-/**
- * One module per grant, all with this shape (as in node-oidc-provider's lib/actions/grants):
- * whether a public client may use it, and the handler that turns a request into tokens.
- */
-export interface Grant {
-  allowsPublicClients: boolean
-  handle(context: GrantContext): Promise<TokenResponse>
 }

@@ -5,12 +5,10 @@ import { createOAuthClientsRepository } from '../../repositories/oauth-clients.j
 import { createAccessTokenCheck } from '../../services/oauth/access-token-check.js'
 import { createOAuthClientService, type OAuthClientService } from '../../services/oauth/clients.js'
 import { createOidcPageKeys, type OidcPageKeys } from '../../http/pages/page-keys.js'
-import { createAuthorizationCodeGrant } from '../../services/oauth/grants/authorization-code.js'
-import { createClientCredentialsGrant } from '../../services/oauth/grants/client-credentials.js'
+import { createGrants } from '../../services/oauth/grants/index.js'
 import { createAuthorizationService, type AuthorizationService } from '../../services/oidc/authorization.js'
 import { createLogoutService, type LogoutService } from '../../services/oidc/logout.js'
 import { createUserInfoService, type UserInfoService } from '../../services/oidc/userinfo.js'
-import { createRefreshTokenGrant } from '../../services/oauth/grants/refresh-token.js'
 import { createOAuthIntrospectionService, type OAuthIntrospectionService } from '../../services/oauth/introspection.js'
 import { createOAuthRevocationService, type OAuthRevocationService } from '../../services/oauth/revocation.js'
 import { createOAuthTokenService, type OAuthTokenService } from '../../services/oauth/token.js'
@@ -64,11 +62,7 @@ export default fp<{ config: Config }>(
       clients,
       token: createOAuthTokenService({
         clients,
-        grants: {
-          authorization_code: createAuthorizationCodeGrant({ sessions: app.sessions, accounts: app.accounts, keys: app.keys, clock, config }),
-          client_credentials: createClientCredentialsGrant({ accessTokens: app.accessTokens }),
-          refresh_token: createRefreshTokenGrant({ sessions: app.sessions }),
-        },
+        grants: createGrants({ sessions: app.sessions, accounts: app.accounts, keys: app.keys, accessTokens: app.accessTokens, clock, config }),
         dpop: app.dpop,
         metrics: {
           issued: (grantType) => issued.inc({ grant_type: grantType }),

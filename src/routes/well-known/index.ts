@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { GRANT_TYPES } from '../../domain/oauth/grants.js'
 import { IfNoneMatchSchema as IfNoneMatchValueSchema, noBody } from '../../http/schemas.js'
 import { ifNoneMatchHits } from '../../http/conditional-requests.js'
 
@@ -75,7 +76,7 @@ const METADATA_EXAMPLE = {
   jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
   revocation_endpoint: 'http://localhost:3000/oauth/revoke',
   introspection_endpoint: 'http://localhost:3000/oauth/introspect',
-  grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+  grant_types_supported: [...GRANT_TYPES],
   response_types_supported: ['code'],
   response_modes_supported: ['query'],
   code_challenge_methods_supported: ['S256'],

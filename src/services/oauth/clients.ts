@@ -1,7 +1,7 @@
 import { SIGNING_ALGORITHMS } from '../../domain/keys/key-provider.js'
 import { usableCredentials, type ClientCredentials } from '../../domain/oauth/client-auth.js'
 import { clientSecretMatches, generateClientId, generateClientSecret, hashClientSecret } from '../../domain/oauth/client-secret.js'
-import { isClientGrantType, type AuthenticatedClient, type ClientGrantType } from '../../domain/oauth/grants.js'
+import { isGrantType, type AuthenticatedClient, type GrantType } from '../../domain/oauth/grants.js'
 import { redirectUriProblem } from '../../domain/oauth/redirect-uri.js'
 import { isScopeToken } from '../../domain/oauth/scope.js'
 import { OAuthError, ProblemError } from '../../errors.js'
@@ -36,7 +36,7 @@ export interface OAuthClientView {
   clientId: string
   name: string
   type: ClientType
-  grantTypes: ClientGrantType[]
+  grantTypes: GrantType[]
   scopes: string[]
   audience: string | null
   redirectUris: string[]
@@ -51,7 +51,7 @@ export interface OAuthClientView {
 }
 
 // A client with redirect URIs signs users in; one without is a service (client_credentials).
-const DEFAULT_GRANT_TYPES = (input: CreateClientInput): readonly ClientGrantType[] =>
+const DEFAULT_GRANT_TYPES = (input: CreateClientInput): readonly GrantType[] =>
   (input.redirectUris?.length ?? 0) > 0 || input.type === 'public' ? ['authorization_code', 'refresh_token'] : ['client_credentials']
 // Compared against when the client is unknown, so that an unknown id costs the same as a wrong secret.
 const UNKNOWN_CLIENT_HASH = '0'.repeat(64)
@@ -225,7 +225,7 @@ function validateClientSettings(input: CreateClientInput, signingAlgorithms: rea
   if (badScope !== undefined) throw new ProblemError('validation_failed', `Not a valid scope: ${JSON.stringify(badScope)}`)
   const grantTypes = [...new Set(input.grantTypes ?? DEFAULT_GRANT_TYPES(input))]
   if (grantTypes.length === 0) throw new ProblemError('validation_failed', 'A client needs at least one grant type')
-  const badGrant = grantTypes.find((grant) => !isClientGrantType(grant))
+  const badGrant = grantTypes.find((grant) => !isGrantType(grant))
   if (badGrant !== undefined) throw new ProblemError('validation_failed', `Unsupported grant type: ${JSON.stringify(badGrant)}`)
   if (type === 'public' && grantTypes.includes('client_credentials')) {
     throw new ProblemError('validation_failed', 'A public client cannot use client_credentials: it has no secret')
@@ -264,7 +264,7 @@ function view(record: OAuthClientRecord): OAuthClientView {
     clientId: record.clientId,
     name: record.name,
     type: record.secretHash === null ? 'public' : 'confidential',
-    grantTypes: record.grantTypes.filter(isClientGrantType),
+    grantTypes: record.grantTypes.filter(isGrantType),
     scopes: record.scopes,
     audience: record.audience,
     redirectUris: record.redirectUris,

@@ -1,13 +1,10 @@
 import type { ClientCredentials } from '../../domain/oauth/client-auth.js'
-import type { Grant, TokenRequestParameters, TokenResponse } from '../../domain/oauth/grants.js'
+import { isGrantType, UNSUPPORTED_GRANT_TYPE_DESCRIPTION, type GrantType, type TokenResponse } from '../../domain/oauth/grants.js'
 import { OAuthError, oauthErrorOf } from '../../errors.js'
 import type { DpopPresentation } from '../../domain/dpop/proof.js'
 import type { DpopService } from '../dpop.js'
 import type { OAuthClientService } from './clients.js'
-
-/** The grants POST /oauth/token serves; `password` is deliberately absent. */
-export const TOKEN_GRANT_TYPES = ['authorization_code', 'client_credentials', 'refresh_token'] as const
-export type TokenGrantType = (typeof TOKEN_GRANT_TYPES)[number]
+import type { Grant, TokenRequestParameters } from './grants/index.js'
 
 export interface TokenRequest {
   /** Read from the Authorization header and the body by the HTTP layer. */
@@ -20,14 +17,14 @@ export interface TokenRequest {
 }
 
 export interface TokenMetrics {
-  issued(grantType: TokenGrantType): void
+  issued(grantType: GrantType): void
   refused(grantType: string, error: string): void
 }
 
 /** POST /oauth/token: picks the grant, authenticates the client the way that grant requires, runs it. */
 export function createOAuthTokenService(deps: {
   clients: Pick<OAuthClientService, 'authenticate'>
-  grants: Record<TokenGrantType, Grant>
+  grants: Record<GrantType, Grant>
   dpop: Pick<DpopService, 'check'>
   metrics?: TokenMetrics
 }) {
@@ -36,7 +33,7 @@ export function createOAuthTokenService(deps: {
       const grantType = request.params.grant_type
       try {
         if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required')
-        if (!isTokenGrantType(grantType)) throw new OAuthError('unsupported_grant_type', `Supported grant types: ${TOKEN_GRANT_TYPES.join(', ')}`)
+        if (!isGrantType(grantType)) throw new OAuthError('unsupported_grant_type', UNSUPPORTED_GRANT_TYPE_DESCRIPTION)
         const grant = deps.grants[grantType]
         const client = await deps.clients.authenticate(request.credentials, { allowPublic: grant.allowsPublicClients })
         // RFC 9449 §5: a proof is checked once the client is known (it may be registered as requiring one).
@@ -46,7 +43,7 @@ export function createOAuthTokenService(deps: {
         return response
       } catch (error) {
         const refused = oauthErrorOf(error)
-        if (refused) deps.metrics?.refused(grantType && isTokenGrantType(grantType) ? grantType : 'other', refused)
+        if (refused) deps.metrics?.refused(grantType && isGrantType(grantType) ? grantType : 'other', refused)
         throw error
       }
     },
@@ -54,7 +51,3 @@ export function createOAuthTokenService(deps: {
 }
 
 export type OAuthTokenService = ReturnType<typeof createOAuthTokenService>
-
-function isTokenGrantType(value: string): value is TokenGrantType {
-  return (TOKEN_GRANT_TYPES as readonly string[]).includes(value)
-}

@@ -1,6 +1,6 @@
 import type { Config } from '../../../config.js'
 import type { KeyProvider } from '../../../domain/keys/key-provider.js'
-import type { Grant } from '../../../domain/oauth/grants.js'
+import type { Grant } from './index.js'
 import { profileClaims } from '../../../domain/oidc/claims.js'
 import { buildIdTokenClaims, signIdToken } from '../../../domain/oidc/id-token.js'
 import { parseScope } from '../../../domain/tokens/access-token.js'

@@ -1,4 +1,4 @@
-import type { Grant } from '../../../domain/oauth/grants.js'
+import type { Grant } from './index.js'
 import { OAuthError } from '../../../errors.js'
 import type { SessionService } from '../../sessions/index.js'
 

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
-import type { AuthenticatedClient, Grant } from '../../../../src/domain/oauth/grants.js'
+import type { AuthenticatedClient } from '../../../../src/domain/oauth/grants.js'
+import type { Grant } from '../../../../src/services/oauth/grants/index.js'
 import { OAuthError } from '../../../../src/errors.js'
 import { clientCredentialsOf } from '../../../../src/http/authorization.js'
 import { createOAuthTokenService } from '../../../../src/services/oauth/token.js'
