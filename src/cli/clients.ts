@@ -9,13 +9,15 @@ const USAGE = `usage: tollgate clients <command>
 
   create --name NAME --scopes "a b" [--type confidential|public] [--grants "g ..."] [--audience AUD]
          [--redirect-uris "uri ..."] [--post-logout-redirect-uris "uri ..."] [--first-party]
-         [--alg ES256|RS256|EdDSA] [--dpop] [--json]
+         [--alg ES256|RS256|EdDSA] [--id-token-alg ES256|RS256|EdDSA] [--dpop] [--json]
          creates a client. A confidential one (the default) gets a secret, printed once
          (--json: {"client_id","client_secret"}); a public one (SPA, native app) has none.
          With --redirect-uris (or --type public) the grants default to authorization_code and
          refresh_token, else to client_credentials. Scopes are the ones the client may ask for
          (openid profile email offline_access for OpenID Connect); --first-party skips consent.
          --alg: the algorithm of its access tokens, one of SIGNING_ALGORITHMS (default: the first).
+         --id-token-alg: the algorithm of its ID tokens (OIDC id_token_signed_response_alg), one of
+         SIGNING_ALGORITHMS (default: RS256 when configured, else the first).
          --dpop: its token requests must carry a DPoP proof (RFC 9449), so all its tokens are bound.
   list [--all] [--json]      the clients (--all: deleted ones too)
   delete CLIENT_ID           the client can no longer authenticate
@@ -73,6 +75,7 @@ function parse(args: string[]) {
       'post-logout-redirect-uris': { type: 'string' },
       'first-party': { type: 'boolean', default: false },
       alg: { type: 'string' },
+      'id-token-alg': { type: 'string' },
       dpop: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
@@ -105,6 +108,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       postLogoutRedirectUris: words(values['post-logout-redirect-uris']),
       firstParty: values['first-party'],
       accessTokenSigningAlg: values.alg,
+      idTokenSigningAlg: values['id-token-alg'],
       dpopBoundAccessTokens: values.dpop,
     })
     if (values.json) {
@@ -119,6 +123,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       `  scopes:        ${client.scopes.join(' ')}`,
       `  audience:      ${client.audience ?? '(the default)'}`,
       `  token alg:     ${client.accessTokenSigningAlg ?? '(the default)'}`,
+      ...(client.idTokenSigningAlg === null ? [] : [`  ID token alg:  ${client.idTokenSigningAlg}`]),
       ...(client.dpopBoundAccessTokens ? ['  DPoP:          required (every token bound to the key of its proof)'] : []),
       ...(client.redirectUris.length > 0 ? [`  redirect URIs: ${client.redirectUris.join(' ')}`] : []),
       ...(client.postLogoutRedirectUris.length > 0 ? [`  post-logout:   ${client.postLogoutRedirectUris.join(' ')}`] : []),
@@ -185,6 +190,7 @@ function toJson(client: OAuthClientView) {
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     first_party: client.firstParty,
     access_token_signing_alg: client.accessTokenSigningAlg,
+    id_token_signed_response_alg: client.idTokenSigningAlg,
     created_at: client.createdAt.toISOString(),
     deleted_at: client.deletedAt?.toISOString() ?? null,
   }

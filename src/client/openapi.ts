@@ -837,6 +837,7 @@ export interface components {
             /** @description RP-Initiated Logout 1.0 */
             end_session_endpoint: string;
             subject_types_supported: string[];
+            /** @description Every configured algorithm (SIGNING_ALGORITHMS): a client may register any of them as its id_token_signed_response_alg. The first is what a client that registered none gets (RS256 when configured). */
             id_token_signing_alg_values_supported: string[];
             claims_supported: string[];
             prompt_values_supported: string[];
@@ -1583,7 +1584,8 @@ export interface operations {
                      *         "public"
                      *       ],
                      *       "id_token_signing_alg_values_supported": [
-                     *         "RS256"
+                     *         "RS256",
+                     *         "ES256"
                      *       ],
                      *       "claims_supported": [
                      *         "sub",

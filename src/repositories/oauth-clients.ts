@@ -13,13 +13,18 @@ export interface OAuthClientRecord {
   firstParty: boolean
   /** The algorithm of its access tokens; null: the default. */
   accessTokenSigningAlg: string | null
+  /** OIDC Registration id_token_signed_response_alg; null: the default. */
+  idTokenSigningAlg: string | null
   /** RFC 9449 §5.2 dpop_bound_access_tokens: token requests without a DPoP proof are refused. */
   dpopBoundAccessTokens: boolean
   createdAt: Date
   revokedAt: Date | null
 }
 
-export type NewOAuthClient = Omit<OAuthClientRecord, 'revokedAt' | 'dpopBoundAccessTokens'> & { dpopBoundAccessTokens?: boolean }
+export type NewOAuthClient = Omit<OAuthClientRecord, 'revokedAt' | 'dpopBoundAccessTokens' | 'idTokenSigningAlg'> & {
+  dpopBoundAccessTokens?: boolean
+  idTokenSigningAlg?: string | null
+}
 
 export function createOAuthClientsRepository(prisma: PrismaClient) {
   return {

@@ -4,7 +4,7 @@ import { GRANT_TYPES } from '../domain/oauth/grants.js'
 import { CODE_CHALLENGE_METHODS } from '../domain/oidc/pkce.js'
 import { DPOP_ALGORITHMS } from '../domain/dpop/proof.js'
 import { PROMPTS } from '../domain/oidc/authorization-request.js'
-import { idTokenAlgorithm } from '../domain/oidc/id-token.js'
+import { idTokenAlgorithms } from '../domain/oidc/id-token.js'
 
 const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const
 
@@ -50,7 +50,8 @@ export function openIdConfiguration(config: DiscoveryConfig) {
     userinfo_endpoint: `${config.ISSUER}/oauth/userinfo`,
     end_session_endpoint: `${config.ISSUER}/oauth/logout`,
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: [idTokenAlgorithm(config.SIGNING_ALGORITHMS)],
+    // Every configured algorithm (a client may register any of them), the default first.
+    id_token_signing_alg_values_supported: idTokenAlgorithms(config.SIGNING_ALGORITHMS),
     claims_supported: [...SUPPORTED_CLAIMS],
     prompt_values_supported: [...PROMPTS],
     claims_parameter_supported: false,

@@ -24,6 +24,8 @@ export interface AuthenticatedClient {
   audience: string | null
   /** RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof. */
   dpopBoundAccessTokens: boolean
+  /** OIDC Registration id_token_signed_response_alg; null: the default. */
+  idTokenSigningAlg: string | null
 }
 
 /** RFC 6749 §5.1 successful response. */

@@ -44,15 +44,25 @@ export function buildIdTokenClaims(input: {
 }
 
 /**
- * The algorithm of ID tokens: RS256, which OpenID Connect relying parties expect unless a client
- * registered another (OIDC Core §3.1.3.7, Registration §2), when the key set has it; else the
- * key set's default.
+ * The algorithm of a client's ID tokens: the one it registered (OIDC Registration §2
+ * id_token_signed_response_alg) when the key set can sign with it; otherwise RS256, which OpenID
+ * Connect relying parties expect of a client that registered none (OIDC Core §3.1.3.7), when the
+ * key set has it; else the key set's default. A registered algorithm taken out of
+ * SIGNING_ALGORITHMS (or still being published) falls back like the access tokens' does.
  */
-export function idTokenAlgorithm(available: readonly SigningAlgorithm[]): SigningAlgorithm {
+export function idTokenAlgorithm(available: readonly SigningAlgorithm[], registered?: string | null): SigningAlgorithm {
+  const chosen = available.find((alg) => alg === registered)
+  if (chosen) return chosen
   return available.includes('RS256') ? 'RS256' : available[0]!
 }
 
-/** The one place an ID token is signed. */
-export function signIdToken(keys: Pick<KeyProvider, 'signer' | 'algorithms'>, claims: IdTokenClaims): Promise<string> {
-  return keys.signer(idTokenAlgorithm(keys.algorithms())).sign({ ...claims }, { typ: ID_TOKEN_TYPE })
+/** The algorithms ID tokens may be signed with, the default first (discovery's id_token_signing_alg_values_supported). */
+export function idTokenAlgorithms(available: readonly SigningAlgorithm[]): SigningAlgorithm[] {
+  const preferred = idTokenAlgorithm(available)
+  return [preferred, ...available.filter((alg) => alg !== preferred)]
+}
+
+/** The one place an ID token is signed: with the client's registered algorithm, else the default. */
+export function signIdToken(keys: Pick<KeyProvider, 'signer' | 'algorithms'>, claims: IdTokenClaims, registered?: string | null): Promise<string> {
+  return keys.signer(idTokenAlgorithm(keys.algorithms(), registered)).sign({ ...claims }, { typ: ID_TOKEN_TYPE })
 }

@@ -102,7 +102,11 @@ export const OpenIdConfigurationSchema = Type.Object(
     userinfo_endpoint: Type.String(),
     end_session_endpoint: Type.String({ description: 'RP-Initiated Logout 1.0' }),
     subject_types_supported: Type.Array(Type.String()),
-    id_token_signing_alg_values_supported: Type.Array(Type.String()),
+    id_token_signing_alg_values_supported: Type.Array(Type.String(), {
+      description:
+        'Every configured algorithm (SIGNING_ALGORITHMS): a client may register any of them as its id_token_signed_response_alg. ' +
+        'The first is what a client that registered none gets (RS256 when configured).',
+    }),
     claims_supported: Type.Array(Type.String()),
     prompt_values_supported: Type.Array(Type.String()),
     claims_parameter_supported: Type.Boolean(),
@@ -118,7 +122,7 @@ export const OpenIdConfigurationSchema = Type.Object(
         userinfo_endpoint: 'http://localhost:3000/oauth/userinfo',
         end_session_endpoint: 'http://localhost:3000/oauth/logout',
         subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
+        id_token_signing_alg_values_supported: ['RS256', 'ES256'],
         claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'azp', 'name', 'email', 'email_verified'],
         prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
         claims_parameter_supported: false,

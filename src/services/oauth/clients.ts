@@ -27,6 +27,8 @@ export interface CreateClientInput {
   firstParty?: boolean | undefined
   /** The algorithm of its access tokens, one of SIGNING_ALGORITHMS; unset: the default (the first). */
   accessTokenSigningAlg?: string | undefined
+  /** OIDC Registration id_token_signed_response_alg, one of SIGNING_ALGORITHMS; unset: the default (RS256 when configured). */
+  idTokenSigningAlg?: string | undefined
   /** RFC 9449 §5.2: its token requests must carry a DPoP proof, so every token it gets is bound. */
   dpopBoundAccessTokens?: boolean | undefined
 }
@@ -44,6 +46,8 @@ export interface OAuthClientView {
   firstParty: boolean
   /** null: the default algorithm. */
   accessTokenSigningAlg: string | null
+  /** The algorithm of its ID tokens; null: the default. */
+  idTokenSigningAlg: string | null
   /** Token requests without a DPoP proof are refused. */
   dpopBoundAccessTokens: boolean
   createdAt: Date
@@ -177,7 +181,7 @@ export function createOAuthClientService(deps: {
       }
       if (credentials.method === 'none') {
         if (options.allowPublic && credentials.clientId === firstPartyClientId) {
-          return { clientId: firstPartyClientId, public: true, grantTypes: ['refresh_token'], scopes: [], audience: null, dpopBoundAccessTokens: false }
+          return { clientId: firstPartyClientId, public: true, grantTypes: ['refresh_token'], scopes: [], audience: null, dpopBoundAccessTokens: false, idTokenSigningAlg: null }
         }
         // A registered public client identifies itself by client_id alone; PKCE or its refresh
         // token's binding to it is what the grant then checks.
@@ -190,6 +194,7 @@ export function createOAuthClientService(deps: {
             scopes: record.scopes,
             audience: record.audience,
             dpopBoundAccessTokens: record.dpopBoundAccessTokens,
+            idTokenSigningAlg: record.idTokenSigningAlg,
           }
         }
         throw new OAuthError('invalid_client', 'Client authentication is required for this client')
@@ -207,6 +212,7 @@ export function createOAuthClientService(deps: {
         scopes: record.scopes,
         audience: record.audience,
         dpopBoundAccessTokens: record.dpopBoundAccessTokens,
+        idTokenSigningAlg: record.idTokenSigningAlg,
       }
     },
   }
@@ -240,14 +246,33 @@ function validateClientSettings(input: CreateClientInput, signingAlgorithms: rea
   if (!grantTypes.includes('authorization_code') && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
     throw new ProblemError('validation_failed', 'Redirect URIs are only for clients of the authorization_code grant')
   }
-  const accessTokenSigningAlg = input.accessTokenSigningAlg?.trim() || null
-  if (accessTokenSigningAlg !== null && !signingAlgorithms.includes(accessTokenSigningAlg)) {
-    throw new ProblemError(
-      'validation_failed',
-      `The access-token algorithm must be one of SIGNING_ALGORITHMS (${signingAlgorithms.join(', ')}), not ${JSON.stringify(accessTokenSigningAlg)}`,
-    )
+  const accessTokenSigningAlg = signingAlgorithm(input.accessTokenSigningAlg, signingAlgorithms, 'access-token')
+  const idTokenSigningAlg = signingAlgorithm(input.idTokenSigningAlg, signingAlgorithms, 'ID token')
+  if (idTokenSigningAlg !== null && !scopes.includes('openid')) {
+    throw new ProblemError('validation_failed', 'An ID token algorithm is only for clients that may ask for the openid scope')
   }
-  return { type, name, scopes, grantTypes, audience, redirectUris, postLogoutRedirectUris, firstParty: input.firstParty ?? false, accessTokenSigningAlg, dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false }
+  return {
+    type,
+    name,
+    scopes,
+    grantTypes,
+    audience,
+    redirectUris,
+    postLogoutRedirectUris,
+    firstParty: input.firstParty ?? false,
+    accessTokenSigningAlg,
+    idTokenSigningAlg,
+    dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
+  }
+}
+
+/** A registered algorithm: one of SIGNING_ALGORITHMS, or null for the default. */
+function signingAlgorithm(value: string | undefined, signingAlgorithms: readonly string[], what: string): string | null {
+  const alg = value?.trim() || null
+  if (alg !== null && !signingAlgorithms.includes(alg)) {
+    throw new ProblemError('validation_failed', `The ${what} algorithm must be one of SIGNING_ALGORITHMS (${signingAlgorithms.join(', ')}), not ${JSON.stringify(alg)}`)
+  }
+  return alg
 }
 
 function uris(values: readonly string[] | undefined, what: string): string[] {
@@ -271,6 +296,7 @@ function view(record: OAuthClientRecord): OAuthClientView {
     postLogoutRedirectUris: record.postLogoutRedirectUris,
     firstParty: record.firstParty,
     accessTokenSigningAlg: record.accessTokenSigningAlg,
+    idTokenSigningAlg: record.idTokenSigningAlg,
     dpopBoundAccessTokens: record.dpopBoundAccessTokens,
     createdAt: record.createdAt,
     deletedAt: record.revokedAt,

@@ -84,7 +84,8 @@ describe('GET /.well-known/oauth-authorization-server', () => {
     expect(response.json()).toMatchObject({
       ...metadata,
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: [t.config.SIGNING_ALGORITHMS.includes('RS256') ? 'RS256' : t.config.SIGNING_ALGORITHMS[0]],
+      // Every configured algorithm, the default (RS256 when configured) first.
+      id_token_signing_alg_values_supported: [...t.config.SIGNING_ALGORITHMS].sort((a, b) => Number(b === 'RS256') - Number(a === 'RS256')),
       claims_supported: expect.arrayContaining(['sub', 'email', 'email_verified', 'name', 'sid', 'auth_time', 'nonce']),
     })
   })

@@ -59,6 +59,7 @@ describe('tollgate clients create|list|delete', () => {
       post_logout_redirect_uris: [],
       first_party: false,
       access_token_signing_alg: null,
+      id_token_signed_response_alg: null,
       created_at: expect.any(String),
       deleted_at: null,
     })
@@ -151,6 +152,15 @@ describe('tollgate clients create|list|delete', () => {
     expect(JSON.parse(Buffer.from(res.json().access_token.split('.')[0], 'base64url').toString()).alg).toBe('ES256')
   })
 
+  it('create --id-token-alg registers the algorithm of the client\'s ID tokens (id_token_signed_response_alg)', async () => {
+    const created = await cli('create', '--name', 'oidc-app', '--scopes', 'openid', '--redirect-uris', 'https://oidc.example/cb', '--id-token-alg', 'ES256')
+    expect(created.code).toBe(0)
+    expect(created.stdout).toMatch(/ID token alg: +ES256/)
+    const clientId = /client_id: +([0-9a-f]{32})/.exec(created.stdout)![1]
+    const listed = JSON.parse((await cli('list', '--json')).stdout) as Array<Record<string, unknown>>
+    expect(listed.find((c) => c.client_id === clientId)).toMatchObject({ id_token_signed_response_alg: 'ES256', access_token_signing_alg: null })
+  })
+
   it.each([
     ['no subcommand', [], 2],
     ['an unknown type', ['create', '--name', 'a', '--scopes', 'a', '--type', 'secret'], 2],
@@ -169,6 +179,9 @@ describe('tollgate clients create|list|delete', () => {
     ['an unsupported grant', ['create', '--name', 'a', '--scopes', 'a', '--grants', 'password'], 1],
     ['an algorithm SIGNING_ALGORITHMS does not list', ['create', '--name', 'a', '--scopes', 'a', '--alg', 'EdDSA'], 1],
     ['a symmetric algorithm', ['create', '--name', 'a', '--scopes', 'a', '--alg', 'HS256'], 1],
+    ['an ID token algorithm SIGNING_ALGORITHMS does not list', ['create', '--name', 'a', '--scopes', 'openid', '--redirect-uris', 'https://a.example/cb', '--id-token-alg', 'EdDSA'], 1],
+    ['a symmetric ID token algorithm', ['create', '--name', 'a', '--scopes', 'openid', '--redirect-uris', 'https://a.example/cb', '--id-token-alg', 'HS256'], 1],
+    ['an ID token algorithm for a client without openid', ['create', '--name', 'a', '--scopes', 'a', '--id-token-alg', 'ES256'], 1],
   ])('refuses %s with exit code %i and a message on stderr', async (_case, args, code) => {
     const result = await cli(...args)
     expect(result.code).toBe(code)

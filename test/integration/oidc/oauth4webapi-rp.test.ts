@@ -30,10 +30,12 @@ describe('oauth4webapi 3 as an independent relying party', () => {
   }, 120_000)
   afterAll(async () => t?.close())
 
+  // Each registers its ID token algorithm (id_token_signed_response_alg) and the library holds
+  // tollgate to it: ES256 for the web app, RS256 (also the default) for the SPA.
   it.each([
-    ['a confidential web app (client_secret_basic, consent screen)', 'confidential', false],
-    ['a public SPA-style client (PKCE alone, first-party)', 'public', true],
-  ] as const)('%s: discovery, code + PKCE, ID token, userinfo, refresh, logout', async (_case, type, firstParty) => {
+    ['a confidential web app (client_secret_basic, consent screen, ES256 ID tokens)', 'confidential', false, 'ES256'],
+    ['a public SPA-style client (PKCE alone, first-party, RS256 ID tokens)', 'public', true, 'RS256'],
+  ] as const)('%s: discovery, code + PKCE, ID token, userinfo, refresh, logout', async (_case, type, firstParty, idTokenAlg) => {
     expect(as).toMatchObject({ issuer, authorization_response_iss_parameter_supported: true, code_challenge_methods_supported: ['S256'] })
     const user = await register(t.app, { name: 'Mary Jackson' })
     const { client: registered, clientSecret } = await t.app.oauth.clients.create({
@@ -43,8 +45,9 @@ describe('oauth4webapi 3 as an independent relying party', () => {
       redirectUris: [redirectUri],
       postLogoutRedirectUris: [postLogoutUri],
       firstParty,
+      idTokenSigningAlg: idTokenAlg,
     })
-    const client: oauth.Client = { client_id: registered.clientId }
+    const client: oauth.Client = { client_id: registered.clientId, id_token_signed_response_alg: idTokenAlg }
     const clientAuth = clientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(clientSecret)
 
     const verifier = oauth.generateRandomCodeVerifier()
@@ -73,6 +76,7 @@ describe('oauth4webapi 3 as an independent relying party', () => {
     const codeResponse = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, verifier, insecure)
     const tokens = await oauth.processAuthorizationCodeResponse(as, client, codeResponse, { expectedNonce: nonce, requireIdToken: true })
     await oauth.validateApplicationLevelSignature(as, codeResponse, insecure)
+    expect(JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString())).toMatchObject({ alg: idTokenAlg })
     const claims = oauth.getValidatedIdTokenClaims(tokens)!
     expect(claims).toMatchObject({ iss: issuer, sub: user.user.id, aud: registered.clientId, nonce, email: user.email, name: 'Mary Jackson' })
     expect(tokens).toMatchObject({ token_type: 'bearer', scope: 'openid profile email offline_access' })

@@ -59,7 +59,7 @@ export function createAuthorizationCodeGrant(deps: {
         now: deps.clock(),
         ttlSeconds: deps.config.ACCESS_TOKEN_TTL_SECONDS,
       })
-      return { ...response, id_token: await signIdToken(deps.keys, claims) }
+      return { ...response, id_token: await signIdToken(deps.keys, claims, client.idTokenSigningAlg) }
     },
   }
 }

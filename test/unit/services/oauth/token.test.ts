@@ -5,7 +5,7 @@ import { OAuthError } from '../../../../src/errors.js'
 import { clientCredentialsOf } from '../../../../src/http/authorization.js'
 import { createOAuthTokenService } from '../../../../src/services/oauth/token.js'
 
-const client: AuthenticatedClient = { clientId: 'c1', public: false, grantTypes: ['client_credentials'], scopes: ['a'], audience: null, dpopBoundAccessTokens: false }
+const client: AuthenticatedClient = { clientId: 'c1', public: false, grantTypes: ['client_credentials'], scopes: ['a'], audience: null, dpopBoundAccessTokens: false, idTokenSigningAlg: null }
 const response = { access_token: 'at', token_type: 'Bearer' as const, expires_in: 600, scope: 'a' }
 
 function setup() {
