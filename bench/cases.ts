@@ -28,6 +28,7 @@ export const CASES = [
   { name: 'jose-verify', title: 'raw jose jwtVerify (EdDSA), sequential', type: 'in-process', unit: 'verifies/s', baseline: true },
   { name: 'verifier', title: 'tollgate/verifier, cache on (2,000 tokens, each seen again)', type: 'in-process', unit: 'verifies/s' },
   { name: 'verifier-uncached', title: 'tollgate/verifier, cache off (every token verified)', type: 'in-process', unit: 'verifies/s' },
+  { name: 'verifier-dpop', title: 'tollgate/verifier, DPoP: cached bound token + a fresh ES256 proof each', type: 'in-process', unit: 'verifies/s' },
   { name: 'sign-es256', title: 'access token signing, ES256 (tollgate signer, threadpool)', type: 'in-process', unit: 'tokens/s' },
   { name: 'sign-rs256', title: 'access token signing, RS256 (tollgate signer, threadpool)', type: 'in-process', unit: 'tokens/s' },
   { name: 'verify-es256', title: 'tollgate/verifier, cache off, ES256 tokens', type: 'in-process', unit: 'verifies/s' },
@@ -95,6 +96,9 @@ export const TARGETS: Target[] = [
     pass: (v) => v <= 1.15,
     required: '<= 1.15x',
   },
+  // What DPoP adds per request at a resource server: the proof's ES256 signature, thumbprint and replay claim.
+  { name: 'DPoP vs bearer cost per verification (info)', needs: ['verifier-dpop', 'verifier'], measure: ratio('verifier', 'verifier-dpop'), format: times, pass: () => true, required: 'info' },
+  { name: 'DPoP vs bearer, cache off (info)', needs: ['verifier-dpop', 'verifier-uncached'], measure: ratio('verifier-uncached', 'verifier-dpop'), format: times, pass: () => true, required: 'info' },
   // What an access token costs per algorithm (SIGNING_ALGORITHMS): RS256's signature is the expensive one, its verification the cheap one.
   { name: 'RS256 vs ES256 tokens signed/s (info)', needs: ['sign-rs256', 'sign-es256'], measure: ratio('sign-rs256', 'sign-es256'), format: times, pass: () => true, required: 'info' },
   { name: 'RS256 vs ES256 tokens verified/s (info)', needs: ['verify-rs256', 'verify-es256'], measure: ratio('verify-rs256', 'verify-es256'), format: times, pass: () => true, required: 'info' },
