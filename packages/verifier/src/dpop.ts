@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { base64url, calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, type JWK } from 'jose'
+import { base64url, calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose'
 
 /** The `typ` header of every DPoP proof (RFC 9449 §4.2). */
 export const DPOP_PROOF_TYPE = 'dpop+jwt'
@@ -95,6 +95,27 @@ const fail = (failure: DpopFailure, message: string, cause?: unknown): never => 
   throw new DpopProofError(failure, message, cause === undefined ? {} : { cause })
 }
 
+// A client signs every proof with one key, and importing it costs as much as checking the
+// signature: keys are kept by the proof's exact protected header (typ, alg, jwk), so a hit is
+// the very key that header names.
+const KEY_CACHE_SIZE = 1000
+const importedKeys = new Map<string, CryptoKey>()
+
+async function proofKey(encodedHeader: string, jwk: JWK, alg: string): Promise<CryptoKey> {
+  const cached = importedKeys.get(encodedHeader)
+  if (cached) return cached
+  let key: CryptoKey | Uint8Array
+  try {
+    key = await importJWK({ ...jwk, ext: true }, alg)
+  } catch (error) {
+    return fail('invalid_key', 'The DPoP proof\'s jwk is not a usable key', error)
+  }
+  if (key instanceof Uint8Array || key.type !== 'public') return fail('invalid_key', 'The DPoP proof\'s jwk must be a public key')
+  if (importedKeys.size >= KEY_CACHE_SIZE) importedKeys.delete(importedKeys.keys().next().value!)
+  importedKeys.set(encodedHeader, key)
+  return key
+}
+
 /**
  * Checks a DPoP proof as RFC 9449 §4.3 lists, except the `jti` replay check, which needs state:
  * the caller remembers `jti` per `jkt` until `expiresAt`. Throws {@link DpopProofError}.
@@ -119,9 +140,10 @@ export async function checkDpopProof(check: DpopProofCheck): Promise<DpopProof> 
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) fail('invalid_key', 'The DPoP proof must carry its public key in jwk')
   if (PRIVATE_MEMBERS.some((member) => member in jwk!)) fail('private_key', 'The DPoP proof\'s jwk must be a public key')
 
+  const key = await proofKey(proof.slice(0, proof.indexOf('.')), jwk!, header.alg!)
   let payload: Record<string, unknown>
   try {
-    ;({ payload } = await jwtVerify(proof, EmbeddedJWK, { typ: DPOP_PROOF_TYPE, algorithms: [...algorithms], currentDate: check.now }))
+    ;({ payload } = await jwtVerify(proof, key, { typ: DPOP_PROOF_TYPE, algorithms: [...algorithms], currentDate: check.now }))
   } catch (error) {
     const name = (error as { code?: string }).code
     return fail(name === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'invalid_signature' : name === 'ERR_JWS_INVALID' ? 'invalid_key' : 'malformed', 'The DPoP proof does not verify', error)
