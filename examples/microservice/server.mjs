@@ -8,7 +8,8 @@
 //   REVOCATIONS_URL=http://localhost:3000/v1/revocations \
 //   node examples/microservice/server.mjs
 // Optional: PUBLIC_URL (the origin clients use, which DPoP proofs name; default: the request's
-// own), REDIS_URL (a DPoP replay cache shared by several instances of this service).
+// own Host, which the client chooses: set it in production), REDIS_URL (a DPoP replay cache
+// shared by several instances of this service).
 import Fastify from 'fastify'
 import { createRedisReplayCache, tollgateAuth } from 'tollgate/verifier'
 

@@ -38,8 +38,9 @@ export type TollgateAuthOptions = ({ verifier: Verifier } | { verifierOptions: V
   /**
    * The service's public origin as clients address it, with any path prefix a proxy removes
    * (`https://api.example.com/orders`): a DPoP proof's `htu` must be it followed by the request's
-   * path. Default: the request's own protocol and Host (behind a proxy, set this or Fastify's
-   * `trustProxy`).
+   * path. Default: the request's own protocol and Host, which the client chooses: set this in
+   * production, so a proof made for another service that accepts the same tokens cannot be
+   * replayed here under a forged Host (and behind a proxy, where the Host is the proxy's).
    */
   publicUrl?: string
 }

@@ -129,6 +129,15 @@ describe('the tollgateAuth Fastify plugin with DPoP (RFC 9449)', () => {
     expect(response.headers['www-authenticate']).toMatch(new RegExp(`^DPoP realm="tollgate", error="${code}", error_description="[^"]*", algs="ES256 EdDSA"$`))
   })
 
+  it('checks htu against publicUrl, whatever Host the request names', async () => {
+    const forged = await dpopApp.inject({
+      url: '/cart',
+      headers: { host: 'other.example.test', authorization: `DPoP ${bound}`, dpop: await proofBy(client, 'http://other.example.test/cart') },
+    })
+    expect(forged.statusCode).toBe(401)
+    expect(forged.json().code).toBe('invalid_dpop_proof')
+  })
+
   it('refuses a replayed proof', async () => {
     const proof = await proofBy(client)
     expect((await cart(`DPoP ${bound}`, proof)).statusCode).toBe(200)
