@@ -23,6 +23,12 @@ export interface FaultProxy {
    * COMMIT of one kind of transaction, say). Resolves when it happened.
    */
   dropReplyTo(pattern: RegExp, options?: { after?: RegExp }): Promise<string>
+  /**
+   * Holds back the server's replies: each chunk is forwarded `delay()` ms after it arrived (in
+   * order on each connection), a server or network slower than the service's query timeout for
+   * some of them. Undefined forwards at once again (what is held back still comes, late).
+   */
+  delayReplies(delay: (() => number) | undefined): void
   /** Connections opened through the proxy so far. */
   readonly connections: number
   close(): Promise<void>
@@ -35,6 +41,8 @@ interface Link {
   silent: boolean
   /** The server's replies are dropped, for good. */
   repliesDropped: boolean
+  /** When the last delayed reply is forwarded: replies keep their order. */
+  releasedAt: number
 }
 
 const SSL_REQUEST = 80877103
@@ -92,11 +100,12 @@ export async function startFaultProxy(target: { host: string; port: number }): P
   let mode: FaultMode = 'pass'
   let opened = 0
   const links = new Set<Link>()
+  let delay: (() => number) | undefined
   let armed: { pattern: RegExp; after: RegExp | undefined; primed: Set<Link>; resolve: (sql: string) => void } | undefined
 
   const server: Server = createServer((client) => {
     opened++
-    const link: Link = { client, server: undefined, silent: mode === 'blackhole', repliesDropped: false }
+    const link: Link = { client, server: undefined, silent: mode === 'blackhole', repliesDropped: false, releasedAt: 0 }
     links.add(link)
     client.on('error', () => {})
     client.on('close', () => {
@@ -127,8 +136,15 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       read(chunk)
       upstream.write(chunk)
     })
+    const forward = (chunk: Buffer) => {
+      if (!link.silent && !link.repliesDropped && !client.destroyed) client.write(chunk)
+    }
     upstream.on('data', (chunk: Buffer) => {
-      if (!link.silent && !link.repliesDropped) client.write(chunk)
+      const wait = delay?.() ?? 0
+      const at = Math.max(performance.now() + wait, link.releasedAt)
+      if (at <= performance.now()) return forward(chunk)
+      link.releasedAt = at
+      setTimeout(() => forward(chunk), at - performance.now())
     })
   })
   server.listen(0, '127.0.0.1')
@@ -179,8 +195,12 @@ export async function startFaultProxy(target: { host: string; port: number }): P
         armed = { pattern, after: options.after, primed: new Set(), resolve }
       })
     },
+    delayReplies(next) {
+      delay = next
+    },
     async close() {
       armed = undefined
+      delay = undefined
       for (const link of links) {
         link.client.destroy()
         link.server?.destroy()

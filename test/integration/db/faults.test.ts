@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
+import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp, type App } from '../../../src/app.js'
+import { databaseFailureOf } from '../../../src/db/unavailable.js'
 import type { Config } from '../../../src/config.js'
 import { registerAndLogin, type LoggedIn } from '../../helpers/accounts.js'
 import { testConfig } from '../../helpers/app.js'
@@ -182,4 +185,88 @@ describe.skipIf(!real)('when PostgreSQL falters (real PostgreSQL behind a fault 
     expect(record.withStack).toEqual([])
     expect(record.counted('refused') + record.counted('connection_lost')).toBeGreaterThanOrEqual(5)
   }, 30_000)
+
+  it('replies slower than the query timeout now and then, under concurrent load on a two-connection pool: only answers and 503s, never a 500, and the pool heals', async () => {
+    // pg's query_timeout rejects a query whose reply is late but leaves it in flight on its
+    // connection; the suspicion was that such a connection, reused, could read the lost query's
+    // reply as the next one's ('unnamed prepared statement does not exist' answered 500). pg keeps
+    // the late query's place (the next one waits for its ReadyForQuery) and the service destroys
+    // the connection anyway: this holds both. Short timeouts and a small pool so that it happens
+    // often and quickly: every 20th reply chunk of the server comes 1.2 to 1.5 s late (the query
+    // timeout is 1 s).
+    const slowDatabase = await createTestDatabase()
+    const slow = await startFaultProxy({ host: new URL(slowDatabase.url).hostname, port: Number(new URL(slowDatabase.url).port || 5432) })
+    const slowApp = await buildApp(
+      testConfig({
+        DATABASE_URL: slow.url(slowDatabase.url),
+        DATABASE_POOL_SIZE: '2',
+        DATABASE_CONNECT_TIMEOUT_MS: '1000',
+        DATABASE_QUERY_TIMEOUT_MS: '1000',
+        DATABASE_STATEMENT_TIMEOUT_MS: '800',
+        DATABASE_LOCK_TIMEOUT_MS: '800',
+      }),
+      { logger: false },
+    )
+    try {
+      const users = await Promise.all(Array.from({ length: 4 }, () => registerAndLogin(slowApp)))
+      const answers: Array<{ what: string; status: number; retryAfter: unknown; body: string }> = []
+      const send = async (what: string, request: InjectOptions) => {
+        const response = await slowApp.inject(request)
+        answers.push({ what, status: response.statusCode, retryAfter: response.headers['retry-after'], body: response.body.slice(0, 200) })
+        return response
+      }
+      let chunks = 0
+      slow.delayReplies(() => (++chunks % 20 === 0 ? 1_200 + ((chunks / 20) % 4) * 100 : 0))
+      const until = performance.now() + 4_000
+      await Promise.all(
+        users.flatMap((user, index) => [
+          (async () => {
+            // A refresh retried with the same token after a 503, as README tells clients to.
+            while (performance.now() < until) {
+              const answer = await send('refresh', { method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.refreshToken } })
+              if (answer.statusCode === 200) user.refreshToken = answer.json<{ refresh_token: string }>().refresh_token
+            }
+          })(),
+          (async () => {
+            for (let n = 0; performance.now() < until; n++) {
+              const headers = { authorization: user.authorization, 'idempotency-key': randomUUID() }
+              await send('cart add', { method: 'POST', url: '/v1/cart/items', headers, payload: { sku: `SLOW-${index}-${n}`, quantity: 1 } })
+              await send('sessions', { method: 'GET', url: '/v1/auth/sessions', headers: { authorization: user.authorization } })
+            }
+          })(),
+        ]),
+      )
+      slow.delayReplies(undefined)
+      const unexpected = answers.filter((answer) => ![200, 201, 503].includes(answer.status) || (answer.status === 503 && !(Number(answer.retryAfter) > 0)))
+      expect(unexpected).toEqual([])
+      expect(answers.filter((answer) => answer.status === 503).length, 'query timeouts fired').toBeGreaterThan(0)
+      expect(answers.filter((answer) => answer.status !== 503).length, 'and others were answered').toBeGreaterThan(0)
+
+      // Healed: every connection the late replies touched is gone; several requests at once succeed.
+      let last = ''
+      for (const started = performance.now(); performance.now() - started < 10_000; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        const user = users[0]!
+        const round = await Promise.all([
+          slowApp.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.refreshToken } }),
+          slowApp.inject({ method: 'GET', url: '/v1/auth/sessions', headers: { authorization: user.authorization } }),
+          slowApp.inject({ method: 'POST', url: '/v1/cart/items', headers: { authorization: user.authorization }, payload: { sku: 'HEALED', quantity: 1 } }),
+          slowApp.inject({ method: 'GET', url: '/v1/auth/sessions', headers: { authorization: users[1]!.authorization } }),
+        ])
+        if (round[0]!.statusCode === 200) user.refreshToken = round[0]!.json<{ refresh_token: string }>().refresh_token
+        last = round.map((answer) => answer.statusCode).join()
+        if (last === '200,200,201,200') break
+        const failure = round.find((answer) => answer.statusCode !== 503 && answer.statusCode >= 500)
+        expect(failure?.body).toBeUndefined()
+      }
+      expect(last).toBe('200,200,201,200')
+      // A query straight on the pool gets no stray reply of a lost query.
+      const rows = await Promise.all([1, 2, 3, 4].map((n) => slowApp.db.prisma.$queryRaw<Array<{ n: number }>>`SELECT ${n}::int AS n`.catch((error: unknown) => databaseFailureOf(error))))
+      expect(rows).toEqual([[{ n: 1 }], [{ n: 2 }], [{ n: 3 }], [{ n: 4 }]])
+    } finally {
+      slow.delayReplies(undefined)
+      await slowApp.close()
+      await slow.close()
+      await slowDatabase.drop()
+    }
+  }, 60_000)
 })
