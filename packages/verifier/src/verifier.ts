@@ -187,7 +187,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const verified = new Map<string, VerifiedClaims>()
   const replayCache = options.dpop?.replayCache ?? createMemoryReplayCache({ currentDate: now })
   const dpopAlgorithms = options.dpop?.algorithms ?? DPOP_ALGORITHMS
+  for (const alg of dpopAlgorithms) {
+    if (!(DPOP_ALGORITHMS as readonly string[]).includes(alg)) throw new TypeError(`createVerifier: DPoP algorithm ${alg} is not allowed`)
+  }
   const iatWindowSeconds = options.dpop?.iatWindowSeconds ?? 60
+  if (!(iatWindowSeconds > 0 && Number.isFinite(iatWindowSeconds))) throw new TypeError('createVerifier: dpop.iatWindowSeconds must be a positive number')
 
   async function checkRevoked(claims: VerifiedClaims) {
     if (revocations && (await revocations.isRevoked({ jti: claims.jti, sid: claims.sid }))) {

@@ -128,6 +128,14 @@ describe('verifyRequest with DPoP (RFC 9449 §4.3 and §7)', () => {
     expect(error).toMatchObject({ code: 'replay_cache_unavailable', unavailable: true })
   })
 
+  it.each([
+    { name: 'an HMAC DPoP algorithm', dpop: { algorithms: ['HS256'] } },
+    { name: 'DPoP alg none', dpop: { algorithms: ['none'] } },
+    { name: 'a zero iat window', dpop: { iatWindowSeconds: 0 } },
+  ])('refuses to be created with $name', ({ dpop }) => {
+    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, keySet, dpop })).toThrow(TypeError)
+  })
+
   it('keeps a cached token\'s binding: its claims, cnf included, are frozen', async () => {
     const claimsOf = await verifier().verify(bound)
     expect(Object.isFrozen(claimsOf.cnf)).toBe(true)
