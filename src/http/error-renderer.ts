@@ -12,7 +12,7 @@ import {
 import { DATABASE_RETRY_AFTER_SECONDS, databaseFailureOf } from '../db/unavailable.js'
 import { BASIC_CHALLENGE, bearerChallenge, dpopChallenge } from './authorization.js'
 import { sendPage } from './pages/render.js'
-import { errorPage } from './pages/templates.js'
+import { errorPage, rateLimitedPage } from './pages/templates.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
@@ -158,6 +158,9 @@ export function renderError(error: FastifyError | Error, request: FastifyRequest
   if (request.routeOptions.config?.errorFormat === 'page') {
     reply.headers(rendered.headers)
     const { code, detail } = rendered.problem
+    // A person reads this one: how long to wait, in words, not the API's detail (nor its developer hint).
+    const retryAfter = Number(rendered.headers['retry-after'])
+    if (code === 'rate_limited' && retryAfter > 0) return sendPage(reply, rendered.status, rateLimitedPage({ retryAfterSeconds: retryAfter }))
     const description = rendered.status >= 500 ? PROBLEMS[code].title : (detail ?? PROBLEMS[code].title)
     return sendPage(reply, rendered.status, errorPage({ status: rendered.status, title: PROBLEMS[code].title, description, code }))
   }

@@ -101,6 +101,23 @@ export function errorPage(page: ErrorPage): string {
   )
 }
 
+/** A wait as a person reads it: "45 seconds", "1 minute", "15 minutes" (rounded up). */
+export function waitInWords(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`
+  const minutes = Math.ceil(seconds / 60)
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`
+}
+
+/** The login limits' answer (429), in words: what happened, and how long until trying again. */
+export function rateLimitedPage(page: { retryAfterSeconds: number }): string {
+  return layout(
+    'Too many sign-in attempts',
+    html`<h1 id="title">Too many sign-in attempts</h1>
+<p class="lead" role="alert">Signing in is paused after too many failed attempts, to protect the account from password guessing. Please try again in ${waitInWords(page.retryAfterSeconds)}.</p>
+<p class="note">Error <code>rate_limited</code> (HTTP 429). Then go back to the application you came from and sign in again.</p>`,
+  )
+}
+
 export interface MessagePage {
   title: string
   description: string

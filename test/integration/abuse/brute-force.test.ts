@@ -92,6 +92,50 @@ describe('the login page (POST /oauth/login), which shows a refused password aga
     for (let i = 0; i < 7; i++) refused.push((await attempt('wrong password!')).statusCode)
     expect(refused).toEqual([200, 200, 200, 200, 200, 429, 429])
   })
+
+  /** The login page of a fresh sign-in in `browser`, and a way to post its form. */
+  async function loginForm(browser: Browser) {
+    const client = await createOidcClient(t.app)
+    const { challenge } = pkcePair()
+    const page = await browser.get(
+      authorizeUrl({ response_type: 'code', client_id: client.clientId, redirect_uri: REDIRECT_URI, scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' }),
+    )
+    const interaction = interactionOf(page.body)
+    return (email: string, password: string) => browser.post('/oauth/login', { interaction, email, password })
+  }
+
+  /** What a person sees once the limits refuse a sign-in: a page of tollgate's, not the API's JSON. */
+  function expectRateLimitedPage(response: Awaited<ReturnType<Browser['post']>>) {
+    expect(response.statusCode).toBe(429)
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8')
+    const retryAfter = Number(response.headers['retry-after'])
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true)
+    expect(response.headers['cache-control']).toBe('no-store')
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'")
+    expect(response.body).toMatch(/^<!doctype html>/)
+    expect(response.body).toContain('<h1 id="title">Too many sign-in attempts</h1>')
+    const minutes = Math.ceil(retryAfter / 60)
+    expect(response.body).toContain(retryAfter < 60 ? `try again in ${retryAfter} second` : `try again in ${minutes} minute`)
+    expect(response.body).not.toContain('RATE_LIMIT_ENABLED')
+  }
+
+  it('answers a refused sign-in with an HTML page saying how long to wait, 429 and Retry-After (the account and address counter)', async () => {
+    const browser = new Browser(t.app, undefined, `${freshNetwork()}.1`)
+    const attempt = await loginForm(browser)
+    const { email } = await register(t.app)
+    for (let i = 0; i < 5; i++) expect((await attempt(email, 'wrong password!')).statusCode).toBe(200)
+    expectRateLimitedPage(await attempt(email, 'wrong password!'))
+  })
+
+  it('does the same when the address counter refuses it before the form is read', async () => {
+    const browser = new Browser(t.app, undefined, `${freshNetwork()}.1`)
+    const attempt = await loginForm(browser)
+    // 20 failures from one address (RATE_LIMIT_LOGIN_PER_IP), 4 per account to stay under the account's own limit.
+    const emails = await Promise.all(Array.from({ length: 5 }, async () => (await register(t.app)).email))
+    for (const email of emails) for (let i = 0; i < 4; i++) expect((await attempt(email, 'wrong password!')).statusCode).toBe(200)
+    const { email, password } = await register(t.app)
+    expectRateLimitedPage(await attempt(email, password))
+  })
 })
 
 describe('POST /v1/auth/password with a stolen access token', () => {

@@ -31,9 +31,11 @@ export class Browser {
   readonly cookies = new Map<string, string>()
   readonly app: App
   readonly userAgent: string
-  constructor(app: App, userAgent = 'Mozilla/5.0 (test browser)') {
+  readonly remoteAddress: string | undefined
+  constructor(app: App, userAgent = 'Mozilla/5.0 (test browser)', remoteAddress?: string) {
     this.app = app
     this.userAgent = userAgent
+    this.remoteAddress = remoteAddress
   }
 
   private cookieHeader() {
@@ -49,7 +51,9 @@ export class Browser {
   }
 
   async get(url: string, headers: Record<string, string> = {}) {
-    return this.remember(await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), 'user-agent': this.userAgent, ...headers } }))
+    return this.remember(
+      await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), 'user-agent': this.userAgent, ...headers }, ...this.from() }),
+    )
   }
 
   async post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
@@ -59,8 +63,13 @@ export class Browser {
         url,
         headers: { ...FORM, cookie: this.cookieHeader(), 'user-agent': this.userAgent, origin: 'http://tollgate.test', ...headers },
         payload: new URLSearchParams(fields).toString(),
+        ...this.from(),
       }),
     )
+  }
+
+  private from() {
+    return this.remoteAddress === undefined ? {} : { remoteAddress: this.remoteAddress }
   }
 }
 
