@@ -189,23 +189,31 @@ export const RULES = {
   },
 } as const satisfies Record<string, RateLimitRule>
 
-/**
- * The policy table, keyed by method and route template. Rules run in order and stop at the first
- * one exceeded, so a request refused by a narrow counter does not also use up a wider one: an
- * address already backing off on an account cannot keep that account's shared budget exhausted.
- */
-export const RATE_LIMIT_POLICIES: Readonly<Record<string, readonly RateLimitRule[]>> = {
-  'POST /v1/auth/login': [RULES.loginPerIp, RULES.loginPerAccountAndIp, RULES.loginPerAccount],
-  // The login page: the same rules, hence the same counters, as the API's login.
-  'POST /oauth/login': [RULES.loginPerIp, RULES.loginPerAccountAndIp, RULES.loginPerAccount],
-  'POST /v1/auth/register': [RULES.registerPerIp],
-  'POST /v1/auth/password': [RULES.passwordChangePerIp],
-  'POST /v1/auth/refresh': [RULES.refreshPerIp, RULES.refreshPerToken],
-  'POST /oauth/token': [RULES.clientAuthFailuresPerIp, RULES.tokenPerClient, RULES.oauthRefreshPerIp, RULES.oauthRefreshPerToken],
-  'POST /oauth/introspect': [RULES.clientAuthFailuresPerIp],
-  'POST /oauth/revoke': [RULES.clientAuthFailuresPerIp],
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's counters (one of RATE_LIMITS): it carries its limits, so moving or renaming it keeps them. */
+    rateLimits?: readonly RateLimitRule[]
+  }
 }
 
-export function policyFor(method: string, url: string): readonly RateLimitRule[] {
-  return RATE_LIMIT_POLICIES[`${method.toUpperCase()} ${url}`] ?? []
+/**
+ * The limits routes declare in their config (`config: { rateLimits: RATE_LIMITS.login }`). Rules
+ * run in order and stop at the first one exceeded, so a request refused by a narrow counter does
+ * not also use up a wider one: an address already backing off on an account cannot keep that
+ * account's shared budget exhausted.
+ */
+export const RATE_LIMITS = {
+  // POST /v1/auth/login, and the login page (POST /oauth/login): the same rules, hence the same counters.
+  login: [RULES.loginPerIp, RULES.loginPerAccountAndIp, RULES.loginPerAccount],
+  register: [RULES.registerPerIp],
+  passwordChange: [RULES.passwordChangePerIp],
+  refresh: [RULES.refreshPerIp, RULES.refreshPerToken],
+  oauthToken: [RULES.clientAuthFailuresPerIp, RULES.tokenPerClient, RULES.oauthRefreshPerIp, RULES.oauthRefreshPerToken],
+  // POST /oauth/introspect and /oauth/revoke.
+  clientAuthentication: [RULES.clientAuthFailuresPerIp],
+} as const satisfies Record<string, readonly RateLimitRule[]>
+
+/** The limits a route declares; none when it declares none. */
+export function rateLimitsOf(route: { config?: { rateLimits?: readonly RateLimitRule[] } | undefined }): readonly RateLimitRule[] {
+  return route.config?.rateLimits ?? []
 }

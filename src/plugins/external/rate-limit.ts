@@ -7,7 +7,7 @@ import type { Config } from '../../config.js'
 import { ProblemError } from '../../errors.js'
 import { MemoryRateLimitStore } from '../../http/memory-rate-limit-store.js'
 import { redisRateLimitStore } from '../../http/redis-rate-limit-store.js'
-import { accountKey, policyFor, RULES, type RateLimitRule } from '../../http/rate-limit-policy.js'
+import { accountKey, rateLimitsOf, RULES, type RateLimitRule } from '../../http/rate-limit-policy.js'
 import type { AccountAttempts } from '../../services/accounts.js'
 
 declare module 'fastify' {
@@ -65,8 +65,8 @@ async function connectRedis(url: string, app: FastifyInstance) {
 }
 
 /**
- * Rate limits from one policy table (src/http/rate-limit-policy.ts), attached to the routes
- * registered after this plugin, so route files carry no limits of their own. Counters are
+ * Rate limits each route declares in its config (`rateLimits`, from RATE_LIMITS in
+ * src/http/rate-limit-policy.ts), enforced on the routes registered after this plugin. Counters are
  * fixed windows in Redis (REDIS_URL, @fastify/rate-limit's store) or in memory. A route may apply
  * several counters; the one closest to its limit is reported in the RateLimit-* headers, and the
  * first one exceeded answers 429 with Retry-After. A rule that counts only some answers (failed
@@ -194,17 +194,14 @@ export default fp<{ config: Config }>(
     })
 
     app.addHook('onRoute', (routeOptions) => {
-      const methods = Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]
-      for (const method of methods) {
-        const rules = policyFor(method, routeOptions.url)
-        for (const hook of ['onRequest', 'preHandler'] as const) {
-          const own = rules.filter((rule) => rule.hook === hook)
-          if (own.length === 0) continue
-          const existing = routeOptions[hook]
-          const handlers = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
-          // First among the route's own hooks: the limit is checked before authentication or handlers.
-          routeOptions[hook] = [enforce(own) as onRequestAsyncHookHandler, ...handlers]
-        }
+      const rules = rateLimitsOf(routeOptions)
+      for (const hook of ['onRequest', 'preHandler'] as const) {
+        const own = rules.filter((rule) => rule.hook === hook)
+        if (own.length === 0) continue
+        const existing = routeOptions[hook]
+        const handlers = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
+        // First among the route's own hooks: the limit is checked before authentication or handlers.
+        routeOptions[hook] = [enforce(own) as onRequestAsyncHookHandler, ...handlers]
       }
     })
   },

@@ -5,7 +5,7 @@ import type { Config } from '../../config.js'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { OPENAPI_INFO } from '../../http/openapi-info.js'
-import { policyFor } from '../../http/rate-limit-policy.js'
+import { rateLimitsOf } from '../../http/rate-limit-policy.js'
 import {
   OAuthErrorSchema,
   ProblemSchema,
@@ -46,7 +46,7 @@ export function defaultErrorResponses(route: Pick<RouteOptions, 'method' | 'url'
   }
   // The router refuses an over-long path parameter before any route is chosen: always problem+json.
   if (route.url.includes(':')) responses[414] = problemResponse(414)
-  if (methods.some((method) => policyFor(method, route.url).length > 0)) {
+  if (rateLimitsOf(route).length > 0) {
     responses[429] = page ? pageErrorResponse(429) : oauth ? oauthErrorResponse(429, ['invalid_request'], 'A rate limit was exceeded; see Retry-After.') : problemResponse(429)
   }
   responses[500] = page ? pageErrorResponse(500) : oauth ? oauthErrorResponse(500, ['server_error']) : problemResponse(500)
@@ -61,9 +61,8 @@ export function defaultErrorResponses(route: Pick<RouteOptions, 'method' | 'url'
  * counters run before parsing, validation and the handler), so those responses document the
  * RateLimit-* headers; routes without a limit send none and document none.
  */
-export function withRateLimitHeaders(route: Pick<RouteOptions, 'method' | 'url'>, responses: Record<string, unknown>): Record<string, unknown> {
-  const limited = [route.method].flat().some((method) => policyFor(method.toUpperCase(), route.url).length > 0)
-  if (!limited) return responses
+export function withRateLimitHeaders(route: Pick<RouteOptions, 'config'>, responses: Record<string, unknown>): Record<string, unknown> {
+  if (rateLimitsOf(route).length === 0) return responses
   return Object.fromEntries(
     Object.entries(responses).map(([status, response]) => {
       if (!/^[24]/.test(status) || typeof response !== 'object' || response === null) return [status, response]

@@ -5,6 +5,7 @@ import type { AuthorizationParameters } from '../../domain/oidc/authorization-re
 import { createPageCookies } from '../../http/pages/cookies.js'
 import { createFormGuard } from '../../http/pages/form-guard.js'
 import { createOutcomeRenderer } from '../../http/pages/render.js'
+import { RATE_LIMITS } from '../../http/rate-limit-policy.js'
 import { requestContext } from '../../http/request-context.js'
 import { htmlPage, pageErrorResponses, redirectResponse } from '../../http/schemas.js'
 import { AuthorizeParametersSchema, ConsentFormSchema, FORM, LoginFormSchema } from './schemas.js'
@@ -88,7 +89,7 @@ const authorizeRoutes = (config: Config): FastifyPluginAsyncTypebox =>
     app.post(
       '/login',
       {
-        config: PAGE_ROUTE,
+        config: { ...PAGE_ROUTE, rateLimits: RATE_LIMITS.login },
         schema: {
           operationId: 'signIn',
           tags: ['oidc'],

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js'
 import { OAuthError } from '../../errors.js'
 import { STYLESHEET, STYLESHEET_VERSION } from '../../http/pages/stylesheet.js'
 import { clientCredentialsOf, dpopPresentationOf } from '../../http/authorization.js'
+import { RATE_LIMITS } from '../../http/rate-limit-policy.js'
 import { requestContext } from '../../http/request-context.js'
 import { NO_STORE_HEADERS, noBody, oauthErrorResponses } from '../../http/schemas.js'
 import authorizeRoutes from './authorize.js'
@@ -44,7 +45,7 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   app.post(
     '/token',
     {
-      config: OAUTH_ROUTE,
+      config: { ...OAUTH_ROUTE, rateLimits: RATE_LIMITS.oauthToken },
       schema: {
         operationId: 'oauthToken',
         tags: ['oauth'],
@@ -79,7 +80,7 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   app.post(
     '/revoke',
     {
-      config: OAUTH_ROUTE,
+      config: { ...OAUTH_ROUTE, rateLimits: RATE_LIMITS.clientAuthentication },
       schema: {
         operationId: 'oauthRevoke',
         tags: ['oauth'],
@@ -110,7 +111,7 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   app.post(
     '/introspect',
     {
-      config: OAUTH_ROUTE,
+      config: { ...OAUTH_ROUTE, rateLimits: RATE_LIMITS.clientAuthentication },
       schema: {
         operationId: 'oauthIntrospect',
         tags: ['oauth'],

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
 import { dpopPresentationOf } from '../../../http/authorization.js'
+import { RATE_LIMITS } from '../../../http/rate-limit-policy.js'
 import { requestContext } from '../../../http/request-context.js'
 import {
   ChangePasswordBodySchema,
@@ -18,6 +19,7 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/register',
     {
+      config: { rateLimits: RATE_LIMITS.register },
       schema: {
         operationId: 'register',
         tags: ['auth'],
@@ -43,6 +45,7 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/login',
     {
+      config: { rateLimits: RATE_LIMITS.login },
       schema: {
         operationId: 'login',
         tags: ['auth'],
@@ -75,6 +78,7 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/password',
     {
+      config: { rateLimits: RATE_LIMITS.passwordChange },
       preHandler: [app.authenticate, app.requireLiveSession],
       schema: {
         operationId: 'changePassword',

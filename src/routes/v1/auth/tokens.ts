@@ -4,6 +4,7 @@ import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
 import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
 import { dpopPresentationOf } from '../../../http/authorization.js'
+import { RATE_LIMITS } from '../../../http/rate-limit-policy.js'
 import { requestContext } from '../../../http/request-context.js'
 import {
   CLEAR_REFRESH_COOKIE_HEADER,
@@ -23,6 +24,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/refresh',
     {
+      config: { rateLimits: RATE_LIMITS.refresh },
       preValidation: allowEmptyBody,
       schema: {
         operationId: 'refreshToken',
