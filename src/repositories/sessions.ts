@@ -20,6 +20,7 @@ export const SESSION_COLUMNS = {
   createdAt: 'created_at',
   lastUsedAt: 'last_used_at',
   idleExpiresAt: 'idle_expires_at',
+  idleExpiresBy: 'idle_expires_by',
   absoluteExpiresAt: 'absolute_expires_at',
   userAgent: 'user_agent',
   ip: 'ip',
