@@ -350,12 +350,26 @@ function uuidFrom(seed: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`
 }
 
+/**
+ * A DPoP proof is signed by the client's key for one request and used once: no value Postman could
+ * store works, and a stale one would turn every request into 400 or 401 invalid_dpop_proof. The
+ * header stays listed, switched off.
+ */
+function disableDpopHeaders(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(disableDpopHeaders)
+  if (typeof node !== 'object' || node === null) return
+  const record = node as Record<string, unknown>
+  if (typeof record.key === 'string' && record.key.toLowerCase() === 'dpop' && 'value' in record) record.disabled = true
+  for (const value of Object.values(record)) disableDpopHeaders(value)
+}
+
 const converted = await convert()
 let serialized = JSON.stringify(converted)
 for (const [from, to] of Object.entries(RENAMED_VARIABLES)) serialized = serialized.replaceAll(`{{${from}}}`, `{{${to}}}`)
 const collection = JSON.parse(serialized) as Collection
 collection.item = [flowFolder(), ...collection.item.map((folder) => (folder.name === 'admin' ? withAdminAuth(folder) : folder.name === 'oidc' ? withAuthorizationCode(folder) : folder))] as Collection['item']
 collection.variable = VARIABLES.map((variable) => ({ ...variable, type: 'string' }))
+disableDpopHeaders(collection)
 stableIds(collection, 'tollgate')
 const output = `${JSON.stringify(collection, null, 2)}\n`
 

@@ -171,7 +171,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with email and password
-         * @description Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth), except for a request from another site (an Origin neither the issuer's nor allowed, or Sec-Fetch-Site: cross-site). An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. Failed logins (successful ones are not counted) are throttled per account and per address (429 with Retry-After). A new session beyond the per-user limit evicts the oldest.
+         * @description Starts a session: answers a token response and sets the tollgate_refresh cookie (HttpOnly, SameSite=Strict, Path=/v1/auth), except for a request from another site (an Origin neither the issuer's nor allowed, or Sec-Fetch-Site: cross-site). An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. Failed logins (successful ones are not counted) are throttled per account and per address (429 with Retry-After). A new session beyond the per-user limit evicts the oldest. With a `DPoP` proof the session is bound to its key: `token_type: DPoP`, and its refresh token rotates only with a proof from that key (401 `invalid_dpop_proof` for a bad proof, `use_dpop_nonce` with a `DPoP-Nonce` when the server wants its nonce in the proof).
          */
         post: operations["login"];
         delete?: never;
@@ -211,7 +211,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate the refresh token
-         * @description Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the session's next refresh token, and sets the cookie again. The presented token stops working; presented again within the grace window (several tabs, a retry) by the client that rotated it (same user agent, same /24 or /64 network) it gets the same successor; from any other client, after the window, or once that successor was rotated in turn, the whole session is revoked (401 invalid_grant). A cookie-authenticated request from another site is refused with 403 forbidden_origin, and a request from another site never sets the cookie.
+         * @description Exchanges the refresh token (body refresh_token, or the tollgate_refresh cookie) for a new access token and the session's next refresh token, and sets the cookie again. The presented token stops working; presented again within the grace window (several tabs, a retry) by the client that rotated it (same user agent, same /24 or /64 network) it gets the same successor; from any other client, after the window, or once that successor was rotated in turn, the whole session is revoked (401 invalid_grant). A cookie-authenticated request from another site is refused with 403 forbidden_origin, and a request from another site never sets the cookie. The refresh token of a session bound to a DPoP key rotates only with a `DPoP` proof from that key: without one, or with another key's, it is 401 `invalid_grant` (a `dpop_key_mismatch` event) and the session stays its owner's.
          */
         post: operations["refreshToken"];
         delete?: never;
@@ -659,7 +659,7 @@ export interface paths {
         put?: never;
         /**
          * Token endpoint
-         * @description RFC 6749 token endpoint. `client_credentials`: a confidential client authenticates (HTTP Basic or `client_secret_post`) and gets an access token whose `sub` is its client id, with `scope` within the client's. `refresh_token`: rotates a refresh token exactly like `POST /v1/auth/refresh`; first-party tokens belong to a public client, so `client_id` alone is enough. `password` and other grants: 400 `unsupported_grant_type`. Bad client: 401 `invalid_client`.
+         * @description RFC 6749 token endpoint. `client_credentials`: a confidential client authenticates (HTTP Basic or `client_secret_post`) and gets an access token whose `sub` is its client id, with `scope` within the client's. `refresh_token`: rotates a refresh token exactly like `POST /v1/auth/refresh`; first-party tokens belong to a public client, so `client_id` alone is enough. `password` and other grants: 400 `unsupported_grant_type`. Bad client: 401 `invalid_client`. With a `DPoP` proof (every grant) the tokens are bound to its key (`token_type: DPoP`); a bound refresh token rotates only with a proof from its key; a bad proof is 400 `invalid_dpop_proof`, and `use_dpop_nonce` (with `DPoP-Nonce`) asks for the proof again with the server's nonce.
          */
         post: operations["oauthToken"];
         delete?: never;
@@ -1796,7 +1796,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1958,7 +1961,10 @@ export interface operations {
     changePassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2014,7 +2020,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_credentials`: invalid email or password. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce; `invalid_credentials`: invalid email or password. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2105,7 +2111,10 @@ export interface operations {
     refreshToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2273,7 +2282,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2309,7 +2321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2374,7 +2386,10 @@ export interface operations {
     listSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2417,7 +2432,16 @@ export interface operations {
                     "application/json": components["schemas"]["SessionList"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2455,7 +2479,10 @@ export interface operations {
     revokeOtherSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2477,7 +2504,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2533,7 +2560,10 @@ export interface operations {
     revokeSession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path: {
                 /**
                  * @description A session id from the sessions list.
@@ -2561,7 +2591,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2635,7 +2665,10 @@ export interface operations {
     listSecurityEvents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2670,7 +2703,16 @@ export interface operations {
                     "application/json": components["schemas"]["SecurityEventList"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2708,7 +2750,10 @@ export interface operations {
     getMe: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2731,7 +2776,16 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2784,6 +2838,8 @@ export interface operations {
                  * @example "7"
                  */
                 "if-none-match"?: string;
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
             };
             path?: never;
             cookie?: never;
@@ -2833,7 +2889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -2893,6 +2949,8 @@ export interface operations {
                  * @example "4c8a2d6e-3f1b-4a9e-8d7c-2b5e9f0a1c3d"
                  */
                 "idempotency-key"?: string;
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
             };
             path?: never;
             cookie?: never;
@@ -2946,7 +3004,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3037,6 +3095,8 @@ export interface operations {
                  * @example "7"
                  */
                 "if-match"?: string;
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
             };
             path: {
                 /**
@@ -3067,7 +3127,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3167,6 +3227,8 @@ export interface operations {
                  * @example "7"
                  */
                 "if-match"?: string;
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
             };
             path: {
                 /**
@@ -3223,7 +3285,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3323,6 +3385,8 @@ export interface operations {
                  * @example "7"
                  */
                 "if-match"?: string;
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
             };
             path?: never;
             cookie?: never;
@@ -3347,7 +3411,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3509,7 +3573,10 @@ export interface operations {
                 /** @description Users per page. */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3548,7 +3615,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3597,7 +3664,10 @@ export interface operations {
     adminGetUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path: {
                 /**
                  * @description A user id.
@@ -3676,7 +3746,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3743,7 +3813,10 @@ export interface operations {
     adminEraseUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path: {
                 /**
                  * @description A user id.
@@ -3771,7 +3844,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3856,7 +3929,10 @@ export interface operations {
     adminRevokeUserSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path: {
                 /**
                  * @description A user id.
@@ -3891,7 +3967,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -3976,7 +4052,10 @@ export interface operations {
     adminRevokeSession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path: {
                 /**
                  * @description A session id.
@@ -4004,7 +4083,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -4089,7 +4168,10 @@ export interface operations {
     adminDisableUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path: {
                 /**
                  * @description A user id.
@@ -4141,7 +4223,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -4226,7 +4308,10 @@ export interface operations {
     adminEnableUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path: {
                 /**
                  * @description A user id.
@@ -4266,7 +4351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired. */
+            /** @description Unauthorized. Problem `code` `invalid_token`: the access token is missing, invalid or expired; `invalid_dpop_proof`: the dpop proof is missing or invalid; `use_dpop_nonce`: the dpop proof must carry the server's nonce. */
             401: {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
@@ -5114,7 +5199,10 @@ export interface operations {
     oauthToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };

@@ -22,6 +22,14 @@ const DESCRIPTION = [
     '`{error, error_description}`. A missing or bad access token is 401 with `WWW-Authenticate: Bearer ..., error="invalid_token"`; ' +
     'a token without the needed scope is 403 with `error="insufficient_scope"`. Request bodies under `/v1` are JSON only: ' +
     'any other media type is 415 `unsupported_media_type`.',
+  '## Sender-constrained tokens (DPoP, RFC 9449)',
+  'Send a `DPoP` proof header, signed with a key pair the client keeps, to `POST /v1/auth/login`, `POST /v1/auth/refresh` or ' +
+    '`POST /oauth/token`: the answer says `token_type: DPoP`, the access token carries `cnf.jkt` (the key\'s thumbprint) and ' +
+    'the session\'s refresh token rotates only with a proof from the same key. Call the API with `Authorization: DPoP <access_token>` ' +
+    'and a new proof for each request (with `ath`, the token\'s hash); a bound token sent as `Bearer`, or with another key\'s proof, is ' +
+    '401 with a `WWW-Authenticate: DPoP ..., error="invalid_token", algs="..."` challenge, and a bad proof is `invalid_dpop_proof`. ' +
+    'When the server requires nonces it answers `use_dpop_nonce` with a `DPoP-Nonce` header (400 at `/oauth/token`, 401 elsewhere): ' +
+    'sign the proof again with that `nonce`.',
   '## Verifying tokens in your own service',
   "Fetch `/.well-known/jwks.json` (cache it as its `Cache-Control` says), verify the JWT's signature, `iss`, `aud`, `exp` and " +
     '`typ: at+jwt`, and poll `/v1/revocations` to drop revoked sessions within seconds. The `tollgate/verifier` package does all of this.',
@@ -90,6 +98,17 @@ export const OPENAPI_INFO: {
         'It expires after `expires_in` seconds (600 by default); refresh it with the refresh token. ' +
         JWT_PRACTICES,
     },
+    dpopAuth: {
+      type: 'http',
+      scheme: 'DPoP',
+      bearerFormat: 'JWT',
+      description:
+        'An access token bound to a DPoP key (RFC 9449; `token_type: DPoP`, claim `cnf.jkt`), sent as `Authorization: DPoP <token>` ' +
+        'with a `DPoP` proof header signed by that key, new for each request, naming its method and URL and carrying `ath`, the ' +
+        'token\'s SHA-256. A bound token is refused as `Bearer`: a copy of it is useless without the private key. Refusals carry a ' +
+        '`WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1) listing the proof algorithms in `algs`. ' +
+        JWT_PRACTICES,
+    },
     refreshCookie: {
       type: 'apiKey',
       in: 'cookie',
@@ -102,7 +121,8 @@ export const OPENAPI_INFO: {
       type: 'oauth2',
       description:
         'An access token from `POST /oauth/token` with `grant_type=client_credentials`, for a client allowed the admin scopes, ' +
-        'sent as `Authorization: Bearer <token>`. ' +
+        'sent as `Authorization: Bearer <token>`, or, when the token request carried a DPoP proof (`token_type: DPoP`), as ' +
+        '`Authorization: DPoP <token>` with a `DPoP` proof header from the same key (see `dpopAuth`). ' +
         JWT_PRACTICES,
       flows: {
         clientCredentials: {

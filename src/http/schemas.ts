@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { Type, type TObject, type TProperties } from 'typebox'
 import { UNSUPPORTED_GRANT_TYPE_DESCRIPTION } from '../domain/oauth/grants.js'
 import { OAUTH_ERRORS, PROBLEMS, type OAuthErrorCode, type ProblemCode } from '../errors.js'
 import { ENTITY_TAG_LIST_PATTERN } from './conditional-requests.js'
@@ -53,6 +53,36 @@ export function IfMatchSchema(description: string) {
 
 // Far more tags than a client holds: the service's tags are short.
 const ENTITY_TAG_LIST_MAX_LENGTH = 1024
+
+/**
+ * The `DPoP` request header (RFC 9449 §4) of every route that takes a proof: the token endpoints
+ * (login, refresh, /oauth/token) and every route that takes an access token.
+ */
+export const DpopHeadersSchema = Type.Object({
+  dpop: Type.Optional(
+    Type.String({
+      description:
+        'A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the ' +
+        'client\'s private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` ' +
+        '(each proof is accepted once), `ath` (the access token\'s SHA-256, base64url) when an access token is sent, and the server\'s ' +
+        '`nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an ' +
+        'access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once.',
+      ...unrestricted('A malformed, oversized or repeated proof is invalid_dpop_proof (RFC 9449 §4.3), never validation_failed.'),
+    }),
+  ),
+})
+
+/** A route's request headers with the DPoP proof header added. */
+export function withDpopHeader<T extends TProperties>(headers: TObject<T>) {
+  return Type.Object({ ...headers.properties, ...DpopHeadersSchema.properties })
+}
+
+/**
+ * Routes that take an access token: as `Bearer`, or, bound to a DPoP key (`token_type: DPoP`), as
+ * `DPoP` with a proof. Their 401 codes follow.
+ */
+export const ACCESS_TOKEN_SECURITY: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { dpopAuth: [] }]
+export const ACCESS_TOKEN_ERRORS = ['invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce'] as const satisfies readonly ProblemCode[]
 
 /** RFC 9457 problem details, as every /v1 and operations error is sent. */
 export const ProblemSchema = Type.Object(

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { ADMIN_SCOPES, type Actor, type AdminScope } from '../../domain/admin/admin.js'
-import { problemResponses } from '../../http/schemas.js'
+import { ACCESS_TOKEN_ERRORS, DpopHeadersSchema, problemResponses } from '../../http/schemas.js'
 import { requestContext } from '../../http/request-context.js'
 import {
   AdminUserSchema,
@@ -18,7 +18,7 @@ import {
 
 const TAGS = ['admin']
 const security = (scope: AdminScope) => [{ adminClient: [scope] }]
-const AUTH_ERRORS = problemResponses('invalid_token', 'insufficient_scope')
+const AUTH_ERRORS = problemResponses(...ACCESS_TOKEN_ERRORS, 'insufficient_scope')
 
 /** The operator named on the security events of this request: the admin client, and where it called from. */
 function actorOf(request: FastifyRequest): Actor {
@@ -52,6 +52,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Users whose email contains `email`, or the one with `id`, or all, in creation order, `limit` at a time: ' +
           'follow `nextCursor` for the next page. A cursor this service did not hand out is 400.',
         security: security(ADMIN_SCOPES.read),
+        headers: DpopHeadersSchema,
         querystring: FindUsersQuerySchema,
         response: { 200: { ...UserPageSchema, 'x-response-description': 'A page of users' }, ...AUTH_ERRORS, ...problemResponses('validation_failed') },
       },
@@ -73,6 +74,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Read a user',
         description: 'The account, its live sessions (device, address, created, last used, flagged, bound) and its latest security events.',
         security: security(ADMIN_SCOPES.read),
+        headers: DpopHeadersSchema,
         params: UserIdParamsSchema,
         response: { 200: { ...UserDetailsSchema, 'x-response-description': 'The user, sessions and events' }, ...AUTH_ERRORS, ...problemResponses('not_found') },
       },
@@ -96,6 +98,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Only the ids of its sessions stay, while their access tokens may be unexpired, so that the revocations feed keeps refusing them, ' +
           'and one `user_erased` security event naming the erased id and the client, for the audit trail. Cannot be undone.',
         security: security(ADMIN_SCOPES.write),
+        headers: DpopHeadersSchema,
         params: UserIdParamsSchema,
         response: { 204: Type.Null({ description: 'The user is erased' }), ...AUTH_ERRORS, ...problemResponses('not_found') },
       },
@@ -118,6 +121,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Revokes every live session of the user, as their own logout would: their access tokens are refused by tollgate at once ' +
           'and by other services once they read the revocations feed. The user can log in again (disable them to prevent that).',
         security: security(ADMIN_SCOPES.write),
+        headers: DpopHeadersSchema,
         params: UserIdParamsSchema,
         response: { 200: { ...RevokedCountSchema, 'x-response-description': 'The sessions are revoked' }, ...AUTH_ERRORS, ...problemResponses('not_found') },
       },
@@ -135,6 +139,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Revoke a session',
         description: 'Revokes one session of any user, as its logout would. A session that already ended answers 204 too; an unknown id is 404.',
         security: security(ADMIN_SCOPES.write),
+        headers: DpopHeadersSchema,
         params: SessionIdParamsSchema,
         response: { 204: Type.Null({ description: 'The session is revoked' }), ...AUTH_ERRORS, ...problemResponses('not_found') },
       },
@@ -158,6 +163,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The user can no longer log in, refresh or complete an authorization, and every session of theirs is revoked, in one step. ' +
           'Disabling a disabled user changes nothing.',
         security: security(ADMIN_SCOPES.write),
+        headers: DpopHeadersSchema,
         params: UserIdParamsSchema,
         body: DisableBodySchema,
         response: { 200: { ...AdminUserSchema, 'x-response-description': 'The user, disabled' }, ...AUTH_ERRORS, ...problemResponses('not_found') },
@@ -176,6 +182,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Enable a user',
         description: 'A disabled user can log in again. Their sessions revoked by the disabling stay revoked.',
         security: security(ADMIN_SCOPES.write),
+        headers: DpopHeadersSchema,
         params: UserIdParamsSchema,
         response: { 200: { ...AdminUserSchema, 'x-response-description': 'The user, enabled' }, ...AUTH_ERRORS, ...problemResponses('not_found') },
       },

@@ -5,7 +5,7 @@ import { STYLESHEET, STYLESHEET_VERSION } from '../../http/pages/stylesheet.js'
 import { clientCredentialsOf, dpopPresentationOf } from '../../http/authorization.js'
 import { RATE_LIMITS } from '../../http/rate-limit-policy.js'
 import { requestContext } from '../../http/request-context.js'
-import { NO_STORE_HEADERS, noBody, oauthErrorResponses } from '../../http/schemas.js'
+import { DpopHeadersSchema, NO_STORE_HEADERS, noBody, oauthErrorResponses } from '../../http/schemas.js'
 import authorizeRoutes from './authorize.js'
 import sessionEndRoutes from './session-end.js'
 import { FORM, IntrospectionResponseSchema, TokenReferenceSchema, TokenRequestSchema, TokenResponseSchema } from './schemas.js'
@@ -55,9 +55,12 @@ const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
           '`client_secret_post`) and gets an access token whose `sub` is its client id, with `scope` within the ' +
           'client\'s. `refresh_token`: rotates a refresh token exactly like `POST /v1/auth/refresh`; first-party ' +
           'tokens belong to a public client, so `client_id` alone is enough. `password` and other grants: ' +
-          '400 `unsupported_grant_type`. Bad client: 401 `invalid_client`.',
+          '400 `unsupported_grant_type`. Bad client: 401 `invalid_client`. With a `DPoP` proof (every grant) the tokens are ' +
+          'bound to its key (`token_type: DPoP`); a bound refresh token rotates only with a proof from its key; a bad proof is 400 ' +
+          '`invalid_dpop_proof`, and `use_dpop_nonce` (with `DPoP-Nonce`) asks for the proof again with the server\'s nonce.',
         consumes: [FORM],
         security: CLIENT_SECURITY,
+        headers: DpopHeadersSchema,
         body: TokenRequestSchema,
         response: {
           200: { ...TokenResponseSchema, 'x-response-description': 'The tokens (RFC 6749 §5.1)', headers: NO_STORE_HEADERS },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
+import { ACCESS_TOKEN_ERRORS, ACCESS_TOKEN_SECURITY, DpopHeadersSchema, NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
 import { dpopPresentationOf } from '../../../http/authorization.js'
 import { RATE_LIMITS } from '../../../http/rate-limit-policy.js'
 import { requestContext } from '../../../http/request-context.js'
@@ -55,8 +55,11 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'except for a request from another site (an Origin neither the issuer\'s nor allowed, or Sec-Fetch-Site: cross-site). ' +
           'An unknown email and a wrong password get the same 401 `invalid_credentials`, after the same work. ' +
           'Failed logins (successful ones are not counted) are throttled per account and per address (429 with Retry-After). ' +
-          'A new session beyond the per-user limit evicts the oldest.',
+          'A new session beyond the per-user limit evicts the oldest. With a `DPoP` proof the session is bound to its key: ' +
+          '`token_type: DPoP`, and its refresh token rotates only with a proof from that key (401 `invalid_dpop_proof` for a bad ' +
+          'proof, `use_dpop_nonce` with a `DPoP-Nonce` when the server wants its nonce in the proof).',
         security: [],
+        headers: DpopHeadersSchema,
         body: LoginBodySchema,
         response: {
           200: {
@@ -90,11 +93,12 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'the current one stays. A login that verified the old password while the change was in flight gets no session ' +
           '(401 `invalid_credentials`), and of two changes racing with the same current password only the first succeeds. ' +
           'The new password follows the rules of registration.',
-        security: [{ bearerAuth: [] }],
+        security: ACCESS_TOKEN_SECURITY,
+        headers: DpopHeadersSchema,
         body: ChangePasswordBodySchema,
         response: {
           204: Type.Null({ description: 'Changed; every other session is revoked' }),
-          ...problemResponses('validation_failed', 'weak_password', 'invalid_token', 'invalid_credentials'),
+          ...problemResponses('validation_failed', 'weak_password', ...ACCESS_TOKEN_ERRORS, 'invalid_credentials'),
         },
       },
     },

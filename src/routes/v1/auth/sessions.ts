@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
-import { problemResponses } from '../../../http/schemas.js'
+import { ACCESS_TOKEN_ERRORS, ACCESS_TOKEN_SECURITY, DpopHeadersSchema, problemResponses } from '../../../http/schemas.js'
 import { requestContext } from '../../../http/request-context.js'
 import { SecurityEventListSchema, SessionIdParamsSchema, SessionListSchema } from './schemas.js'
 
-const SECURITY = [{ bearerAuth: [] }]
 
 /** The signed-in user's sessions and security events. */
 const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -20,8 +19,9 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'List your sessions',
         description: 'Your live sessions (not revoked, not expired), newest first; `current` marks the one of the access token used.',
-        security: SECURITY,
-        response: { 200: { ...SessionListSchema, 'x-response-description': 'Your live sessions' }, ...problemResponses('invalid_token') },
+        security: ACCESS_TOKEN_SECURITY,
+        headers: DpopHeadersSchema,
+        response: { 200: { ...SessionListSchema, 'x-response-description': 'Your live sessions' }, ...problemResponses(...ACCESS_TOKEN_ERRORS) },
       },
     },
     async (request, reply) => {
@@ -40,8 +40,9 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'Log out everywhere else',
         description: 'Revokes every session of yours except the current one.',
-        security: SECURITY,
-        response: { 204: Type.Null({ description: 'Every other session is revoked' }), ...problemResponses('invalid_token') },
+        security: ACCESS_TOKEN_SECURITY,
+        headers: DpopHeadersSchema,
+        response: { 204: Type.Null({ description: 'Every other session is revoked' }), ...problemResponses(...ACCESS_TOKEN_ERRORS) },
       },
     },
     async (request, reply) => {
@@ -60,9 +61,10 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'Revoke one of your sessions',
         description: 'Revokes one of your live sessions (possibly the current one). Any other id, another user\'s included, is 404.',
-        security: SECURITY,
+        security: ACCESS_TOKEN_SECURITY,
+        headers: DpopHeadersSchema,
         params: SessionIdParamsSchema,
-        response: { 204: Type.Null({ description: 'The session is revoked' }), ...problemResponses('invalid_token', 'not_found') },
+        response: { 204: Type.Null({ description: 'The session is revoked' }), ...problemResponses(...ACCESS_TOKEN_ERRORS, 'not_found') },
       },
     },
     async (request, reply) => {
@@ -81,8 +83,9 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'List your security events',
         description: 'Your latest 100 security events, newest first: logins, failed logins, refresh-token reuse, revoked and flagged sessions, password changes.',
-        security: SECURITY,
-        response: { 200: { ...SecurityEventListSchema, 'x-response-description': 'Your latest security events' }, ...problemResponses('invalid_token') },
+        security: ACCESS_TOKEN_SECURITY,
+        headers: DpopHeadersSchema,
+        response: { 200: { ...SecurityEventListSchema, 'x-response-description': 'Your latest security events' }, ...problemResponses(...ACCESS_TOKEN_ERRORS) },
       },
     },
     async (request, reply) => {

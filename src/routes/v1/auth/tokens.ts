@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { ProblemError } from '../../../errors.js'
-import { NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
+import { ACCESS_TOKEN_ERRORS, DpopHeadersSchema, NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
 import { dpopPresentationOf } from '../../../http/authorization.js'
 import { RATE_LIMITS } from '../../../http/rate-limit-policy.js'
 import { requestContext } from '../../../http/request-context.js'
@@ -37,8 +37,10 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'it gets the same successor; from any other client, after the window, or once that successor was rotated in turn, ' +
           'the whole session is revoked (401 invalid_grant). ' +
           'A cookie-authenticated request from another site is refused with 403 forbidden_origin, and a request from another site ' +
-          'never sets the cookie.',
+          'never sets the cookie. The refresh token of a session bound to a DPoP key rotates only with a `DPoP` proof from that key: ' +
+          'without one, or with another key\'s, it is 401 `invalid_grant` (a `dpop_key_mismatch` event) and the session stays its owner\'s.',
         security: [{ refreshCookie: [] }, {}],
+        headers: DpopHeadersSchema,
         body: RefreshTokenBodySchema,
         response: {
           200: {
@@ -74,11 +76,12 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'access token, and clears the cookie (unless the request comes from another site). Answers 204 also when the ' +
           'session had already ended; with no credential ' +
           'at all it is 401 `invalid_token`.',
-        security: [{ refreshCookie: [] }, { bearerAuth: [] }, {}],
+        security: [{ refreshCookie: [] }, { bearerAuth: [] }, { dpopAuth: [] }, {}],
+        headers: DpopHeadersSchema,
         body: RefreshTokenBodySchema,
         response: {
           204: Type.Null({ description: 'Logged out: the session is revoked and the cookie cleared', headers: { 'Set-Cookie': CLEAR_REFRESH_COOKIE_HEADER } }),
-          ...problemResponses('validation_failed', 'invalid_token', 'forbidden_origin'),
+          ...problemResponses('validation_failed', ...ACCESS_TOKEN_ERRORS, 'forbidden_origin'),
         },
       },
     },

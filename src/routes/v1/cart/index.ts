@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { entityTag, expectedVersions, ifNoneMatchHits } from '../../../http/conditional-requests.js'
 import { idempotencyKeyOf } from '../../../http/idempotency-key.js'
-import { problemResponses } from '../../../http/schemas.js'
+import { ACCESS_TOKEN_ERRORS, ACCESS_TOKEN_SECURITY, problemResponses, withDpopHeader } from '../../../http/schemas.js'
 import {
   AddItemBodySchema,
   AddItemHeadersSchema,
@@ -17,7 +17,6 @@ import {
 } from './schemas.js'
 
 const TAGS = ['cart']
-const SECURITY = [{ bearerAuth: [] }]
 const CONDITIONAL = 'Honours If-Match against the cart version (the ETag of GET /v1/cart/items): 412 if it changed.'
 
 function subjectOf(request: FastifyRequest): string {
@@ -35,14 +34,14 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'listCartItems',
         tags: TAGS,
-        security: SECURITY,
+        security: ACCESS_TOKEN_SECURITY,
         summary: 'List the items in your cart',
         description: 'The items and the cart version; the version is also the ETag, and If-None-Match gets a 304 when nothing changed.',
-        headers: ConditionalReadHeadersSchema,
+        headers: withDpopHeader(ConditionalReadHeadersSchema),
         response: {
           200: { ...CartSchema, 'x-response-description': 'Your cart', headers: { ETag: EntityTagHeader } },
           304: Type.Null({ description: 'The cart has not changed since the ETag sent', headers: { ETag: EntityTagHeader } }),
-          ...problemResponses('invalid_token', 'insufficient_scope'),
+          ...problemResponses(...ACCESS_TOKEN_ERRORS, 'insufficient_scope'),
         },
       },
     },
@@ -61,14 +60,14 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'addCartItem',
         tags: TAGS,
-        security: SECURITY,
+        security: ACCESS_TOKEN_SECURITY,
         summary: 'Add an item to your cart',
         description: `Adds a sku, or adds to its quantity when it is already in the cart (atomically: concurrent adds never lose an update). A total above 999 is 422 and changes nothing. ${CONDITIONAL} With an Idempotency-Key, a retry (the reply was lost, the connection dropped) gets the first answer, from any instance, and adds nothing.`,
-        headers: AddItemHeadersSchema,
+        headers: withDpopHeader(AddItemHeadersSchema),
         body: AddItemBodySchema,
         response: {
           201: { ...CartItemSchema, 'x-response-description': 'The item, with its new quantity', headers: { ETag: EntityTagHeader } },
-          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'precondition_failed', 'quantity_limit_exceeded', 'idempotency_key_reused'),
+          ...problemResponses('validation_failed', ...ACCESS_TOKEN_ERRORS, 'insufficient_scope', 'precondition_failed', 'quantity_limit_exceeded', 'idempotency_key_reused'),
         },
       },
     },
@@ -89,15 +88,15 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'updateCartItem',
         tags: TAGS,
-        security: SECURITY,
+        security: ACCESS_TOKEN_SECURITY,
         summary: 'Set the quantity of an item',
         description: `Replaces the item's quantity. ${CONDITIONAL}`,
         params: ItemParamsSchema,
-        headers: ConditionalWriteHeadersSchema,
+        headers: withDpopHeader(ConditionalWriteHeadersSchema),
         body: SetQuantityBodySchema,
         response: {
           200: { ...CartItemSchema, 'x-response-description': 'The item', headers: { ETag: EntityTagHeader } },
-          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'not_found', 'precondition_failed'),
+          ...problemResponses('validation_failed', ...ACCESS_TOKEN_ERRORS, 'insufficient_scope', 'not_found', 'precondition_failed'),
         },
       },
     },
@@ -116,14 +115,14 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'deleteCartItem',
         tags: TAGS,
-        security: SECURITY,
+        security: ACCESS_TOKEN_SECURITY,
         summary: 'Remove an item from your cart',
         description: `Removes the item; its id is then 404. ${CONDITIONAL}`,
         params: ItemParamsSchema,
-        headers: ConditionalWriteHeadersSchema,
+        headers: withDpopHeader(ConditionalWriteHeadersSchema),
         response: {
           204: Type.Null({ description: 'Removed', headers: { ETag: EntityTagHeader } }),
-          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'not_found', 'precondition_failed'),
+          ...problemResponses('validation_failed', ...ACCESS_TOKEN_ERRORS, 'insufficient_scope', 'not_found', 'precondition_failed'),
         },
       },
     },
@@ -140,13 +139,13 @@ const cartRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         operationId: 'clearCart',
         tags: TAGS,
-        security: SECURITY,
+        security: ACCESS_TOKEN_SECURITY,
         summary: 'Empty your cart',
         description: `Removes every item (an empty cart is fine) and bumps the version. ${CONDITIONAL}`,
-        headers: ConditionalWriteHeadersSchema,
+        headers: withDpopHeader(ConditionalWriteHeadersSchema),
         response: {
           204: Type.Null({ description: 'Emptied', headers: { ETag: EntityTagHeader } }),
-          ...problemResponses('validation_failed', 'invalid_token', 'insufficient_scope', 'precondition_failed'),
+          ...problemResponses('validation_failed', ...ACCESS_TOKEN_ERRORS, 'insufficient_scope', 'precondition_failed'),
         },
       },
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { problemResponses } from '../../../http/schemas.js'
+import { ACCESS_TOKEN_ERRORS, ACCESS_TOKEN_SECURITY, DpopHeadersSchema, problemResponses } from '../../../http/schemas.js'
 import { UserSchema } from '../auth/schemas.js'
 
 const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -12,8 +12,9 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['auth'],
         summary: 'Your account',
         description: 'The account of the access token\'s user.',
-        security: [{ bearerAuth: [] }],
-        response: { 200: { ...UserSchema, 'x-response-description': 'Your account' }, ...problemResponses('invalid_token', 'not_found') },
+        security: ACCESS_TOKEN_SECURITY,
+        headers: DpopHeadersSchema,
+        response: { 200: { ...UserSchema, 'x-response-description': 'Your account' }, ...problemResponses(...ACCESS_TOKEN_ERRORS, 'not_found') },
       },
     },
     async (request, reply) => {
