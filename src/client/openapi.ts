@@ -4489,7 +4489,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request: an HTML error page (`validation_failed`). */
+            /** @description Bad request: an HTML error page (`text/html`), never a redirect, naming its code: `invalid_client` when `client_id` is missing or names no registered (or a deleted) client, `invalid_redirect_uri` when `redirect_uri` is missing or not exactly one of the client's registered redirect URIs, `validation_failed` when a parameter breaks its limits. Every other error of the request is a 303 back to the client with `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4595,7 +4595,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request: an HTML error page (`validation_failed`). */
+            /** @description Bad request: an HTML error page (`text/html`), never a redirect, naming its code: `invalid_client` when `client_id` is missing or names no registered (or a deleted) client, `invalid_redirect_uri` when `redirect_uri` is missing or not exactly one of the client's registered redirect URIs, `validation_failed` when a parameter breaks its limits. Every other error of the request is a 303 back to the client with `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4685,7 +4685,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request: an HTML error page (`validation_failed`). */
+            /** @description Bad request: an HTML error page (`text/html`), never a redirect, naming its code: `invalid_client` when `client_id` is missing or names no registered (or a deleted) client, `invalid_redirect_uri` when `redirect_uri` is missing or not exactly one of the client's registered redirect URIs, `validation_failed` when a parameter breaks its limits. Every other error of the request is a 303 back to the client with `error`. */
             400: {
                 headers: {
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
@@ -4811,7 +4811,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request: an HTML error page (`validation_failed`). */
+            /** @description Bad request: an HTML error page (`text/html`), never a redirect, naming its code: `invalid_client` when `client_id` is missing or names no registered (or a deleted) client, `invalid_redirect_uri` when `redirect_uri` is missing or not exactly one of the client's registered redirect URIs, `validation_failed` when a parameter breaks its limits. Every other error of the request is a 303 back to the client with `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;

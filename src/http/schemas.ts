@@ -1,5 +1,6 @@
 import { Type, type TObject, type TProperties } from 'typebox'
 import { UNSUPPORTED_GRANT_TYPE_DESCRIPTION } from '../domain/oauth/grants.js'
+import type { AuthorizationPageErrorCode } from '../domain/oidc/authorization-request.js'
 import { OAUTH_ERRORS, PROBLEMS, type OAuthErrorCode, type ProblemCode } from '../errors.js'
 import { ENTITY_TAG_LIST_PATTERN } from './conditional-requests.js'
 
@@ -322,12 +323,18 @@ export function htmlPage(description: string) {
 
 /**
  * The error page an HTML route answers with: for a person in a browser, not a program, so no
- * machine-readable body; the problem code is on the page.
+ * machine-readable body; the problem code is on the page. Codes are the catalogue's, or the
+ * authorization endpoint's own page codes (`invalid_client`, `invalid_redirect_uri`); `explained`
+ * replaces the generated description.
  */
-export function pageErrorResponse(status: number, codes: readonly ProblemCode[] = codesForStatus(status)): ErrorResponse & { content: Record<string, unknown> } {
+export function pageErrorResponse(
+  status: number,
+  codes: readonly (ProblemCode | AuthorizationPageErrorCode)[] = codesForStatus(status),
+  explained?: string,
+): ErrorResponse & { content: Record<string, unknown> } {
   const list = codes.map((code) => `\`${code}\``).join(', ')
   return {
-    description: `${STATUS_TEXT[status] ?? `Status ${status}`}: an HTML error page (${list}).`,
+    description: explained ?? `${STATUS_TEXT[status] ?? `Status ${status}`}: an HTML error page (${list}).`,
     ...(status === 429 || status === 503 ? { headers: ERROR_HEADERS[status] } : {}),
     content: { [HTML_MEDIA_TYPE]: { schema: { type: 'string', description: 'An HTML error page naming the error code.' } } },
   } as unknown as ErrorResponse & { content: Record<string, unknown> }

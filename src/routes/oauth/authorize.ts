@@ -7,7 +7,7 @@ import { createFormGuard } from '../../http/pages/form-guard.js'
 import { createOutcomeRenderer } from '../../http/pages/render.js'
 import { RATE_LIMITS } from '../../http/rate-limit-policy.js'
 import { requestContext } from '../../http/request-context.js'
-import { htmlPage, pageErrorResponses, redirectResponse } from '../../http/schemas.js'
+import { htmlPage, pageErrorResponse, pageErrorResponses, redirectResponse } from '../../http/schemas.js'
 import { AuthorizeParametersSchema, ConsentFormSchema, FORM, LoginFormSchema } from './schemas.js'
 
 const PAGE_ROUTE = { errorFormat: 'page' } as const
@@ -20,15 +20,28 @@ const AUTHORIZE_DESCRIPTION =
   '`prompt=login`, `max_age`) gets the login page; a third-party client the user has not consented to gets the ' +
   'consent page; otherwise the answer is a 303 to the redirect URI with `code`, `state` and `iss`.'
 
+/**
+ * RFC 6749 §4.1.2.1: with no trustworthy redirect URI there is nowhere safe to send an error, so the
+ * browser gets a page. The forms check the request they carry again, so they can answer it too.
+ */
+const ERROR_PAGE = pageErrorResponse(
+  400,
+  ['invalid_client', 'invalid_redirect_uri', 'validation_failed'],
+  'Bad request: an HTML error page (`text/html`), never a redirect, naming its code: `invalid_client` when `client_id` ' +
+    'is missing or names no registered (or a deleted) client, `invalid_redirect_uri` when `redirect_uri` is missing or ' +
+    'not exactly one of the client\'s registered redirect URIs, `validation_failed` when a parameter breaks its limits. ' +
+    'Every other error of the request is a 303 back to the client with `error`.',
+)
+
 const RESPONSES = {
   200: htmlPage('The login page, or the consent page.'),
   303: redirectResponse('Back to the client: `code`, `state`, `iss`, or `error`, `error_description`, `state`, `iss`.'),
-  ...pageErrorResponses([400, ['validation_failed']]),
+  400: ERROR_PAGE,
 }
 
 const FORM_RESPONSES = {
   ...RESPONSES,
-  ...pageErrorResponses([400, ['validation_failed']], [403, ['forbidden_origin', 'invalid_form']]),
+  ...pageErrorResponses([403, ['forbidden_origin', 'invalid_form']]),
 }
 
 /** The authorization endpoint and its login and consent pages (server-rendered HTML, no script). */

@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { claimsOf, register } from '../../helpers/accounts.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { authorizeUrl, Browser, createOidcClient, interactionOf, pkcePair, redeem, redirectParams, REDIRECT_URI, signInFor } from './helpers.js'
+
+const DOCUMENT = parse(readFileSync(new URL('../../../openapi.yaml', import.meta.url), 'utf8')) as {
+  paths: Record<string, Partial<Record<'get' | 'post', { responses: Record<string, { description: string; content: Record<string, unknown> }> }>>>
+}
 
 describe('the authorization endpoint under attack', () => {
   let t: TestApp
@@ -31,6 +37,12 @@ describe('the authorization endpoint under attack', () => {
     expect(response.headers.location).toBeUndefined()
     expect(response.headers['content-type']).toMatch(/^text\/html/)
     expect(response.body).toContain(`<code>${code}</code>`)
+    // openapi.yaml documents this page, and its code, as the endpoint's 400.
+    for (const method of ['get', 'post'] as const) {
+      const documented = DOCUMENT.paths['/oauth/authorize']![method]!.responses['400']!
+      expect(Object.keys(documented.content)).toEqual(['text/html'])
+      expect(documented.description).toContain(`\`${code}\``)
+    }
   })
 
   it.each([
