@@ -1840,6 +1840,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1864,6 +1866,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1875,7 +1879,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
@@ -1898,6 +1902,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1913,6 +1919,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1930,6 +1938,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1939,6 +1949,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1950,6 +1962,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2001,6 +2015,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2014,6 +2030,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2025,7 +2043,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
@@ -2048,6 +2066,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2063,6 +2083,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2080,6 +2102,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2089,6 +2113,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2100,6 +2126,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2146,6 +2174,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2170,6 +2200,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2181,7 +2213,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
@@ -2204,6 +2236,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2219,6 +2253,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2234,6 +2270,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2251,6 +2289,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2260,6 +2300,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2271,6 +2313,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2308,6 +2352,8 @@ export interface operations {
                 headers: {
                     /** @description Clears the `tollgate_refresh` cookie: empty, with an expiry in the past. */
                     "Set-Cookie"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2315,6 +2361,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2326,7 +2374,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -2337,6 +2385,8 @@ export interface operations {
             /** @description Forbidden. Problem `code` `forbidden_origin`: cross-origin request refused. */
             403: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2346,6 +2396,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2355,6 +2407,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2364,6 +2418,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2375,6 +2431,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2398,6 +2456,8 @@ export interface operations {
             /** @description Your live sessions */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2435,6 +2495,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2446,7 +2508,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -2457,6 +2519,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2468,6 +2532,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2491,6 +2557,8 @@ export interface operations {
             /** @description Every other session is revoked */
             204: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2498,6 +2566,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2509,7 +2579,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -2520,6 +2590,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2529,6 +2601,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2538,6 +2612,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2549,6 +2625,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2578,6 +2656,8 @@ export interface operations {
             /** @description The session is revoked */
             204: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2585,6 +2665,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2596,7 +2678,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -2607,6 +2689,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2616,6 +2700,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2625,6 +2711,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2634,6 +2722,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2643,6 +2733,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2654,6 +2746,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2677,6 +2771,8 @@ export interface operations {
             /** @description Your latest security events */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2706,6 +2802,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2717,7 +2815,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -2728,6 +2826,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2739,6 +2839,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2762,6 +2864,8 @@ export interface operations {
             /** @description Your account */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2779,6 +2883,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2790,7 +2896,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -2801,6 +2907,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2810,6 +2918,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2821,6 +2931,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2851,6 +2963,8 @@ export interface operations {
                 headers: {
                     /** @description The cart version as a strong entity tag, e.g. "7". */
                     ETag?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2876,6 +2990,8 @@ export interface operations {
                 headers: {
                     /** @description The cart version as a strong entity tag, e.g. "7". */
                     ETag?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2883,6 +2999,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2894,7 +3012,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -2907,6 +3025,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2916,6 +3036,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2927,6 +3049,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2980,6 +3104,8 @@ export interface operations {
                 headers: {
                     /** @description The cart version as a strong entity tag, e.g. "7". */
                     ETag?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2998,6 +3124,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3009,7 +3137,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3022,6 +3150,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3031,6 +3161,8 @@ export interface operations {
             /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
             412: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3040,6 +3172,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3049,6 +3183,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3058,6 +3194,8 @@ export interface operations {
             /** @description Unprocessable content. Problem `code` `quantity_limit_exceeded`: the quantity would exceed the limit; `idempotency_key_reused`: the idempotency-key was already used with a different request. */
             422: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3067,6 +3205,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3078,6 +3218,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3114,6 +3256,8 @@ export interface operations {
                 headers: {
                     /** @description The cart version as a strong entity tag, e.g. "7". */
                     ETag?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3121,6 +3265,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3132,7 +3278,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3145,6 +3291,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3154,6 +3302,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3163,6 +3313,8 @@ export interface operations {
             /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
             412: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3172,6 +3324,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3181,6 +3335,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3190,6 +3346,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3199,6 +3357,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3210,6 +3370,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3261,6 +3423,8 @@ export interface operations {
                 headers: {
                     /** @description The cart version as a strong entity tag, e.g. "7". */
                     ETag?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3279,6 +3443,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3290,7 +3456,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3303,6 +3469,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3312,6 +3480,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3321,6 +3491,8 @@ export interface operations {
             /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
             412: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3330,6 +3502,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3339,6 +3513,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3348,6 +3524,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3357,6 +3535,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3368,6 +3548,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3398,6 +3580,8 @@ export interface operations {
                 headers: {
                     /** @description The cart version as a strong entity tag, e.g. "7". */
                     ETag?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3405,6 +3589,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3416,7 +3602,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3429,6 +3615,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3438,6 +3626,8 @@ export interface operations {
             /** @description Precondition failed. Problem `code` `precondition_failed`: the resource changed since the version you sent. */
             412: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3447,6 +3637,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3456,6 +3648,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3465,6 +3659,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3476,6 +3672,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3585,6 +3783,8 @@ export interface operations {
             /** @description A page of users */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3609,6 +3809,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3620,7 +3822,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3633,6 +3835,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3642,6 +3846,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3653,6 +3859,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3682,6 +3890,8 @@ export interface operations {
             /** @description The user, sessions and events */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3740,6 +3950,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3751,7 +3963,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3764,6 +3976,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3773,6 +3987,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3782,6 +3998,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3791,6 +4009,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3802,6 +4022,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3831,6 +4053,8 @@ export interface operations {
             /** @description The user is erased */
             204: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3838,6 +4062,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3849,7 +4075,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3862,6 +4088,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3871,6 +4099,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3880,6 +4110,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3889,6 +4121,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3898,6 +4132,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3907,6 +4143,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3918,6 +4156,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3947,6 +4187,8 @@ export interface operations {
             /** @description The sessions are revoked */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3961,6 +4203,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3972,7 +4216,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -3985,6 +4229,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3994,6 +4240,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4003,6 +4251,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4012,6 +4262,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4021,6 +4273,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4030,6 +4284,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4041,6 +4297,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4070,6 +4328,8 @@ export interface operations {
             /** @description The session is revoked */
             204: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4077,6 +4337,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4088,7 +4350,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -4101,6 +4363,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4110,6 +4374,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4119,6 +4385,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4128,6 +4396,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4137,6 +4407,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4146,6 +4418,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4157,6 +4431,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4198,6 +4474,8 @@ export interface operations {
             /** @description The user, disabled */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4217,6 +4495,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4228,7 +4508,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -4241,6 +4521,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4250,6 +4532,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4259,6 +4543,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4268,6 +4554,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4277,6 +4565,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4286,6 +4576,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4297,6 +4589,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4326,6 +4620,8 @@ export interface operations {
             /** @description The user, enabled */
             200: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4345,6 +4641,8 @@ export interface operations {
             /** @description Bad request. Problem `code` `validation_failed`: the request is not valid. */
             400: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4356,7 +4654,7 @@ export interface operations {
                 headers: {
                     /** @description On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`. */
                     "WWW-Authenticate"?: string;
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -4369,6 +4667,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4378,6 +4678,8 @@ export interface operations {
             /** @description Not found. Problem `code` `not_found`: not found. */
             404: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4387,6 +4689,8 @@ export interface operations {
             /** @description Content too large. Problem `code` `payload_too_large`: the request body is too large. */
             413: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4396,6 +4700,8 @@ export interface operations {
             /** @description URI too long. Problem `code` `validation_failed`: the request is not valid. */
             414: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4405,6 +4711,8 @@ export interface operations {
             /** @description Unsupported media type. Problem `code` `unsupported_media_type`: unsupported content type. */
             415: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4414,6 +4722,8 @@ export interface operations {
             /** @description Internal server error. Problem `code` `internal_error`: internal server error. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4425,6 +4735,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4965,7 +5277,7 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
@@ -5244,6 +5556,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5261,7 +5575,7 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, `invalid_dpop_proof`, `use_dpop_nonce`. */
             400: {
                 headers: {
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
@@ -5286,6 +5600,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5301,6 +5617,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5318,6 +5636,8 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5327,6 +5647,8 @@ export interface operations {
             /** @description Internal server error: RFC 6749 error `server_error`. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5338,6 +5660,8 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5390,7 +5714,7 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
@@ -5524,7 +5848,7 @@ export interface operations {
             /** @description Bad request: RFC 6749 error `invalid_request`. */
             400: {
                 headers: {
-                    /** @description With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8). */
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;

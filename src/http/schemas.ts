@@ -138,6 +138,18 @@ export const RATE_LIMIT_HEADERS: HeaderMap = {
   'RateLimit-Reset': { type: 'integer', minimum: 0, description: 'Seconds until that window ends.' },
 }
 
+/**
+ * RFC 9449 §8: the nonce a route that takes a DPoP proof hands out. With use_dpop_nonce always; while
+ * nonces are required (DPOP_NONCE_REQUIRED), on every answer to a request that carried a proof
+ * (plugins/app/dpop.ts), so a client moves to the next nonce before its own expires.
+ */
+export const DPOP_NONCE_HEADER: HeaderSchema = {
+  type: 'string',
+  description:
+    'The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, ' +
+    'on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds.',
+}
+
 /** Response headers that come with some error statuses. */
 const ERROR_HEADERS: Record<number, HeaderMap> = {
   401: {
@@ -147,7 +159,7 @@ const ERROR_HEADERS: Record<number, HeaderMap> = {
         'On a missing or bad credential: an RFC 6750 challenge, e.g. `Bearer realm="tollgate", error="invalid_token"`, or for DPoP ' +
         '(a token presented with the DPoP scheme or bound to a key, a bad proof) an RFC 9449 one: `DPoP realm="tollgate", error="invalid_dpop_proof", algs="ES256 ..."`.',
     },
-    'DPoP-Nonce': { type: 'string', description: 'With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8).' },
+    'DPoP-Nonce': DPOP_NONCE_HEADER,
   },
   403: {
     'WWW-Authenticate': { type: 'string', description: 'On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`.' },
@@ -157,7 +169,7 @@ const ERROR_HEADERS: Record<number, HeaderMap> = {
 }
 
 const OAUTH_ERROR_HEADERS: Record<number, HeaderMap> = {
-  400: { 'DPoP-Nonce': { type: 'string', description: 'With use_dpop_nonce: the nonce the next DPoP proof must carry (RFC 9449 §8).' } },
+  400: { 'DPoP-Nonce': DPOP_NONCE_HEADER },
   401: {
     'WWW-Authenticate': {
       type: 'string',

@@ -42,7 +42,16 @@ export default fp<{ config: Config }>(
         app.addHook('onClose', async () => clearInterval(timer))
       }
     }
-    app.decorate('dpop', createDpopService({ replay, config, nonceSecrets: app.secrets('dpop-nonce'), clock }))
+    const dpop = createDpopService({ replay, config, nonceSecrets: app.secrets('dpop-nonce'), clock })
+    app.decorate('dpop', dpop)
+    if (config.DPOP_NONCE_REQUIRED) {
+      // RFC 9449 §8.2: every answer to a request with a proof, successful ones too, carries a current
+      // nonce, so a client moves to the next one before its own expires instead of paying a
+      // use_dpop_nonce round trip every minute or two. A use_dpop_nonce error has set its own.
+      app.addHook('onSend', async (request, reply) => {
+        if (request.headers.dpop !== undefined && !reply.hasHeader('dpop-nonce')) reply.header('dpop-nonce', dpop.nonce())
+      })
+    }
   },
   { name: 'dpop', dependencies: ['database', 'keys'] },
 )

@@ -7,6 +7,7 @@ import { Type } from 'typebox'
 import { OPENAPI_INFO } from '../../http/openapi-info.js'
 import { rateLimitsOf } from '../../http/rate-limit-policy.js'
 import {
+  DPOP_NONCE_HEADER,
   OAuthErrorSchema,
   ProblemSchema,
   RATE_LIMIT_HEADERS,
@@ -68,6 +69,23 @@ export function withRateLimitHeaders(route: Pick<RouteOptions, 'config'>, respon
       if (!/^[24]/.test(status) || typeof response !== 'object' || response === null) return [status, response]
       const headers = (response as { headers?: object }).headers
       return [status, { ...response, headers: { ...headers, ...RATE_LIMIT_HEADERS } }]
+    }),
+  )
+}
+
+/**
+ * A route that takes a DPoP proof (its request headers declare `dpop`) answers a request with one
+ * with a current `DPoP-Nonce` while nonces are required (plugins/app/dpop.ts), whatever the status:
+ * its responses document the header.
+ */
+export function withDpopNonceHeader(route: Pick<RouteOptions, 'schema'>, responses: Record<string, unknown>): Record<string, unknown> {
+  const headers = route.schema?.headers as { properties?: Record<string, unknown> } | undefined
+  if (headers?.properties?.dpop === undefined) return responses
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => {
+      if (typeof response !== 'object' || response === null) return [status, response]
+      const documented = (response as { headers?: object }).headers
+      return [status, { ...response, headers: { ...documented, 'DPoP-Nonce': DPOP_NONCE_HEADER } }]
     }),
   )
 }
@@ -136,7 +154,7 @@ export default fp<{ config: Pick<Config, 'API_DOCS'> }>(
     app.addHook('onRoute', (route) => {
       if (!route.schema || route.schema.hide) return
       const defaults = defaultErrorResponses(route)
-      const response = withRateLimitHeaders(route, { ...defaults, ...(route.schema.response as object | undefined) })
+      const response = withDpopNonceHeader(route, withRateLimitHeaders(route, { ...defaults, ...(route.schema.response as object | undefined) }))
       route.schema = { ...route.schema, response }
     })
     await app.register(swagger, {

@@ -63,6 +63,7 @@ describe('CORS with an allow-list', () => {
     expect(res.headers['access-control-allow-origin']).toBe(origin)
     expect(res.headers['access-control-allow-credentials']).toBe('true')
     expect(String(res.headers['access-control-expose-headers'])).toContain('Retry-After')
+    expect(String(res.headers['access-control-expose-headers'])).toContain('DPoP-Nonce')
     expect(res.headers.vary).toMatch(/Origin/)
   })
 
@@ -75,12 +76,13 @@ describe('CORS with an allow-list', () => {
     const res = await t.app.inject({
       method: 'OPTIONS',
       url: '/v1/cart/items',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,dpop' },
     })
     expect(res.statusCode).toBe(204)
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example')
     expect(String(res.headers['access-control-allow-methods'])).toContain('POST')
     expect(String(res.headers['access-control-allow-headers'])).toMatch(/Authorization/)
+    expect(String(res.headers['access-control-allow-headers'])).toMatch(/DPoP/)
   })
 })
 

@@ -125,4 +125,31 @@ describe('server nonces (DPOP_NONCE_REQUIRED=true)', () => {
     expect(retry.statusCode).toBe(200)
     expect(retry.json().token_type).toBe('DPoP')
   })
+
+  it('successful answers to a request with a proof carry a current DPoP-Nonce too (RFC 9449 §8.2), tokens and protected routes alike', async () => {
+    const first = await postForm(n.app, '/oauth/token', { grant_type: 'client_credentials' }, { authorization: (await createClient(n.app)).authorization, dpop: await dpopProof(key, { url: TOKEN }) })
+    const nonce = first.headers['dpop-nonce'] as string
+    const { email, password } = await register(n.app)
+    const loggedIn = await n.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password }, headers: { dpop: await dpopProof(key, { url: `${ISSUER}/v1/auth/login`, nonce }) } })
+    expect(loggedIn.statusCode).toBe(200)
+    expect(loggedIn.headers['dpop-nonce']).toEqual(expect.any(String))
+    const token = loggedIn.json().access_token as string
+    const me = await n.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `DPoP ${token}`, dpop: await dpopProof(key, { method: 'GET', url: `${ISSUER}/v1/me`, accessToken: token, nonce: loggedIn.headers['dpop-nonce'] as string }) },
+    })
+    expect(me.statusCode).toBe(200)
+    expect(me.headers['dpop-nonce']).toEqual(expect.any(String))
+    // A request without a proof gets no nonce: it has no use for one.
+    expect((await n.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } })).headers['dpop-nonce']).toBeUndefined()
+  })
+})
+
+describe('without DPOP_NONCE_REQUIRED', () => {
+  it('no answer carries a DPoP-Nonce', async () => {
+    const res = await login(key)
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['dpop-nonce']).toBeUndefined()
+  })
 })
