@@ -15,12 +15,27 @@
  * const { data: cart } = await tollgate.GET('/v1/cart/items')
  * ```
  *
+ * With DPoP (RFC 9449) the tokens are bound to a non-extractable key the client holds: a copy of
+ * them is useless without it. The client signs the proofs, sends the access token as
+ * `Authorization: DPoP`, and follows the server's nonces.
+ *
+ * @example
+ * ```ts
+ * import { createDpop, createTollgateClient } from 'tollgate/client'
+ *
+ * let accessToken: string | undefined
+ * const tollgate = createTollgateClient('https://auth.example.com', { dpop: createDpop(), accessToken: () => accessToken })
+ * const { data } = await tollgate.POST('/v1/auth/login', { body: { email, password } }) // data.token_type === 'DPoP'
+ * ```
+ *
  * @packageDocumentation
  */
 import createClient, { type Client, type ClientOptions, type Middleware } from 'openapi-fetch'
+import { dpopMiddleware, type Dpop } from './dpop.js'
 import type { components, operations, paths } from './openapi.js'
 
 export type { components, operations, paths }
+export { createDpop, generateDpopKeyPair, type Dpop, type DpopKeyPair, type DpopOptions, type DpopProofRequest } from './dpop.js'
 
 /** The client: `GET`, `POST`, `PATCH`, `DELETE`, ... on the documented paths, each returning `{ data, error, response }`. */
 export type TollgateClient = Client<paths>
@@ -47,16 +62,26 @@ export interface TollgateClientOptions extends Omit<ClientOptions, 'baseUrl'> {
    * a function is asked before each request, so it can return the latest token after a refresh.
    */
   accessToken?: string | (() => string | undefined | Promise<string | undefined>)
+  /**
+   * DPoP (RFC 9449), from `createDpop()`: every request to the token endpoints (`/v1/auth/login`,
+   * `/v1/auth/refresh`, `/oauth/token`) carries a proof, so the tokens issued are bound to the key
+   * (`token_type: DPoP`); the access token is then sent as `Authorization: DPoP ...` with a proof
+   * of its own (`ath`) on every request. The server's `DPoP-Nonce` is remembered from every answer,
+   * and a request refused with `use_dpop_nonce` is sent once more with it. `baseUrl` must be the
+   * server's ISSUER: proofs name the URL they are for.
+   */
+  dpop?: Dpop
 }
 
 /**
  * A client for the tollgate at `baseUrl` (e.g. `http://localhost:3000`). Options are
- * openapi-fetch's (`fetch`, `headers`, ...) plus `accessToken`.
+ * openapi-fetch's (`fetch`, `headers`, ...) plus `accessToken` and `dpop`.
  */
 export function createTollgateClient(baseUrl: string, options: TollgateClientOptions = {}): TollgateClient {
-  const { accessToken, ...clientOptions } = options
+  const { accessToken, dpop, ...clientOptions } = options
   const client = createClient<paths>({ ...clientOptions, baseUrl: baseUrl.replace(/\/+$/, '') })
-  if (accessToken !== undefined) client.use(bearer(accessToken))
+  if (dpop !== undefined) client.use(dpopMiddleware(dpop, async () => (typeof accessToken === 'function' ? await accessToken() : accessToken)))
+  else if (accessToken !== undefined) client.use(bearer(accessToken))
   return client
 }
 
