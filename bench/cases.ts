@@ -42,6 +42,10 @@ export const MEMORY_CASE = 'memory'
 
 export interface CaseSummary {
   value: number
+  /** Median server CPU per request (µs, all its threads), HTTP cases only. */
+  serverCpuMicros?: number
+  /** Median CPU of the PostgreSQL backends per request (µs), when PostgreSQL runs on this machine. */
+  databaseCpuMicros?: number
   p50?: number
   p99?: number
   probeP99?: number

@@ -108,9 +108,10 @@ export async function runScale(argv: readonly string[] = process.argv.slice(2)):
     for (let round = 0; round < options.runs; round++) {
       for (const name of SCALE_CASES) {
         for (const which of DATABASES) {
-          const record = await runHttp(name, servers[which], loadGenerator, round, options)
+          const record = await runHttp(name, servers[which], loadGenerator, round, options, databases[which]!.url)
           records[name][which].push(record)
-          console.log(`  [${round + 1}/${options.runs}] ${name.padEnd(12)} ${which.padEnd(7)} ${integer(record.value).padStart(7)} req/s  p99 ${oneDecimal(record.http!.p99)} ms${problems(record)}`)
+          const cpu = record.serverCpuMicros === undefined ? '' : `  CPU µs/req: server ${integer(record.serverCpuMicros)}${record.databaseCpuMicros === undefined ? '' : `, PostgreSQL ${integer(record.databaseCpuMicros)}`}`
+          console.log(`  [${round + 1}/${options.runs}] ${name.padEnd(12)} ${which.padEnd(7)} ${integer(record.value).padStart(7)} req/s  p99 ${oneDecimal(record.http!.p99)} ms${cpu}${problems(record)}`)
         }
       }
     }

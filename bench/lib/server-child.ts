@@ -22,6 +22,11 @@ serve(
       return server.afterRun?.(caseName, result) ?? {}
     },
     memory: () => process.memoryUsage(),
+    /** CPU time of this whole process (event loop, threadpool, GC) in µs, user + system. */
+    cpuUsage: () => {
+      const { user, system } = process.cpuUsage()
+      return user + system
+    },
     /** The event loop's delay since the last call, in ms. */
     eventLoopDelay: () => {
       const delay = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 }

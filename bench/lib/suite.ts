@@ -3,6 +3,7 @@ import { CASES, MEMORY_CASE, TARGETS, type BenchCase, type CaseName, type CaseSu
 import { startChild, type Child } from './child.js'
 import { openBenchDatabase, type BenchDatabase } from './database.js'
 import { integer, markdownTable, median, oneDecimal, table } from './format.js'
+import { databaseCpuMicros } from './database-cpu.js'
 import { machine, type Machine } from './machine.js'
 import type { LoadRequest, LoadResult, LoadSpec } from './load.js'
 import type { Measurement } from './measure-child.js'
@@ -53,6 +54,13 @@ export interface RunRecord {
   http?: LoadResult
   /** The server's event-loop delay during the run (ms): tells a slow answer from a blocked loop. */
   eventLoop?: { p50: number; p99: number; max: number }
+  /**
+   * The server process's CPU time (user + system, all threads) per answered request, warm-up included,
+   * in µs: what a request costs the server, much steadier on a shared machine than the rate.
+   */
+  serverCpuMicros?: number
+  /** The same for the PostgreSQL backends of the benchmark's database (µs per answered request), when PostgreSQL runs on this machine. */
+  databaseCpuMicros?: number
   measurement?: Measurement
   check?: RunCheck
 }
@@ -130,7 +138,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
     for (let round = 0; round < options.runs; round++) {
       for (const benchCase of cases) {
         const record = benchCase.type === 'http'
-          ? await runHttp(benchCase.name, servers.get(benchCase.server)!, load!, round, options)
+          ? await runHttp(benchCase.name, servers.get(benchCase.server)!, load!, round, options, USES_DATABASE[benchCase.server] && !database?.embedded ? database?.url : undefined)
           : await runInProcess(benchCase.name, measure!, round, options)
         records.get(benchCase.name)!.push(record)
         console.log(progressLine(benchCase, record, round, options.runs))
@@ -145,6 +153,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       const summary: CaseSummary = {
         value: median(runs.map((r) => r.value)),
         ...(http.length > 0 ? { p50: median(http.map((h) => h.p50)), p99: median(http.map((h) => h.p99)) } : {}),
+        ...(runs.some((r) => r.serverCpuMicros !== undefined) ? { serverCpuMicros: median(runs.flatMap((r) => (r.serverCpuMicros === undefined ? [] : [r.serverCpuMicros]))) } : {}),
+        ...(runs.some((r) => r.databaseCpuMicros !== undefined) ? { databaseCpuMicros: median(runs.flatMap((r) => (r.databaseCpuMicros === undefined ? [] : [r.databaseCpuMicros]))) } : {}),
         ...(http.some((h) => h.probe) ? { probeP99: median(http.map((h) => h.probe!.p99)), probeMax: Math.max(...http.map((h) => h.probe!.max)) } : {}),
       }
       result.cases[benchCase.name] = { title: benchCase.title, unit: benchCase.type === 'http' ? 'req/s' : benchCase.unit, runs, summary, failed }
@@ -171,7 +181,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   }
 }
 
-export async function runHttp(name: string, server: Child<{ url: string }>, load: Child, round: number, options: SuiteOptions): Promise<RunRecord> {
+export async function runHttp(name: string, server: Child<{ url: string }>, load: Child, round: number, options: SuiteOptions, databaseUrl?: string): Promise<RunRecord> {
   const connections = options.connections
   const request = await server.request<LoadRequest>('prepare', { caseName: name, run: { index: round, connections } })
   const spec: LoadSpec = {
@@ -182,10 +192,25 @@ export async function runHttp(name: string, server: Child<{ url: string }>, load
     warmupSeconds: options.warmupSeconds,
   }
   await server.request('eventLoopDelay')
+  const cpuBefore = await server.request<number>('cpuUsage')
+  const databaseBefore = await databaseCpuMicros(databaseUrl)
   const http = await load.request<LoadResult>('run', spec)
+  const cpuAfter = await server.request<number>('cpuUsage')
+  const databaseAfter = await databaseCpuMicros(databaseUrl)
   const eventLoop = await server.request<{ p50: number; p99: number; max: number }>('eventLoopDelay')
   const check = await server.request<RunCheck>('afterRun', { caseName: name, result: http })
-  return { run: round + 1, value: http.requestsPerSecond, http, eventLoop, check }
+  const answered = http.total + http.warmupOk + http.warmupNon2xx
+  const serverCpuMicros = answered > 0 ? (cpuAfter - cpuBefore) / answered : undefined
+  const databaseCpu = answered > 0 && databaseBefore !== undefined && databaseAfter !== undefined ? (databaseAfter - databaseBefore) / answered : undefined
+  return {
+    run: round + 1,
+    value: http.requestsPerSecond,
+    http,
+    eventLoop,
+    ...(serverCpuMicros === undefined ? {} : { serverCpuMicros }),
+    ...(databaseCpu === undefined ? {} : { databaseCpuMicros: databaseCpu }),
+    check,
+  }
 }
 
 async function runInProcess(name: string, measure: Child, round: number, options: SuiteOptions): Promise<RunRecord> {
@@ -213,7 +238,10 @@ function failures(record: RunRecord): string[] {
 
 function progressLine(benchCase: BenchCase, record: RunRecord, round: number, runs: number): string {
   const unit = benchCase.type === 'http' ? 'req/s' : benchCase.unit
-  const latency = record.http ? `  p50 ${oneDecimal(record.http.p50)} ms  p99 ${oneDecimal(record.http.p99)} ms` : ''
+  const latency = record.http
+    ? `  p50 ${oneDecimal(record.http.p50)} ms  p99 ${oneDecimal(record.http.p99)} ms${record.serverCpuMicros === undefined ? '' : `  server CPU ${integer(record.serverCpuMicros)} µs/req`}` +
+      `${record.databaseCpuMicros === undefined ? '' : ` + PostgreSQL ${integer(record.databaseCpuMicros)}`}`
+    : ''
   const probe = record.http?.probe
     ? `  /health/live p99 ${oneDecimal(record.http.probe.p99)} ms (max ${oneDecimal(record.http.probe.max)}),` +
       ` server event-loop delay p99 ${oneDecimal(record.eventLoop?.p99 ?? 0)} ms (max ${oneDecimal(record.eventLoop?.max ?? 0)})`
@@ -233,6 +261,8 @@ function caseRows(result: SuiteResult, cases: BenchCase[]): string[][] {
       entry.unit,
       summary.p50 !== undefined ? oneDecimal(summary.p50) : '',
       summary.p99 !== undefined ? oneDecimal(summary.p99) : '',
+      summary.serverCpuMicros !== undefined ? integer(summary.serverCpuMicros) : '',
+      summary.databaseCpuMicros !== undefined ? integer(summary.databaseCpuMicros) : '',
       entry.runs.map((r) => integer(r.value)).join(' / '),
       entry.failed.length > 0 ? 'FAILED' : 'ok',
     ]
@@ -259,7 +289,7 @@ function roundFigures(result: SuiteResult, cases: BenchCase[]): RoundFigures[] {
 
 function printResults(result: SuiteResult, cases: BenchCase[]) {
   if (cases.length === 0) return
-  const header = ['case', 'what', 'median', 'unit', 'p50 ms', 'p99 ms', 'runs', 'status']
+  const header = ['case', 'what', 'median', 'unit', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'PostgreSQL CPU µs/req', 'runs', 'status']
   const rows = caseRows(result, cases)
   console.log(`\n${table(header, rows, 2)}`)
 
@@ -283,7 +313,7 @@ function printResults(result: SuiteResult, cases: BenchCase[]) {
     for (const note of new Set(entry.runs.flatMap((r) => r.check?.notes ?? []))) console.log(`note ${name}: ${note}`)
   }
   if (process.env.BENCH_MARKDOWN === '1') {
-    console.log(`\n${markdownTable(header.slice(0, 7), rows.map((r) => r.slice(0, 7)), 2)}`)
+    console.log(`\n${markdownTable(header.slice(0, 9), rows.map((r) => r.slice(0, 9)), 2)}`)
     if (result.targets.length > 0) {
       const targetRows = result.targets.map((t) => [t.name, t.value, t.required, t.result, t.rounds.join(' / ')])
       console.log(`\n${markdownTable(['target', 'measured', 'required', 'result', 'each round'], targetRows)}`)
