@@ -23,7 +23,10 @@ export const CASES = [
   { name: 'oidc-refresh', title: 'oidc-provider refresh_token rotation (in-memory adapter)', type: 'http', server: 'oidc-provider', baseline: true },
   { name: 'client-credentials', title: 'POST /oauth/token client_credentials', type: 'http', server: 'tollgate' },
   { name: 'oidc-cc', title: 'oidc-provider client_credentials (in-memory adapter)', type: 'http', server: 'oidc-provider', baseline: true },
+  { name: 'code', title: 'POST /oauth/token authorization_code (access, refresh and ES256 ID token)', type: 'http', server: 'tollgate' },
+  { name: 'oidc-code', title: 'oidc-provider authorization_code redemption (in-memory adapter)', type: 'http', server: 'oidc-provider', baseline: true },
   { name: 'login', title: 'POST /v1/auth/login (argon2id)', type: 'http', server: 'tollgate' },
+  { name: 'login-page', title: 'POST /oauth/login, the login page (argon2id, answers the consent page)', type: 'http', server: 'tollgate' },
   { name: 'argon2', title: 'raw argon2id verify, same parameters and threadpool', type: 'in-process', unit: 'verifies/s', baseline: true },
   { name: 'jose-verify', title: 'raw jose jwtVerify (EdDSA), sequential', type: 'in-process', unit: 'verifies/s', baseline: true },
   { name: 'verifier', title: 'tollgate/verifier, cache on (2,000 tokens, each seen again)', type: 'in-process', unit: 'verifies/s' },
@@ -106,6 +109,9 @@ export const TARGETS: Target[] = [
   // What an access token costs per algorithm (SIGNING_ALGORITHMS): RS256's signature is the expensive one, its verification the cheap one.
   { name: 'RS256 vs ES256 tokens signed/s (info)', needs: ['sign-rs256', 'sign-es256'], measure: ratio('sign-rs256', 'sign-es256'), format: times, pass: () => true, required: 'info' },
   { name: 'RS256 vs ES256 tokens verified/s (info)', needs: ['verify-rs256', 'verify-es256'], measure: ratio('verify-rs256', 'verify-es256'), format: times, pass: () => true, required: 'info' },
+  // Issue 16: the code flow's redemption beside the reference provider's, and the login page beside the API's login.
+  { name: 'authorization code vs oidc-provider (info)', needs: ['code', 'oidc-code'], measure: ratio('code', 'oidc-code'), format: times, pass: () => true, required: 'info' },
+  { name: 'login page vs POST /v1/auth/login (info)', needs: ['login-page', 'login'], measure: ratio('login-page', 'login'), format: times, pass: () => true, required: 'info' },
   { name: 'login vs raw argon2', needs: ['login', 'argon2'], measure: ratio('login', 'argon2'), format: times, pass: (v) => v >= 0.95, required: '>= 0.95x' },
   { name: '/health/live p99 during the login flood', needs: ['login'], measure: (round) => round.login?.probeP99, format: ms, pass: (v) => v < 50, required: '< 50 ms' },
 ]

@@ -19,7 +19,10 @@ function requestFor(spec: LoadSpec, sampleErrors: string[], pool: string[]): Aut
   return {
     method: spec.method,
     path: spec.path,
-    headers: { ...(spec.body !== undefined || spec.chain || variants.some((v) => v.body !== undefined) ? { 'content-type': 'application/json' } : {}), ...spec.headers },
+    headers: {
+      ...(spec.body !== undefined || spec.chain || spec.consume || variants.some((v) => v.body !== undefined) ? { 'content-type': 'application/json' } : {}),
+      ...spec.headers,
+    },
     ...(spec.body !== undefined ? { body: spec.body } : {}),
     setupRequest(request) {
       let next = request
@@ -31,6 +34,8 @@ function requestFor(spec: LoadSpec, sampleErrors: string[], pool: string[]): Aut
         const token = handoff ?? pool.shift() ?? 'chain-pool-exhausted'
         handoff = undefined
         next = { ...next, body: chain.body.replace('{token}', token) }
+      } else if (spec.consume) {
+        next = { ...next, body: spec.consume.body.replace('{value}', pool.shift() ?? 'single-use-pool-exhausted') }
       }
       return next
     },
@@ -64,7 +69,8 @@ function statusCodes(result: AutocannonResult): Record<string, number> {
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
   const sampleErrors: string[] = []
-  const pool = [...(spec.chain?.tokens ?? [])]
+  // One pool for the warm-up and the run: a chain or a single-use value is never handed out twice.
+  const pool = [...(spec.chain?.tokens ?? spec.consume?.values ?? [])]
   const base = { url: spec.url, connections: spec.connections, pipelining: 1, timeout: 20 }
   let warmup: AutocannonResult | undefined
   if (spec.warmupSeconds > 0) {

@@ -13,6 +13,12 @@ export interface LoadRequest {
    * fresh chain from `tokens` when it starts (or reconnects).
    */
   chain?: { tokens: string[]; body: string; field: string }
+  /**
+   * Single-use credentials (authorization codes): every request, on any connection, takes the next
+   * unused value into `body` (which contains `{value}`), so none is presented twice. A run that
+   * uses them all up fails on the requests past the end.
+   */
+  consume?: { values: string[]; body: string }
   /** Also measures this path's latency at a low rate, on a connection of its own, during the run. */
   probe?: { path: string; ratePerSecond: number }
   /** Fewer than the default connections (e.g. a case limited by a lock). */

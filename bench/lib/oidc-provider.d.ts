@@ -16,6 +16,7 @@ declare module 'oidc-provider' {
     on(event: string, listener: (...args: unknown[]) => void): void
     Grant: new (fields: { accountId: string; clientId: string }) => GrantModel
     RefreshToken: new (fields: Record<string, unknown>) => Model
+    AuthorizationCode: new (fields: Record<string, unknown>) => Model
     Client: { find(id: string): Promise<unknown> }
   }
 }

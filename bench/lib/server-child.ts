@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { serve } from './child.js'
-import { SERVER_KINDS, type BenchServer, type ServerKind } from './server.js'
+import { SERVER_KINDS, type BenchServer, type RunShape, type ServerKind } from './server.js'
 
 const kind = process.argv[2] as ServerKind
 if (!SERVER_KINDS.includes(kind)) throw new Error(`unknown server kind ${kind}; one of ${SERVER_KINDS.join(', ')}`)
@@ -14,7 +14,7 @@ serve(
   {
     ...server.calls,
     prepare: (params) => {
-      const { caseName, run } = params as { caseName: string; run: { index: number; connections: number } }
+      const { caseName, run } = params as { caseName: string; run: RunShape }
       return server.prepare(caseName, run)
     },
     afterRun: (params) => {

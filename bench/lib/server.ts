@@ -6,11 +6,18 @@ export interface RunCheck {
   notes?: string[]
 }
 
+/** What a server learns of the run it prepares for: which round, how many connections, how many seconds of load (warm-up included). */
+export interface RunShape {
+  index: number
+  connections: number
+  seconds: number
+}
+
 /** A server under test, living in a process of its own (bench/lib/server-child.ts). */
 export interface BenchServer {
   url: string
   /** The requests the load generator sends for one run of a case (fresh fixtures where a run consumes them). */
-  prepare(caseName: string, run: { index: number; connections: number }): Promise<LoadRequest>
+  prepare(caseName: string, run: RunShape): Promise<LoadRequest>
   /** Checks after a run, e.g. that every 2xx of a refresh run was a rotation. */
   afterRun?(caseName: string, result: LoadResult): Promise<RunCheck>
   /** Extra calls a case may make (the memory case). */

@@ -183,7 +183,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
 
 export async function runHttp(name: string, server: Child<{ url: string }>, load: Child, round: number, options: SuiteOptions, databaseUrl?: string): Promise<RunRecord> {
   const connections = options.connections
-  const request = await server.request<LoadRequest>('prepare', { caseName: name, run: { index: round, connections } })
+  const request = await server.request<LoadRequest>('prepare', { caseName: name, run: { index: round, connections, seconds: options.seconds + options.warmupSeconds } })
   const spec: LoadSpec = {
     ...request,
     url: server.info.url,

@@ -1,13 +1,17 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { buildServer } from '../../src/server.js'
+import { hashRefreshToken } from '../../src/domain/tokens/refresh-token.js'
+import { CSRF_COOKIE_NAME } from '../../src/http/pages/cookies.js'
+import { AUTHORIZATION_CODE_TTL_SECONDS } from '../../src/services/oidc/authorization.js'
 import { argon2Parameters, createPasswordHasher } from '../../src/services/password-hasher.js'
 import type { LoadRequest } from '../lib/load.js'
-import { benchEnvironment, type BenchServer, type RunCheck } from '../lib/server.js'
+import { benchEnvironment, type BenchServer, type RunCheck, type RunShape } from '../lib/server.js'
+import { createSingleUseSizer } from '../lib/single-use.js'
 import { scaleUserEmail } from '../lib/scale-data.js'
 import { memoryCalls } from './tollgate-memory.js'
 import { scaleCalls } from './tollgate-scale.js'
@@ -19,6 +23,16 @@ const LOGIN_USERS = 500
 /** Chains per connection and run: one for the warm-up, one for the run, spares for reconnects. */
 const CHAINS_PER_CONNECTION = 3
 const CLIENT_CONTEXT = { ip: '127.0.0.1', userAgent: null }
+/** The app the authorization-code cases sign users in to (loopback, as oidc-provider's baseline). */
+const REDIRECT_URI = 'http://127.0.0.1/callback'
+// One PKCE pair for every code: the verifier's check is a SHA-256 either way.
+const CODE_VERIFIER = randomBytes(32).toString('base64url')
+const CODE_CHALLENGE = createHash('sha256').update(CODE_VERIFIER).digest('base64url')
+/**
+ * Codes per sign-in: each redemption starts a session, and past MAX_SESSIONS_PER_USER (10) the
+ * next would evict the user's oldest, the sign-in itself, ending its unredeemed codes mid-run.
+ */
+const CODES_PER_SIGN_IN = 8
 
 /**
  * tollgate as deployed, in a process of its own: real PostgreSQL, argon2 at the configured
@@ -84,6 +98,11 @@ export async function start(): Promise<BenchServer> {
   const scaleUsers = Number(process.env.BENCH_SCALE_USERS ?? 0)
   const before = new Map<string, Awaited<ReturnType<typeof counts>> & { userIds: string[] }>()
   const once = new Map<string, Promise<LoadRequest>>()
+  // What the code and login-page runs are checked against afterwards.
+  const codeRun = { minted: 0, consumedBefore: 0 }
+  let loginPageUsers: string[] = []
+  let loginPageSignIns = 0
+  const consumedCodes = (clientId: string) => app.db.prisma.authorizationCode.count({ where: { clientId, consumedAt: { not: null } } })
   const memo = (name: string, make: () => Promise<LoadRequest>) => {
     if (!once.has(name)) once.set(name, make())
     return once.get(name)!
@@ -94,7 +113,17 @@ export async function start(): Promise<BenchServer> {
     return inBatches(users, 10, async (user) => ({ user, grant: await app.sessions.start({ userId: user.id, credentialsVersion: 0, ...CLIENT_CONTEXT }) }))
   }
 
-  const prepare: Record<string, (run: { index: number; connections: number }) => Promise<LoadRequest>> = {
+  // A public client of the authorization code flow (PKCE alone), its ID tokens in ES256: oidc-provider's
+  // baseline signs them with EdDSA, and RS256 (the OIDC default) would measure RSA signing instead.
+  let publicClient: Promise<string> | undefined
+  const oidcClientId = () =>
+    (publicClient ??= app.oauth.clients
+      .create({ name: 'bench-web', type: 'public', scopes: ['openid', 'offline_access'], redirectUris: [REDIRECT_URI], firstParty: true, idTokenSigningAlg: 'ES256' })
+      .then(({ client }) => client.clientId))
+  const codes = createSingleUseSizer(300)
+  let codeRuns = 0
+
+  const prepare: Record<string, (run: RunShape) => Promise<LoadRequest>> = {
     jwks: async () => ({ method: 'GET', path: '/.well-known/jwks.json' }),
 
     'cart-get': () =>
@@ -170,6 +199,77 @@ export async function start(): Promise<BenchServer> {
     // What a stateless verifier polls, without If-None-Match: the lists read and the document served every time.
     revocations: async () => ({ method: 'GET', path: '/v1/revocations' }),
 
+    // Codes as the authorization endpoint stores them, each from a sign-in of a fresh user, redeemed
+    // by the public client: an access token, a refresh token (offline_access) and an ID token each.
+    code: async ({ seconds }) => {
+      const clientId = await oidcClientId()
+      const count = codes.count(seconds)
+      const users = await createUsers(app, digest, `code-${codeRuns++}`, Math.ceil(count / CODES_PER_SIGN_IN))
+      const signIns = await inBatches(users, 10, (user) => app.sessions.startSignIn({ userId: user.id, credentialsVersion: 0, ...CLIENT_CONTEXT }))
+      const values = Array.from({ length: count }, () => randomBytes(32).toString('base64url'))
+      const now = new Date()
+      await app.db.prisma.authorizationCode.createMany({
+        data: values.map((code, i) => {
+          // Round-robin over the sign-ins: the connections' codes are of different users, whose
+          // redemptions do not queue on one user's row lock (one user's codes are not redeemed at once).
+          const signIn = signIns[i % signIns.length]!
+          return {
+            codeHash: hashRefreshToken(code),
+            clientId,
+            userId: signIn.userId,
+            signInSessionId: signIn.id,
+            redirectUri: REDIRECT_URI,
+            codeChallenge: CODE_CHALLENGE,
+            scope: 'openid offline_access',
+            nonce: null,
+            authTime: signIn.createdAt,
+            createdAt: now,
+            expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_SECONDS * 1000),
+          }
+        }),
+      })
+      Object.assign(codeRun, { minted: count, consumedBefore: await consumedCodes(clientId) })
+      return {
+        method: 'POST',
+        path: '/oauth/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        consume: {
+          values,
+          body: `grant_type=authorization_code&client_id=${clientId}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${CODE_VERIFIER}&code={value}`,
+        },
+      }
+    },
+
+    // The login page's form, as a browser posts it: the interaction and CSRF cookie of one
+    // authorization request of a third-party client (the page state binds no email), and each
+    // user's email and password. A sign-in answers the consent page (a 200); so does nothing else
+    // but a refused password, which afterRun rules out by counting the sign-ins.
+    'login-page': () =>
+      memo('login-page', async () => {
+        const { client } = await app.oauth.clients.create({ name: 'bench-third-party', scopes: ['openid'], redirectUris: [REDIRECT_URI] })
+        const query = new URLSearchParams({
+          response_type: 'code',
+          client_id: client.clientId,
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid',
+          state: 'bench',
+          code_challenge: CODE_CHALLENGE,
+          code_challenge_method: 'S256',
+        })
+        const page = await app.inject({ method: 'GET', url: `/oauth/authorize?${query.toString()}` })
+        const interaction = /name="interaction" value="([^"]+)"/.exec(page.body)?.[1]
+        const csrf = page.cookies.find((cookie) => cookie.name === CSRF_COOKIE_NAME)?.value
+        if (!interaction || !csrf) throw new Error(`no login page to post to (${page.statusCode})`)
+        const users = await createUsers(app, digest, 'login-page', LOGIN_USERS)
+        loginPageUsers = users.map((user) => user.id)
+        return {
+          method: 'POST',
+          path: '/oauth/login',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `${CSRF_COOKIE_NAME}=${csrf}`, origin: config.ISSUER },
+          variants: users.map((user) => ({ body: new URLSearchParams({ interaction, email: user.email, password: PASSWORD }).toString() })),
+        }
+      }),
+
     login: () =>
       memo('login', async () => {
         const users = scaleUsers > 0
@@ -193,12 +293,28 @@ export async function start(): Promise<BenchServer> {
       return make(run)
     },
     async afterRun(caseName, result): Promise<RunCheck> {
+      const answered = result.ok + result.warmupOk
+      if (caseName === 'code') {
+        codes.observe(result)
+        const redemptions = (await consumedCodes(await oidcClientId())) - codeRun.consumedBefore
+        // A redemption whose answer was cut off by the end of the run is in the database and not in `answered`.
+        const failures = redemptions < answered ? [`only ${redemptions} codes consumed in the database for ${answered} 2xx answers`] : []
+        return { failures, notes: [`${codeRun.minted} codes minted, ${redemptions} redeemed, for ${answered} 2xx answers`] }
+      }
+      if (caseName === 'login-page') {
+        const signIns = await app.db.prisma.session.count({ where: { userId: { in: loginPageUsers }, kind: 'sign_in' } })
+        const started = signIns - loginPageSignIns
+        loginPageSignIns = signIns
+        return {
+          failures: started < answered ? [`only ${started} sign-in sessions started for ${answered} 2xx answers: some were refused passwords`] : [],
+          notes: [`${started} sign-in sessions started for ${answered} 2xx answers (consent pages)`],
+        }
+      }
       if (caseName !== 'refresh') return {}
       const start = before.get('refresh')!
       const end = await counts(app, start.userIds)
       const rotations = end.rotated - start.rotated
       const replays = end.reused - start.reused
-      const answered = result.ok + result.warmupOk
       const failures: string[] = []
       // A rotation whose answer was cut off by the end of the run is in the database and not in `answered`.
       if (rotations < answered) failures.push(`only ${rotations} rotations in the database for ${answered} 2xx answers`)
