@@ -12,6 +12,7 @@ import accounts from './plugins/app/accounts.js'
 import admin from './plugins/app/admin.js'
 import authentication from './plugins/app/authentication.js'
 import cart from './plugins/app/cart.js'
+import context from './plugins/app/context.js'
 import database from './plugins/app/database.js'
 import dpop from './plugins/app/dpop.js'
 import drain from './plugins/app/drain.js'
@@ -76,28 +77,30 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   app.setErrorHandler(renderError)
   app.setNotFoundHandler(renderNotFound)
 
+  // The config and the clock, decorated once: every plugin and route reads them from the app.
+  await app.register(context, { config })
   // swagger first: it documents only the routes registered after it.
-  await app.register(swagger, { config })
+  await app.register(swagger)
   await app.register(drain)
-  await app.register(metrics, { config })
-  await app.register(underPressure, { config })
-  await app.register(helmet, { config })
-  await app.register(cors, { config })
-  await app.register(rateLimit, { config })
+  await app.register(metrics)
+  await app.register(underPressure)
+  await app.register(helmet)
+  await app.register(cors)
+  await app.register(rateLimit)
   await app.register(cookie)
   await app.register(jsonBodies)
 
-  await app.register(database, { config, ...(options.database ? { database: options.database } : {}) })
-  await app.register(keys, { config })
-  await app.register(dpop, { config })
+  await app.register(database, options.database ? { database: options.database } : {})
+  await app.register(keys)
+  await app.register(dpop)
   await app.register(authentication)
-  await app.register(accounts, { config })
-  await app.register(oauth, { config })
-  await app.register(cart, { config })
-  await app.register(admin, { config })
-  await app.register(purge, { config })
+  await app.register(accounts)
+  await app.register(oauth)
+  await app.register(cart)
+  await app.register(admin)
+  await app.register(purge)
 
-  await app.register(rootRoutes, { config })
+  await app.register(rootRoutes)
   await app.register(healthRoutes, { prefix: '/health' })
   await app.register(wellKnownRoutes, { prefix: '/.well-known' })
   await app.register(authRoutes, { prefix: '/v1/auth' })
@@ -109,7 +112,7 @@ export async function buildApp(config: Config, options: BuildAppOptions = {}) {
   await app.register(
     async (scope) => {
       await scope.register(formbody)
-      await scope.register(oauthRoutes, { config })
+      await scope.register(oauthRoutes)
     },
     { prefix: '/oauth' },
   )

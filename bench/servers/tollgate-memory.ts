@@ -9,7 +9,7 @@ import { createUsers, inBatches } from './tollgate.js'
 export function memoryCalls(app: App, digest: string) {
   let chains: string[] = []
   let offsetMs = 0
-  app.accountsClock = () => new Date(Date.now() + offsetMs)
+  app.clock = () => new Date(Date.now() + offsetMs)
 
   const usage = () => {
     const gc = (globalThis as { gc?: () => void }).gc
@@ -57,7 +57,7 @@ export function memoryCalls(app: App, digest: string) {
     },
 
     /**
-     * Simulated days of use, on the accounts' clock: every tick, `logins` new sessions; each session
+     * Simulated days of use, on the app's clock: every tick, `logins` new sessions; each session
      * rotates once a tick while in use (`activeTicks`), a tenth of them then log out and the rest
      * are left to expire; the purge runs every tick. Returns the table sizes over time.
      */

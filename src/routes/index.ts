@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Config } from '../config.js'
 
 /**
  * GET /: where a person who opened the service's address goes next. Not an API operation (it is
  * left out of the OpenAPI document): the discovery documents are what programs read.
  */
-const rootRoutes: FastifyPluginAsyncTypebox<{ config: Pick<Config, 'ISSUER' | 'API_DOCS'> }> = async (app, { config }) => {
+const rootRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config } = app
   const issuer = config.ISSUER
   const index = {
     service: 'tollgate',

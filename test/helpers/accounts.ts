@@ -84,12 +84,12 @@ export function refresh(app: App, refreshToken: string, options: { userAgent?: s
 }
 
 /**
- * Moves the accounts' clock (sessions, grace windows, expiries) without sleeping. Access tokens
+ * Moves the app's clock (sessions, grace windows, expiries) without sleeping. Access tokens
  * keep real time, so they stay valid while sessions age.
  */
 export function timeTravel(app: App) {
   let offsetMs = 0
-  app.accountsClock = () => new Date(Date.now() + offsetMs)
+  app.clock = () => new Date(Date.now() + offsetMs)
   return {
     advance(seconds: number) {
       offsetMs += seconds * 1000
@@ -97,6 +97,6 @@ export function timeTravel(app: App) {
     reset() {
       offsetMs = 0
     },
-    now: () => app.accountsClock(),
+    now: () => app.clock(),
   }
 }

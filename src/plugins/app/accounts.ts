@@ -1,6 +1,5 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.js'
 import { bearerError } from '../../errors.js'
 import { createRefreshCookie, type RefreshCookie } from '../../http/refresh-cookie.js'
 import { createAccountStore, type AccountStore } from '../../repositories/account-store.js'
@@ -19,11 +18,6 @@ declare module 'fastify' {
     /** Sessions and refresh tokens: login, rotation with reuse detection, revocation, introspection. */
     sessions: SessionService
     securityEvents: SecurityEvents
-    /**
-     * The time source of accounts and sessions. Tests replace it to walk through grace windows and
-     * idle and absolute expiry without sleeping; nothing else should.
-     */
-    accountsClock: Clock
     /** preHandler after app.authenticate: 401 invalid_token unless the token is a user's and its session is live. */
     requireLiveSession: preHandlerAsyncHookHandler
     refreshCookie: RefreshCookie
@@ -31,10 +25,10 @@ declare module 'fastify' {
 }
 
 /** Wires the accounts' repositories into their services and decorates the app with them. */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
-    app.decorate('accountsClock', () => new Date())
-    const clock: Clock = () => app.accountsClock()
+export default fp(
+  async (app) => {
+    const { config } = app
+    const clock: Clock = () => app.clock()
 
     const store = createAccountStore(app.db.prisma, app.db.sql, {
       // Committed revocations apply to this instance's next request; a failed reload is only

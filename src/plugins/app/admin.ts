@@ -1,6 +1,5 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.js'
 import type { AdminScope } from '../../domain/admin/admin.js'
 import { bearerError } from '../../errors.js'
 import { createAccountStore } from '../../repositories/account-store.js'
@@ -18,8 +17,9 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: Pick<Config, 'FIRST_PARTY_CLIENT_ID'> }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     app.decorate(
       'admin',
       createAdminService({
@@ -27,7 +27,7 @@ export default fp<{ config: Pick<Config, 'FIRST_PARTY_CLIENT_ID'> }>(
         sessions: app.sessions,
         events: app.securityEvents,
         revocations: app.revocations,
-        clock: () => app.accountsClock(),
+        clock: () => app.clock(),
       }),
     )
 

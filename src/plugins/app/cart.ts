@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.js'
 import { createCartRepository } from '../../repositories/carts.js'
 import { createCartService, type CartService } from '../../services/cart-service.js'
 
@@ -10,9 +9,9 @@ declare module 'fastify' {
 }
 
 /** The cart service on its PostgreSQL repository: no cart state lives in the process. */
-export default fp<{ config: Config }>(
+export default fp(
   async (app) => {
-    app.decorate('cart', createCartService({ carts: createCartRepository(app.db.prisma, app.db.sql), clock: () => new Date() }))
+    app.decorate('cart', createCartService({ carts: createCartRepository(app.db.prisma, app.db.sql), clock: () => app.clock() }))
   },
   { name: 'cart', dependencies: ['database', 'keys'] },
 )

@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import type { Config } from '../../config.js'
 import { openDatabase, type Database } from '../../db/database.js'
 import { createOutageMonitor, type OutageMonitor } from '../../db/outage.js'
 import { DATABASE_FAILURE_KINDS } from '../../db/unavailable.js'
@@ -19,8 +18,9 @@ declare module 'fastify' {
  * database_errors_total{kind} and in the outage's "database back" line instead of being logged
  * with its stack (the error renderer answers it 503).
  */
-export default fp<{ config: Config; database?: Database }>(
-  async (app, { config, database }) => {
+export default fp<{ database?: Database }>(
+  async (app, { database }) => {
+    const { config } = app
     const errors = new Counter({
       name: 'database_errors_total',
       help: 'Failures to reach the database (requests, background jobs and readiness pings), by kind',

@@ -1,9 +1,9 @@
 import { once } from 'node:events'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import type { Config } from '../../config.js'
 import { createPostgresReplayCache, createRedisReplayCache, deleteExpiredProofs } from '../../repositories/dpop-proofs.js'
 import { createDpopService, type DpopService } from '../../services/dpop.js'
+import { wallClock } from './context.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,9 +19,11 @@ const PURGE_BATCH = 10_000
  * REDIS_KEY_PREFIX), else in PostgreSQL, which every instance shares too. Never in memory: a proof
  * replayed on another instance would pass.
  */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
-    const clock = () => new Date()
+export default fp(
+  async (app) => {
+    const { config } = app
+    // A proof's iat is the client's time: it is checked against the wall clock.
+    const clock = wallClock
     let replay
     if (config.REDIS_URL) {
       // Unlike rate limits, a DPoP check never lets a request through without Redis: bounded waits, then 503.

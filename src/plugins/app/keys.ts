@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.js'
 import type { KeyProvider } from '../../domain/keys/key-provider.js'
 import { createOAuthClientsRepository } from '../../repositories/oauth-clients.js'
 import { createRevocationRepository, watchRevocations } from '../../repositories/revocations.js'
@@ -50,8 +49,9 @@ const LOCAL_REVOCATIONS_REFRESH_MS = 1000
  * instance takes the lock, reloaded by every instance each KEY_REFRESH_INTERVAL_SECONDS), and
  * the access-token issuer, verifier and revocation services built on them.
  */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     const kek = loadKeyEncryptionKeys(config, app.log)
     app.decorate('secret', (purpose: SecretPurpose) => deriveSecrets(kek, purpose)[0]!)
     app.decorate('secrets', (purpose: SecretPurpose) => deriveSecrets(kek, purpose))
@@ -115,7 +115,7 @@ export default fp<{ config: Config }>(
       clients: createOAuthClientsRepository(app.db.prisma),
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
       cacheSeconds: config.OAUTH_CLIENT_CACHE_SECONDS,
-      clock: () => new Date(),
+      clock: () => app.clock(),
     })
     app.decorate('accessTokens', createAccessTokenIssuer({ keys, config, clientSigningAlg }))
     const verifier = createLocalAccessTokenVerifier({

@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import type { Config } from '../../config.js'
 import { createOAuthClientsRepository } from '../../repositories/oauth-clients.js'
 import { createAccessTokenCheck } from '../../services/oauth/access-token-check.js'
 import { createOAuthClientService, type OAuthClientService } from '../../services/oauth/clients.js'
@@ -12,6 +11,7 @@ import { createUserInfoService, type UserInfoService } from '../../services/oidc
 import { createOAuthIntrospectionService, type OAuthIntrospectionService } from '../../services/oauth/introspection.js'
 import { createOAuthRevocationService, type OAuthRevocationService } from '../../services/oauth/revocation.js'
 import { createOAuthTokenService, type OAuthTokenService } from '../../services/oauth/token.js'
+import { wallClock } from './context.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -32,14 +32,14 @@ declare module 'fastify' {
 }
 
 /** OAuth 2.0: clients, the token endpoint's grants, revocation and introspection. */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
-    const clock = () => new Date()
+export default fp(
+  async (app) => {
+    const { config } = app
     const clients = createOAuthClientService({
       clients: createOAuthClientsRepository(app.db.prisma),
       secretKeys: app.secrets('client-secret-hmac'),
       firstPartyClientId: config.FIRST_PARTY_CLIENT_ID,
-      clock,
+      clock: () => app.clock(),
       cacheSeconds: config.OAUTH_CLIENT_CACHE_SECONDS,
       signingAlgorithms: config.SIGNING_ALGORITHMS,
     })
@@ -62,7 +62,8 @@ export default fp<{ config: Config }>(
       clients,
       token: createOAuthTokenService({
         clients,
-        grants: createGrants({ sessions: app.sessions, accounts: app.accounts, keys: app.keys, accessTokens: app.accessTokens, clock, config }),
+        // The grants' clock dates ID tokens, which relying parties check against theirs.
+        grants: createGrants({ sessions: app.sessions, accounts: app.accounts, keys: app.keys, accessTokens: app.accessTokens, clock: wallClock, config }),
         dpop: app.dpop,
         metrics: {
           issued: (grantType) => issued.inc({ grant_type: grantType }),
@@ -71,7 +72,7 @@ export default fp<{ config: Config }>(
       }),
       revocation: createOAuthRevocationService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
       introspection: createOAuthIntrospectionService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
-      authorization: createAuthorizationService({ clients, accounts: app.accounts, sessions: app.sessions, store: app.accountStore, clock: () => app.accountsClock(), config }),
+      authorization: createAuthorizationService({ clients, accounts: app.accounts, sessions: app.sessions, store: app.accountStore, clock: () => app.clock(), config }),
       pageKeys: createOidcPageKeys({ signInCookie: app.secrets('sign-in-cookie'), pageState: app.secrets('page-state') }),
       userinfo: createUserInfoService({ checkAccessToken, revocations: app.revocations, sessions: app.sessions, store: app.accountStore }),
       logout: createLogoutService({ keys: app.keys, clients, sessions: app.sessions, config }),

@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import type { Config } from '../../config.js'
 import { createPurgeRepository } from '../../repositories/purge.js'
 import { createPurgeService, type PurgeService } from '../../services/purge.js'
 
@@ -12,8 +11,9 @@ declare module 'fastify' {
 }
 
 /** The purge job: every PURGE_INTERVAL_SECONDS (0: never), on whichever instance takes the lock. */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     const deleted = new Counter({
       name: 'purged_rows_total',
       help: 'Rows deleted by the purge job, by table',
@@ -22,8 +22,7 @@ export default fp<{ config: Config }>(
     })
     const purge = createPurgeService({
       repository: createPurgeRepository(app.db.prisma),
-      // The accounts' clock, so that tests walking sessions through their lifetimes purge on the same time.
-      clock: () => app.accountsClock(),
+      clock: () => app.clock(),
       config,
       onPurged: (result) => {
         deleted.inc({ table: 'sessions' }, result.sessions)

@@ -1,14 +1,14 @@
 import cors from '@fastify/cors'
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.js'
 
 /**
  * CORS for the browser origins listed in CORS_ORIGINS, exactly (no patterns, no wildcard), with
  * credentials so that the refresh cookie flow works. With none listed the plugin is not
  * registered at all: no CORS headers, and preflights are 404.
  */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     if (config.CORS_ORIGINS.length === 0) return
     await app.register(cors, {
       origin: config.CORS_ORIGINS,

@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyReply, onRequestHookHandler, onSendHookHandler } from 'fastify'
 import helmet, { type HelmetOptions } from 'helmet'
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.js'
 import { REFRESH_COOKIE_NAME } from '../../http/refresh-cookie.js'
 
 // JSON needs no scripts, styles or frames: nothing may load, and nothing may frame a response.
@@ -72,7 +71,7 @@ export function securityHeaders(options: HelmetOptions): Record<string, string> 
  * carries a token. The token routes set no-store themselves; this is the safety net for any
  * route that forgets.
  */
-export default fp<{ config: Config }>(
+export default fp(
   async (app) => {
     const apiHeaders = securityHeaders({ ...HELMET_OPTIONS, ...DOCUMENT_ONLY })
     const documentHeaders = { ...securityHeaders(HELMET_OPTIONS), 'content-security-policy': HTML_CSP }

@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
-import type { Config } from '../../config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,8 +14,9 @@ declare module 'fastify' {
  * With METRICS_PORT set (the default in production) /metrics is not a route of the public app:
  * {@link listenForMetrics} serves it on an internal listener instead.
  */
-export default fp<{ config: Pick<Config, 'METRICS_PORT'> }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     const registry = new Registry()
     collectDefaultMetrics({ register: registry })
     const labelNames = ['method', 'route', 'status_code'] as const

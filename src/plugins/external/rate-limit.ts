@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookH
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
 import { Counter } from 'prom-client'
-import type { Config } from '../../config.js'
 import { ProblemError } from '../../errors.js'
 import { MemoryRateLimitStore } from '../../http/memory-rate-limit-store.js'
 import { redisRateLimitStore } from '../../http/redis-rate-limit-store.js'
@@ -73,8 +72,9 @@ async function connectRedis(url: string, app: FastifyInstance) {
  * logins) takes its place before the request is handled and gives it back once the answer shows
  * it does not count, so parallel requests cannot slip past the limit.
  */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     if (!config.RATE_LIMIT_ENABLED) {
       app.decorate('accountAttempts', { take: async () => NOTHING_TO_REFUND })
       return

@@ -1,7 +1,6 @@
 import swagger from '@fastify/swagger'
 import apiReference from '@scalar/fastify-api-reference'
 import type { RouteOptions } from 'fastify'
-import type { Config } from '../../config.js'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { OPENAPI_INFO } from '../../http/openapi-info.js'
@@ -145,8 +144,9 @@ function nameTitledSchemas<T extends { paths?: unknown; components?: { schemas?:
  * /docs renders it (both only with API_DOCS, by default off in production), and
  * `npm run openapi:generate` writes it to openapi.yaml.
  */
-export default fp<{ config: Pick<Config, 'API_DOCS'> }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     app.addSchema(ProblemSchema)
     app.addSchema(OAuthErrorSchema)
     // Before @fastify/swagger and every route: the statuses added here are both documented and

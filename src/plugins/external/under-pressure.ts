@@ -1,6 +1,5 @@
 import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.js'
 import { ProblemError } from '../../errors.js'
 
 declare module 'fastify' {
@@ -27,8 +26,9 @@ class Overloaded extends ProblemError {
  * MAX_EVENT_LOOP_DELAY_MS, requests get 503 problem+json with Retry-After at once instead of
  * queueing behind the backlog. 0 turns it off. No status route: /health serves that purpose.
  */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp(
+  async (app) => {
+    const { config } = app
     if (config.MAX_EVENT_LOOP_DELAY_MS === 0) return
 
     app.addHook('onRoute', (routeOptions) => {

@@ -47,9 +47,9 @@ const FORM_RESPONSES = {
 /** The authorization endpoint and its login and consent pages (server-rendered HTML, no script). */
 const authorizeRoutes = (config: Config): FastifyPluginAsyncTypebox =>
   async function authorizeRoutes(app) {
-    const cookies = createPageCookies(config, () => app.accountsClock())
-    const sendOutcome = createOutcomeRenderer({ keys: app.oauth.pageKeys, cookies, clock: () => app.accountsClock() })
-    const openForm = createFormGuard({ keys: app.oauth.pageKeys, cookies, issuer: config.ISSUER, clock: () => app.accountsClock() })
+    const cookies = createPageCookies(config, () => app.clock())
+    const sendOutcome = createOutcomeRenderer({ keys: app.oauth.pageKeys, cookies, clock: () => app.clock() })
+    const openForm = createFormGuard({ keys: app.oauth.pageKeys, cookies, issuer: config.ISSUER, clock: () => app.clock() })
     const signInOf = (request: FastifyRequest) => app.oauth.pageKeys.sessionIdOf(cookies.signIn(request))
     const pageStateOf = (request: FastifyRequest, sealed: string) => {
       const state = openForm(request, sealed, 'authorize')

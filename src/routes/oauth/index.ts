@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Config } from '../../config.js'
 import { OAuthError } from '../../errors.js'
 import { STYLESHEET, STYLESHEET_VERSION } from '../../http/pages/stylesheet.js'
 import { clientCredentialsOf, dpopPresentationOf } from '../../http/authorization.js'
@@ -14,7 +13,8 @@ const OAUTH_ROUTE = { errorFormat: 'oauth' } as const
 // The client may authenticate with HTTP Basic, or in the body; the public client sends client_id alone.
 const CLIENT_SECURITY: Record<string, string[]>[] = [{ clientBasic: [] }, {}]
 
-const oauthRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+const oauthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config } = app
   // RFC 6749 §3.2: these endpoints take form-encoded bodies only. Checked before the body is parsed.
   app.addHook('onRequest', async (request) => {
     if (request.method !== 'POST') return

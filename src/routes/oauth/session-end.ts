@@ -32,7 +32,7 @@ const LOGOUT_DESCRIPTION =
 /** Userinfo and RP-initiated logout: the end of a relying party's session. */
 const sessionEndRoutes = (config: Config): FastifyPluginAsyncTypebox =>
   async function sessionEndRoutes(app) {
-    const clock = () => app.accountsClock()
+    const clock = () => app.clock()
     const cookies = createPageCookies(config, clock)
     const openForm = createFormGuard({ keys: app.oauth.pageKeys, cookies, issuer: config.ISSUER, clock })
 

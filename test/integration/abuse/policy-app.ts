@@ -3,6 +3,7 @@ import { testConfig } from '../../helpers/app.js'
 import { renderError, renderNotFound } from '../../../src/http/error-renderer.js'
 import { RATE_LIMITS } from '../../../src/http/rate-limit-policy.js'
 import { trustProxyOption } from '../../../src/http/trust-proxy.js'
+import context from '../../../src/plugins/app/context.js'
 import cookie from '../../../src/plugins/external/cookie.js'
 import formbody from '../../../src/plugins/external/formbody.js'
 import helmet from '../../../src/plugins/external/helmet.js'
@@ -19,9 +20,10 @@ export async function buildPolicyApp(env: Record<string, string> = {}) {
   const app = Fastify({ trustProxy: trustProxyOption(config.TRUST_PROXY) })
   app.setErrorHandler(renderError)
   app.setNotFoundHandler(renderNotFound)
-  await app.register(metrics, { config })
-  await app.register(helmet, { config })
-  await app.register(rateLimit, { config })
+  await app.register(context, { config })
+  await app.register(metrics)
+  await app.register(helmet)
+  await app.register(rateLimit)
   await app.register(cookie)
   await app.register(formbody)
 

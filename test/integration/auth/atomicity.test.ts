@@ -27,7 +27,7 @@ function sessionsWithFailingReuseEvent() {
     events: failing,
     accessTokens: t.app.accessTokens,
     rotationSecret: t.app.secret('refresh-token-rotation'),
-    clock: () => t.app.accountsClock(),
+    clock: () => t.app.clock(),
     config: t.config,
   })
 }
@@ -76,7 +76,7 @@ describe('reuse detection is one transaction', () => {
         issue: () => Promise.reject(new Error('signing failed')),
       } as unknown as typeof t.app.accessTokens,
       rotationSecret: t.app.secret('refresh-token-rotation'),
-      clock: () => t.app.accountsClock(),
+      clock: () => t.app.clock(),
       config: t.config,
     })
     // From the client the test's requests come from: a retry must come from the client that rotated.

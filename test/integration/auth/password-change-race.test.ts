@@ -60,7 +60,7 @@ function accountsWith(hasher: PasswordHasher) {
     hasher,
     sessions: t.app.sessions,
     events: t.app.securityEvents,
-    clock: () => t.app.accountsClock(),
+    clock: () => t.app.clock(),
     attempts: t.app.accountAttempts,
   })
 }

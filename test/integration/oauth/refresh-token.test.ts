@@ -11,7 +11,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
   })
   afterAll(async () => t?.close())
   afterEach(() => {
-    t.app.accountsClock = realClock
+    t.app.clock = realClock
   })
 
   const refresh = (refreshToken: string, fields: Record<string, string> = { client_id: t.config.FIRST_PARTY_CLIENT_ID }, headers: Record<string, string> = {}) =>
@@ -50,7 +50,7 @@ describe('POST /oauth/token grant_type=refresh_token', () => {
     const user = await loginUser(t.app)
     const first = await refresh(user.refreshToken)
     const successor = first.json().refresh_token as string
-    t.app.accountsClock = () => new Date(Date.now() + (t.config.REFRESH_GRACE_SECONDS + 1) * 1000)
+    t.app.clock = () => new Date(Date.now() + (t.config.REFRESH_GRACE_SECONDS + 1) * 1000)
 
     const reused = await refresh(user.refreshToken)
     expect(reused.statusCode).toBe(400)

@@ -110,7 +110,7 @@ describe('POST /oauth/revoke and POST /oauth/introspect', () => {
           async () => {
             const user = await loginUser(t.app)
             await postForm(t.app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: user.refreshToken, client_id: t.config.FIRST_PARTY_CLIENT_ID })
-            t.app.accountsClock = () => new Date(Date.now() + (t.config.REFRESH_GRACE_SECONDS + 1) * 1000)
+            t.app.clock = () => new Date(Date.now() + (t.config.REFRESH_GRACE_SECONDS + 1) * 1000)
             return user.refreshToken
           },
         ],
@@ -120,7 +120,7 @@ describe('POST /oauth/revoke and POST /oauth/introspect', () => {
           expect(res.statusCode).toBe(200)
           expect(res.json()).toEqual({ active: false })
         } finally {
-          t.app.accountsClock = () => new Date()
+          t.app.clock = () => new Date()
         }
       })
     })

@@ -111,13 +111,13 @@ describe('the authorization endpoint under attack', () => {
 
   it('a code expires after 60 s', async () => {
     const result = await signInFor(new Browser(t.app), client, user, { scope: 'openid' })
-    const real = t.app.accountsClock
-    t.app.accountsClock = () => new Date(Date.now() + 61_000)
+    const real = t.app.clock
+    t.app.clock = () => new Date(Date.now() + 61_000)
     try {
       const refused = await redeem(t.app, client, result.code!, result.verifier)
       expect(refused.json().error).toBe('invalid_grant')
     } finally {
-      t.app.accountsClock = real
+      t.app.clock = real
     }
   })
 

@@ -108,7 +108,7 @@ describe('the purge job', () => {
     const ended = await Promise.all(Array.from({ length: 7 }, () => start(user.id)))
     await t.app.sessions.revokeOthers(user.id, undefined, 'logout', { ip: null, userAgent: null })
     clock.advance(endedSessionRetentionSeconds(t.config) + 1)
-    const small = createPurgeService({ repository: createPurgeRepository(t.app.db.prisma), clock: () => t.app.accountsClock(), config: t.config, batchSize: 3 })
+    const small = createPurgeService({ repository: createPurgeRepository(t.app.db.prisma), clock: () => t.app.clock(), config: t.config, batchSize: 3 })
     const result = await small.run()
     expect(result.sessions).toBeGreaterThanOrEqual(ended.length)
     expect(result.batches).toBeGreaterThanOrEqual(3)
