@@ -609,13 +609,13 @@ export interface paths {
         };
         /**
          * UserInfo endpoint
-         * @description OpenID Connect Core §5.3: the signed-in user's claims that the access token's scopes allow: `sub` always, `name` with `profile`, `email` and `email_verified` with `email`. A bearer access token with `openid` (any audience: the client's own included), in the Authorization header (or, on POST, the `access_token` form field); a bad, expired or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`.
+         * @description OpenID Connect Core §5.3: the signed-in user's claims that the access token's scopes allow: `sub` always, `name` with `profile`, `email` and `email_verified` with `email`. A bearer access token with `openid` (any audience: the client's own included), in the Authorization header (or, on POST, the `access_token` form field); a bad, expired or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`. A token bound to a DPoP key is accepted only as `Authorization: DPoP` with a proof from that key (as a bearer token, 401 `invalid_token` with a DPoP challenge; a bad proof 401 `invalid_dpop_proof`).
          */
         get: operations["getUserInfo"];
         put?: never;
         /**
          * UserInfo endpoint (POST)
-         * @description The same as GET. OpenID Connect Core §5.3: the signed-in user's claims that the access token's scopes allow: `sub` always, `name` with `profile`, `email` and `email_verified` with `email`. A bearer access token with `openid` (any audience: the client's own included), in the Authorization header (or, on POST, the `access_token` form field); a bad, expired or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`.
+         * @description The same as GET. OpenID Connect Core §5.3: the signed-in user's claims that the access token's scopes allow: `sub` always, `name` with `profile`, `email` and `email_verified` with `email`. A bearer access token with `openid` (any audience: the client's own included), in the Authorization header (or, on POST, the `access_token` form field); a bad, expired or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`. A token bound to a DPoP key is accepted only as `Authorization: DPoP` with a proof from that key (as a bearer token, 401 `invalid_token` with a DPoP challenge; a bad proof 401 `invalid_dpop_proof`).
          */
         post: operations["postUserInfo"];
         delete?: never;
@@ -5175,7 +5175,10 @@ export interface operations {
     getUserInfo: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5187,79 +5190,8 @@ export interface operations {
                     /** @description Token responses are never cached. */
                     "Cache-Control"?: "no-store";
                     Pragma?: "no-cache";
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "sub": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
-                     *       "name": "Ada Lovelace",
-                     *       "email": "ada@example.com",
-                     *       "email_verified": false
-                     *     }
-                     */
-                    "application/json": components["schemas"]["UserInfo"];
-                };
-            };
-            /** @description Unauthorized: RFC 6749 error `invalid_token`. */
-            401: {
-                headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
-            /** @description Forbidden: RFC 6749 error `insufficient_scope`. */
-            403: {
-                headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
-            /** @description Internal server error: RFC 6749 error `server_error`. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
-            /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
-        };
-    };
-    postUserInfo: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The user's claims */
-            200: {
-                headers: {
-                    /** @description Token responses are never cached. */
-                    "Cache-Control"?: "no-store";
-                    Pragma?: "no-cache";
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5285,11 +5217,13 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthError"];
                 };
             };
-            /** @description Unauthorized: RFC 6749 error `invalid_token`. */
+            /** @description Unauthorized: RFC 6749 error `invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`. */
             401: {
                 headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3), or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) `DPoP ..., error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1). */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5301,15 +5235,8 @@ export interface operations {
                 headers: {
                     /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
                     "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthError"];
-                };
-            };
-            /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
-            413: {
-                headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5319,6 +5246,8 @@ export interface operations {
             /** @description Internal server error: RFC 6749 error `server_error`. */
             500: {
                 headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5330,6 +5259,116 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
                     "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+        };
+    };
+    postUserInfo: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A DPoP proof (RFC 9449 §4.2): a JWT with `typ: dpop+jwt`, an asymmetric `alg` and the public key in `jwk`, signed with the client's private key, whose claims name this request (`htm`, `htu`: the URL without query or fragment), `iat`, a new `jti` (each proof is accepted once), `ath` (the access token's SHA-256, base64url) when an access token is sent, and the server's `nonce` when it asks for one. At a token endpoint it binds the tokens issued to the key (`token_type: DPoP`); with an access token bound to a key (`Authorization: DPoP <token>`) it is required. No example: a proof is made for one request and used once. */
+                dpop?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's claims */
+            200: {
+                headers: {
+                    /** @description Token responses are never cached. */
+                    "Cache-Control"?: "no-store";
+                    Pragma?: "no-cache";
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "6f1c2b9e-4d3a-4e8b-9c1d-2a7f5e0b3c41",
+                     *       "name": "Ada Lovelace",
+                     *       "email": "ada@example.com",
+                     *       "email_verified": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserInfo"];
+                };
+            };
+            /** @description Bad request: RFC 6749 error `invalid_request`. */
+            400: {
+                headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Unauthorized: RFC 6749 error `invalid_token`, `invalid_dpop_proof`, `use_dpop_nonce`. */
+            401: {
+                headers: {
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3), or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) `DPoP ..., error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1). */
+                    "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Forbidden: RFC 6749 error `insufficient_scope`. */
+            403: {
+                headers: {
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Content too large: RFC 6749 error `invalid_request`. The body is over the size limit. */
+            413: {
+                headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Internal server error: RFC 6749 error `server_error`. */
+            500: {
+                headers: {
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description Service unavailable: RFC 6749 error `temporarily_unavailable`. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again (sent when the service sheds load or waits out a database outage). */
+                    "Retry-After"?: number;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5592,16 +5631,16 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3), or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) `DPoP ..., error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1). */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until that window ends. */
                     "RateLimit-Reset"?: number;
-                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
-                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5731,8 +5770,10 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3), or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) `DPoP ..., error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1). */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */
@@ -5865,8 +5906,10 @@ export interface operations {
             /** @description Unauthorized: RFC 6749 error `invalid_client`. */
             401: {
                 headers: {
-                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3). */
+                    /** @description On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3), or for DPoP (a token presented with the DPoP scheme or bound to a key, a bad proof) `DPoP ..., error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1). */
                     "WWW-Authenticate"?: string;
+                    /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
+                    "DPoP-Nonce"?: string;
                     /** @description Requests allowed in the current window by the counter closest to its limit (sent while rate limiting is on). */
                     "RateLimit-Limit"?: number;
                     /** @description Requests left in the current window of that counter. */

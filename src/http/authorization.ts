@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { DPOP_ALGORITHMS, type DpopPresentation } from '../domain/dpop/proof.js'
+import { DPOP_ALGORITHMS, type DpopPresentation, type PresentedAccessToken } from '../domain/dpop/proof.js'
 import type { ClientCredentialParameters, ClientCredentials } from '../domain/oauth/client-auth.js'
 
 /** The one realm of every challenge tollgate sends. */
@@ -16,7 +16,7 @@ export function bearerTokenOf(request: FastifyRequest): string | undefined {
 }
 
 /** The access token of an `Authorization: Bearer` or (RFC 9449 §7.1) `Authorization: DPoP` header. */
-export function accessTokenOf(request: FastifyRequest): { scheme: 'bearer' | 'dpop'; token: string } | undefined {
+export function accessTokenOf(request: FastifyRequest): PresentedAccessToken | undefined {
   const header = request.headers.authorization
   if (!header) return undefined
   const bearer = BEARER.exec(header)?.[1]

@@ -27,6 +27,11 @@ declare module 'fastify' {
     errorFormat?: ErrorFormat
     /** An /oauth POST route that may come without a form body (userinfo, authenticated by its header). */
     formOptional?: boolean
+    /**
+     * An /oauth route that is a protected resource (userinfo), not a token endpoint: a DPoP proof
+     * error there is a 401 with a `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1), not a 400.
+     */
+    protectedResource?: boolean
   }
 }
 
@@ -122,7 +127,8 @@ function problemChallenge(problem: Rendered['problem']): string | undefined {
  * requires it after a failed Authorization header, and RFC 9110 §15.5.2 a challenge on every 401.
  * A bearer-token error (userinfo) gets its Bearer challenge (RFC 6750 §3).
  */
-function oauthChallenge(rendered: Rendered): string | undefined {
+function oauthChallenge(rendered: Rendered, resource: boolean): string | undefined {
+  if (resource && isDpopError(rendered)) return problemChallenge(rendered.problem)
   const challenge = oauthErrorEntry(rendered.oauth.error).challenge
   if (challenge === 'bearer') return problemChallenge(rendered.problem) ?? bearerChallenge({ code: rendered.oauth.error, description: rendered.oauth.error_description })
   return challenge === 'basic' ? BASIC_CHALLENGE : undefined
@@ -132,9 +138,11 @@ function oauthChallenge(rendered: Rendered): string | undefined {
  * RFC 6749 §5.2 status on OAuth routes: a malformed request (a bad or repeated field, a body
  * that is not form-encoded) is 400 invalid_request, and invalid_grant is 400 there, not 401.
  */
-function oauthStatus(rendered: Rendered): number {
+const isDpopError = (rendered: Rendered) => rendered.oauth.error === 'invalid_dpop_proof' || rendered.oauth.error === 'use_dpop_nonce'
+
+function oauthStatus(rendered: Rendered, resource: boolean): number {
   if (rendered.oauth.error === 'invalid_grant') return OAUTH_ERRORS.invalid_grant
-  if (rendered.oauth.error === 'invalid_dpop_proof' || rendered.oauth.error === 'use_dpop_nonce') return OAUTH_ERRORS[rendered.oauth.error]
+  if (isDpopError(rendered)) return resource ? rendered.status : OAUTH_ERRORS[rendered.oauth.error as 'invalid_dpop_proof' | 'use_dpop_nonce']
   const malformed: ProblemCode[] = ['validation_failed', 'unsupported_media_type']
   return rendered.oauth.error === 'invalid_request' && malformed.includes(rendered.problem.code) ? OAUTH_ERRORS.invalid_request : rendered.status
 }
@@ -165,8 +173,9 @@ export function renderError(error: FastifyError | Error, request: FastifyRequest
     return sendPage(reply, rendered.status, errorPage({ status: rendered.status, title: PROBLEMS[code].title, description, code }))
   }
   if (request.routeOptions.config?.errorFormat === 'oauth') {
-    reply.code(oauthStatus(rendered)).headers(rendered.headers)
-    const challenge = oauthChallenge(rendered)
+    const resource = request.routeOptions.config?.protectedResource === true
+    reply.code(oauthStatus(rendered, resource)).headers(rendered.headers)
+    const challenge = oauthChallenge(rendered, resource)
     if (challenge) reply.header('www-authenticate', challenge)
     reply.header('cache-control', 'no-store')
     const body: Record<string, string> = { error: rendered.oauth.error }

@@ -175,8 +175,10 @@ const OAUTH_ERROR_HEADERS: Record<number, HeaderMap> = {
       type: 'string',
       description:
         'On every 401 `invalid_client`, however the client tried to authenticate: `Basic realm="tollgate"` (RFC 6749 §5.2, RFC 9110 §15.5.2); ' +
-        'on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3).',
+        'on a bad bearer token (userinfo): `Bearer ..., error="invalid_token"` (RFC 6750 §3), or for DPoP (a token presented ' +
+        'with the DPoP scheme or bound to a key, a bad proof) `DPoP ..., error="invalid_dpop_proof", algs="..."` (RFC 9449 §7.1).',
     },
+    'DPoP-Nonce': DPOP_NONCE_HEADER,
   },
   403: ERROR_HEADERS[403]!,
   429: ERROR_HEADERS[429]!,

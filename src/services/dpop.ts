@@ -7,8 +7,9 @@ import {
   type DpopPresentation,
   type DpopProof,
   type DpopReplayCache,
+  type PresentedAccessToken,
 } from '../domain/dpop/proof.js'
-import { ProblemError } from '../errors.js'
+import { bearerError, ProblemError } from '../errors.js'
 
 export interface DpopCheckOptions {
   /** A resource request: the access token the proof must hash into `ath`. */
@@ -35,42 +36,57 @@ export function createDpopService(deps: {
     return new ProblemError(error.code, error.message, { dpopNonce: error.code === 'use_dpop_nonce' ? nonce() : undefined })
   }
 
+  /**
+   * The proof's key thumbprint and claims, or undefined when there is no proof and none is
+   * required. Throws invalid_dpop_proof or use_dpop_nonce (with a fresh nonce) when it fails.
+   */
+  async function check(presented: DpopPresentation, options: DpopCheckOptions = {}): Promise<DpopProof | undefined> {
+    if (presented.proof === undefined && !options.required) return undefined
+    const now = deps.clock()
+    let proof: DpopProof
+    try {
+      proof = await checkDpopProof({
+        proof: presented.proof,
+        method: presented.method,
+        url: `${deps.config.ISSUER}${presented.path}`,
+        now,
+        iatWindowSeconds: deps.config.DPOP_IAT_WINDOW_SECONDS,
+        ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
+        ...(deps.config.DPOP_NONCE_REQUIRED ? { nonce: (value: string) => isCurrentDpopNonce(value, deps.nonceSecrets, now) } : {}),
+      })
+    } catch (error) {
+      if (error instanceof DpopProofError) throw refused(error)
+      throw error
+    }
+    let fresh: boolean
+    try {
+      fresh = await deps.replay.claim(replayKeyOf(proof), proof.expiresAt)
+    } catch {
+      // Fail closed: without the shared cache a replayed proof could not be told from a new one.
+      throw new ProblemError('service_unavailable', 'DPoP proofs cannot be checked right now', { retryAfterSeconds: 1 })
+    }
+    if (!fresh) throw refused(new DpopProofError('replayed', 'The DPoP proof was already used'))
+    return proof
+  }
+
+  /**
+   * RFC 9449 §7 at a protected resource: an access token bound to a key (`cnf.jkt`) is used only
+   * as DPoP with a proof from that key (a thief holding the token alone is refused), and the DPoP
+   * scheme only with a bound token. Throws invalid_token with a DPoP challenge, or the proof's error.
+   */
+  async function confirm(presented: PresentedAccessToken, jkt: string | undefined, proof: DpopPresentation): Promise<void> {
+    if (presented.scheme === 'bearer' && jkt) throw bearerError('invalid_token', 'This access token is bound to a DPoP key: send it as DPoP with a proof', undefined, 'dpop')
+    if (presented.scheme !== 'dpop') return
+    if (!jkt) throw bearerError('invalid_token', 'This access token is not bound to a DPoP key: send it as Bearer', undefined, 'dpop')
+    const checked = await check(proof, { accessToken: presented.token, required: true })
+    if (checked?.jkt !== jkt) throw bearerError('invalid_token', 'The DPoP proof is signed with another key than the token is bound to', undefined, 'dpop')
+  }
+
   return {
     /** The nonce to hand out when nonces are required (RFC 9449 §8), else undefined. */
     nonce,
-
-    /**
-     * The proof's key thumbprint and claims, or undefined when there is no proof and none is
-     * required. Throws invalid_dpop_proof or use_dpop_nonce (with a fresh nonce) when it fails.
-     */
-    async check(presented: DpopPresentation, options: DpopCheckOptions = {}): Promise<DpopProof | undefined> {
-      if (presented.proof === undefined && !options.required) return undefined
-      const now = deps.clock()
-      let proof: DpopProof
-      try {
-        proof = await checkDpopProof({
-          proof: presented.proof,
-          method: presented.method,
-          url: `${deps.config.ISSUER}${presented.path}`,
-          now,
-          iatWindowSeconds: deps.config.DPOP_IAT_WINDOW_SECONDS,
-          ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
-          ...(deps.config.DPOP_NONCE_REQUIRED ? { nonce: (value: string) => isCurrentDpopNonce(value, deps.nonceSecrets, now) } : {}),
-        })
-      } catch (error) {
-        if (error instanceof DpopProofError) throw refused(error)
-        throw error
-      }
-      let fresh: boolean
-      try {
-        fresh = await deps.replay.claim(replayKeyOf(proof), proof.expiresAt)
-      } catch {
-        // Fail closed: without the shared cache a replayed proof could not be told from a new one.
-        throw new ProblemError('service_unavailable', 'DPoP proofs cannot be checked right now', { retryAfterSeconds: 1 })
-      }
-      if (!fresh) throw refused(new DpopProofError('replayed', 'The DPoP proof was already used'))
-      return proof
-    },
+    check,
+    confirm,
   }
 }
 

@@ -18,6 +18,12 @@ export {
   type DpopReplayCache,
 } from '@tollgate/verifier'
 
+/** An access token as a request presented it: `Authorization: Bearer` or (RFC 9449 §7.1) `Authorization: DPoP`. */
+export interface PresentedAccessToken {
+  scheme: 'bearer' | 'dpop'
+  token: string
+}
+
 /** The `DPoP` header as the HTTP layer reads it, with the request it came with. */
 export interface DpopPresentation {
   /** Every value of the DPoP header (none when absent). */

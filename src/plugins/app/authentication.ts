@@ -33,15 +33,7 @@ export default fp(
       const presented = accessTokenOf(request)
       if (!presented) throw bearerError('invalid_token', 'A bearer access token is required')
       const claims = await app.accessTokenVerifier.verify(presented.token)
-      // RFC 9449 §7: a token bound to a key is used only with a proof from that key (a thief holding
-      // the token alone is refused), and the DPoP scheme only with a bound token.
-      const jkt = claims.cnf?.jkt
-      if (presented.scheme === 'bearer' && jkt) throw bearerError('invalid_token', 'This access token is bound to a DPoP key: send it as DPoP with a proof', undefined, 'dpop')
-      if (presented.scheme === 'dpop') {
-        if (!jkt) throw bearerError('invalid_token', 'This access token is not bound to a DPoP key: send it as Bearer', undefined, 'dpop')
-        const proof = await app.dpop.check(dpopPresentationOf(request), { accessToken: presented.token, required: true })
-        if (proof?.jkt !== jkt) throw bearerError('invalid_token', 'The DPoP proof is signed with another key than the token is bound to', undefined, 'dpop')
-      }
+      await app.dpop.confirm(presented, claims.cnf?.jkt, dpopPresentationOf(request))
       request.identity = {
         claims,
         subject: claims.sub,

@@ -74,9 +74,9 @@ export default fp(
       introspection: createOAuthIntrospectionService({ clients, checkAccessToken, revocations: app.revocations, sessions: app.sessions }),
       authorization: createAuthorizationService({ clients, accounts: app.accounts, sessions: app.sessions, store: app.accountStore, clock: () => app.clock(), config }),
       pageKeys: createOidcPageKeys({ signInCookie: app.secrets('sign-in-cookie'), pageState: app.secrets('page-state') }),
-      userinfo: createUserInfoService({ checkAccessToken, revocations: app.revocations, sessions: app.sessions, store: app.accountStore }),
+      userinfo: createUserInfoService({ checkAccessToken, revocations: app.revocations, sessions: app.sessions, store: app.accountStore, dpop: app.dpop }),
       logout: createLogoutService({ keys: app.keys, clients, sessions: app.sessions, config }),
     })
   },
-  { name: 'oauth', dependencies: ['database', 'keys', 'metrics', 'accounts'] },
+  { name: 'oauth', dependencies: ['database', 'keys', 'metrics', 'accounts', 'dpop'] },
 )

@@ -1,26 +1,37 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
+import type { PresentedAccessToken } from '../../domain/dpop/proof.js'
 import { browserBinding } from '../../domain/oidc/page-state.js'
-import { bearerTokenOf } from '../../http/authorization.js'
+import { accessTokenOf, dpopPresentationOf } from '../../http/authorization.js'
 import { createPageCookies } from '../../http/pages/cookies.js'
 import { createFormGuard } from '../../http/pages/form-guard.js'
 import { pageCsp, sendPage } from '../../http/pages/render.js'
 import { logoutConfirmPage, messagePage, errorPage } from '../../http/pages/templates.js'
-import { htmlPage, NO_STORE_HEADERS, oauthErrorResponses, pageErrorResponses, redirectResponse } from '../../http/schemas.js'
+import {
+  ACCESS_TOKEN_SECURITY,
+  DpopHeadersSchema,
+  htmlPage,
+  NO_STORE_HEADERS,
+  oauthErrorResponses,
+  pageErrorResponses,
+  redirectResponse,
+} from '../../http/schemas.js'
 import { LOGOUT_PARAMETER_NAMES, type LogoutOutcome, type LogoutParameters } from '../../services/oidc/logout.js'
 import { FORM, LogoutParametersSchema, UserInfoSchema } from './schemas.js'
 
-function formAccessToken(body: unknown): string | undefined {
+function formAccessToken(body: unknown): PresentedAccessToken | undefined {
   const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).access_token : undefined
-  return typeof token === 'string' && token !== '' ? token : undefined
+  return typeof token === 'string' && token !== '' ? { scheme: 'bearer', token } : undefined
 }
 
 const USERINFO_DESCRIPTION =
   'OpenID Connect Core §5.3: the signed-in user\'s claims that the access token\'s scopes allow: `sub` always, `name` ' +
   'with `profile`, `email` and `email_verified` with `email`. A bearer access token with `openid` (any audience: the ' +
   'client\'s own included), in the Authorization header (or, on POST, the `access_token` form field); a bad, expired ' +
-  'or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`.'
+  'or revoked one, or one whose session ended, is 401 `invalid_token`; one without `openid` 403 `insufficient_scope`. ' +
+  'A token bound to a DPoP key is accepted only as `Authorization: DPoP` with a proof from that key (as a bearer token, 401 ' +
+  '`invalid_token` with a DPoP challenge; a bad proof 401 `invalid_dpop_proof`).'
 
 const LOGOUT_DESCRIPTION =
   'OpenID Connect RP-Initiated Logout 1.0: ends the browser\'s sign-in at tollgate (the tollgate_sign_in cookie) and ' +
@@ -37,18 +48,19 @@ const sessionEndRoutes = (config: Config): FastifyPluginAsyncTypebox =>
     const openForm = createFormGuard({ keys: app.oauth.pageKeys, cookies, issuer: config.ISSUER, clock })
 
     const userinfoRoute = {
-      config: { errorFormat: 'oauth' as const, formOptional: true },
+      config: { errorFormat: 'oauth' as const, formOptional: true, protectedResource: true },
       schema: {
         tags: ['oidc'],
-        security: [{ bearerAuth: [] }],
+        security: ACCESS_TOKEN_SECURITY,
+        headers: DpopHeadersSchema,
         response: {
           200: { ...UserInfoSchema, 'x-response-description': 'The user\'s claims', headers: NO_STORE_HEADERS },
-          ...oauthErrorResponses([401, ['invalid_token']], [403, ['insufficient_scope']]),
+          ...oauthErrorResponses([401, ['invalid_token', 'invalid_dpop_proof', 'use_dpop_nonce']], [403, ['insufficient_scope']]),
         },
       },
     }
     app.get('/userinfo', { ...userinfoRoute, schema: { ...userinfoRoute.schema, operationId: 'getUserInfo', summary: 'UserInfo endpoint', description: USERINFO_DESCRIPTION } }, async (request) =>
-      app.oauth.userinfo.userinfo(bearerTokenOf(request)),
+      app.oauth.userinfo.userinfo(accessTokenOf(request), dpopPresentationOf(request)),
     )
     app.post(
       '/userinfo',
@@ -62,7 +74,7 @@ const sessionEndRoutes = (config: Config): FastifyPluginAsyncTypebox =>
         },
       },
       // RFC 6750 §2.2 allows the token in a form body too; the Authorization header is the usual way.
-      async (request) => app.oauth.userinfo.userinfo(bearerTokenOf(request) ?? formAccessToken(request.body)),
+      async (request) => app.oauth.userinfo.userinfo(accessTokenOf(request) ?? formAccessToken(request.body), dpopPresentationOf(request)),
     )
 
     function send(request: FastifyRequest, reply: FastifyReply, outcome: LogoutOutcome, params: LogoutParameters) {

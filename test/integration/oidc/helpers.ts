@@ -123,11 +123,18 @@ export async function signInFor(
   return { code: params.get('code'), state: params.get('state'), iss: params.get('iss'), params, verifier, expectedState: state, location: response.headers.location as string }
 }
 
-export function redeem(app: App, client: { clientId: string; authorization?: string | undefined }, code: string, verifier: string, extra: Record<string, string> = {}) {
+export function redeem(
+  app: App,
+  client: { clientId: string; authorization?: string | undefined },
+  code: string,
+  verifier: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   return app.inject({
     method: 'POST',
     url: '/oauth/token',
-    headers: { ...FORM, ...(client.authorization ? { authorization: client.authorization } : {}) },
+    headers: { ...FORM, ...(client.authorization ? { authorization: client.authorization } : {}), ...headers },
     payload: new URLSearchParams({
       grant_type: 'authorization_code',
       code,
