@@ -21,6 +21,8 @@ export interface Measurement {
   opsPerSecond: number
   ops: number
   seconds: number
+  /** CPU time of this process (all threads, user + system) per operation, µs. */
+  cpuMicrosPerOp: number
 }
 
 const ISSUER = 'https://auth.example.test'
@@ -30,6 +32,7 @@ const THREADPOOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
 
 async function forDuration(seconds: number, concurrency: number, operation: (i: number) => Promise<unknown>): Promise<Measurement> {
   let ops = 0
+  const cpu = process.cpuUsage()
   const started = performance.now()
   const deadline = started + seconds * 1000
   await Promise.all(
@@ -41,7 +44,8 @@ async function forDuration(seconds: number, concurrency: number, operation: (i: 
     }),
   )
   const elapsed = (performance.now() - started) / 1000
-  return { opsPerSecond: ops / elapsed, ops, seconds: elapsed }
+  const { user, system } = process.cpuUsage(cpu)
+  return { opsPerSecond: ops / elapsed, ops, seconds: elapsed, cpuMicrosPerOp: (user + system) / Math.max(ops, 1) }
 }
 
 /** Sequential verifications in small synchronous-looking batches, as a request handler would await them. */

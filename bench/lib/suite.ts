@@ -56,7 +56,8 @@ export interface RunRecord {
   eventLoop?: { p50: number; p99: number; max: number }
   /**
    * The server process's CPU time (user + system, all threads) per answered request, warm-up included,
-   * in µs: what a request costs the server, much steadier on a shared machine than the rate.
+   * in µs: what a request costs the server, much steadier on a shared machine than the rate. For an
+   * in-process case, the measuring process's CPU per operation.
    */
   serverCpuMicros?: number
   /** The same for the PostgreSQL backends of the benchmark's database (µs per answered request), when PostgreSQL runs on this machine. */
@@ -216,7 +217,7 @@ export async function runHttp(name: string, server: Child<{ url: string }>, load
 async function runInProcess(name: string, measure: Child, round: number, options: SuiteOptions): Promise<RunRecord> {
   const seconds = name === 'argon2' ? options.seconds : options.verifySeconds
   const measurement = await measure.request<Measurement>(name, seconds)
-  return { run: round + 1, value: measurement.opsPerSecond, measurement }
+  return { run: round + 1, value: measurement.opsPerSecond, measurement, serverCpuMicros: measurement.cpuMicrosPerOp }
 }
 
 function failures(record: RunRecord): string[] {
