@@ -23,6 +23,14 @@ export interface RevocationFeedDocument {
  */
 export function createRevocationFeed(deps: {
   revocations: RevocationService
+  /**
+   * The instance's own snapshot of the lists (createLocalRevocationSource), reloaded after every
+   * revocation this instance records and, through LISTEN/NOTIFY, within milliseconds of another
+   * instance's: the feed says what this instance enforces, without a database read and, while the
+   * snapshot, the key and the time step are unchanged, without serializing the lists again. Null
+   * from it (or no source) reads the database on every request.
+   */
+  snapshot?: { lists(): Promise<{ sids: string[]; jtis: string[] } | null> }
   keys: Pick<KeyProvider, 'signer'>
   config: Pick<Config, 'ISSUER' | 'ACCESS_TOKEN_TTL_SECONDS' | 'REVOCATIONS_MAX_AGE_SECONDS'>
   clock?: Clock
@@ -32,20 +40,25 @@ export function createRevocationFeed(deps: {
   // polls still holds a valid list; an access-token lifetime bounds what a stale copy can hide.
   const lifetimeSeconds = Math.max(60, deps.config.ACCESS_TOKEN_TTL_SECONDS)
   const stepSeconds = Math.floor(lifetimeSeconds / 2)
-  let cached: { content: string; jwt: string; etag: string } | undefined
+  let cached: { content: string; jwt: string; etag: string; lists: object; iat: number; kid: string } | undefined
 
   return {
     async document(): Promise<RevocationFeedDocument> {
-      const lists = await deps.revocations.feed()
+      const lists = (await deps.snapshot?.lists()) ?? (await deps.revocations.feed())
       const now = Math.floor(clock().getTime() / 1000)
       const iat = now - (now % stepSeconds)
       const signer = deps.keys.signer()
+      if (cached?.lists === lists && cached.iat === iat && cached.kid === signer.kid) {
+        return { jwt: cached.jwt, etag: cached.etag, maxAgeSeconds: deps.config.REVOCATIONS_MAX_AGE_SECONDS }
+      }
       const claims = { iss: deps.config.ISSUER, iat, exp: iat + lifetimeSeconds, sids: lists.sids, jtis: lists.jtis }
       const content = `${signer.kid} ${JSON.stringify(claims)}`
       if (cached?.content !== content) {
         const jwt = await signer.sign(claims, { typ: REVOCATIONS_TYPE })
         const signingInput = jwt.slice(0, jwt.lastIndexOf('.'))
-        cached = { content, jwt, etag: `"${createHash('sha256').update(signingInput).digest('base64url').slice(0, 32)}"` }
+        cached = { content, jwt, etag: `"${createHash('sha256').update(signingInput).digest('base64url').slice(0, 32)}"`, lists, iat, kid: signer.kid }
+      } else {
+        cached = { ...cached, lists, iat, kid: signer.kid }
       }
       return { jwt: cached.jwt, etag: cached.etag, maxAgeSeconds: deps.config.REVOCATIONS_MAX_AGE_SECONDS }
     },

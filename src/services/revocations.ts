@@ -77,7 +77,7 @@ export function createLocalRevocationSource(deps: {
 }) {
   const clock = deps.clock ?? (() => new Date())
   const maxStaleMs = Math.max(2 * deps.refreshMs, deps.refreshMs + 1000)
-  let snapshot: { sids: Set<string>; jtis: Set<string>; loadedAt: number } | undefined
+  let snapshot: { sids: Set<string>; jtis: Set<string>; lists: { sids: string[]; jtis: string[] }; loadedAt: number } | undefined
   let loading: Promise<void> | undefined
   let timer: NodeJS.Timeout | undefined
 
@@ -85,7 +85,7 @@ export function createLocalRevocationSource(deps: {
     loading ??= (async () => {
       const startedAt = clock().getTime()
       const lists = await deps.revocations.feed()
-      snapshot = { sids: new Set(lists.sids), jtis: new Set(lists.jtis), loadedAt: startedAt }
+      snapshot = { sids: new Set(lists.sids), jtis: new Set(lists.jtis), lists, loadedAt: startedAt }
     })().finally(() => (loading = undefined))
     return loading
   }
@@ -113,6 +113,16 @@ export function createLocalRevocationSource(deps: {
       }
       if (!snapshot || clock().getTime() - snapshot.loadedAt > maxStaleMs) await refresh()
       return listed(snapshot!, claims)
+    },
+    /**
+     * The lists this instance enforces, for the revocations feed: the same object until the next
+     * reload, so the feed can tell an unchanged list without reading it. Null when every check goes
+     * to the database (`refreshMs: 0`): the feed then reads the database too.
+     */
+    async lists(): Promise<{ sids: string[]; jtis: string[] } | null> {
+      if (deps.refreshMs <= 0) return null
+      if (!snapshot || clock().getTime() - snapshot.loadedAt > maxStaleMs) await refresh()
+      return snapshot!.lists
     },
     /** Loads the first snapshot and starts the refresh timer (which never holds the process open). */
     async start() {

@@ -107,7 +107,7 @@ export default fp(
       timer.unref()
       app.addHook('onClose', async () => clearInterval(timer))
     }
-    app.decorate('revocationFeed', createRevocationFeed({ revocations, keys, config }))
+    app.decorate('revocationFeed', createRevocationFeed({ revocations, snapshot: localRevocations, keys, config }))
 
     app.decorate('discovery', createDiscoveryService({ config }))
     // Its own small cache of clients: the OAuth client service is built later, on top of sessions.
