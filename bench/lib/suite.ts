@@ -3,7 +3,7 @@ import { CASES, MEMORY_CASE, TARGETS, type BenchCase, type CaseName, type CaseSu
 import { startChild, type Child } from './child.js'
 import { openBenchDatabase, type BenchDatabase } from './database.js'
 import { integer, markdownTable, median, oneDecimal, table } from './format.js'
-import { databaseCpuMicros } from './database-cpu.js'
+import { databaseCpuBetween, databaseCpuMicros } from './database-cpu.js'
 import { machine, type Machine } from './machine.js'
 import type { LoadRequest, LoadResult, LoadSpec } from './load.js'
 import type { Measurement } from './measure-child.js'
@@ -202,7 +202,8 @@ export async function runHttp(name: string, server: Child<{ url: string }>, load
   const check = await server.request<RunCheck>('afterRun', { caseName: name, result: http })
   const answered = http.total + http.warmupOk + http.warmupNon2xx
   const serverCpuMicros = answered > 0 ? (cpuAfter - cpuBefore) / answered : undefined
-  const databaseCpu = answered > 0 && databaseBefore !== undefined && databaseAfter !== undefined ? (databaseAfter - databaseBefore) / answered : undefined
+  const databaseMicros = databaseCpuBetween(databaseBefore, databaseAfter)
+  const databaseCpu = answered > 0 && databaseMicros !== undefined ? databaseMicros / answered : undefined
   return {
     run: round + 1,
     value: http.requestsPerSecond,
