@@ -4,6 +4,7 @@ import { createDpop, createTollgateClient, FORM_ENCODED, generateDpopKeyPair, ty
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { register } from '../../helpers/accounts.js'
 import { claimsOf, createClient } from '../oauth/helpers.js'
+import { freePort } from '../oidc/over-http.js'
 
 // The typed client's DPoP helper against the real app: its fetch is app.inject (every answer checked
 // against openapi.yaml), at the test ISSUER, since proofs name the URL they are for.
@@ -181,5 +182,39 @@ describe('the typed client with server nonces (DPOP_NONCE_REQUIRED=true)', () =>
     expect(refused.response.status).toBe(401)
     expect(refused.error?.code).toBe('use_dpop_nonce')
     expect(sent).toHaveLength(2)
+  })
+})
+
+describe('the typed client with DPoP over real HTTP (the platform fetch), nonces required', () => {
+  let h: TestApp
+  let issuer: string
+  beforeAll(async () => {
+    const port = await freePort()
+    issuer = `http://127.0.0.1:${port}`
+    h = await buildTestApp({ ISSUER: issuer, DPOP_NONCE_REQUIRED: 'true' })
+    await h.app.listen({ port, host: '127.0.0.1' })
+  })
+  afterAll(async () => h?.close())
+
+  it('logs in (the refused first attempt sent again, body and all), calls a protected route and refreshes', async () => {
+    const dpop = createDpop()
+    let accessToken: string | undefined = undefined
+    const statuses: number[] = []
+    const fetchAndCount = async (request: Request) => {
+      const response = await fetch(request)
+      statuses.push(response.status)
+      return response
+    }
+    const tollgate = createTollgateClient(issuer, { dpop, accessToken: () => accessToken, fetch: fetchAndCount })
+    const { email, password } = await register(h.app)
+    const loggedIn = await tollgate.POST('/v1/auth/login', { body: { email, password } })
+    expect(loggedIn.response.status).toBe(200)
+    expect(loggedIn.data!.token_type).toBe('DPoP')
+    accessToken = loggedIn.data!.access_token
+    const me = await tollgate.GET('/v1/me')
+    expect(me.data?.email).toBe(email)
+    const refreshed = await tollgate.POST('/v1/auth/refresh', { body: { refresh_token: loggedIn.data!.refresh_token } })
+    expect(refreshed.data?.token_type).toBe('DPoP')
+    expect(statuses).toEqual([401, 200, 200, 200])
   })
 })
