@@ -3023,7 +3023,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -3148,7 +3148,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -3289,7 +3289,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -3467,7 +3467,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -3613,7 +3613,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -3833,7 +3833,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -3974,7 +3974,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -4086,7 +4086,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -4227,7 +4227,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -4361,7 +4361,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -4519,7 +4519,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -4665,7 +4665,7 @@ export interface operations {
             /** @description Forbidden. Problem `code` `insufficient_scope`: the access token lacks the required scope. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -5233,7 +5233,7 @@ export interface operations {
             /** @description Forbidden: RFC 6749 error `insufficient_scope`. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;
@@ -5330,7 +5330,7 @@ export interface operations {
             /** @description Forbidden: RFC 6749 error `insufficient_scope`. */
             403: {
                 headers: {
-                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`. */
+                    /** @description On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP). */
                     "WWW-Authenticate"?: string;
                     /** @description The nonce the next DPoP proof must carry (RFC 9449 §8): sent with `use_dpop_nonce`, and, while the server requires nonces, on every answer to a request with a proof (successful ones included, §8.2). Nonces last 60 to 120 seconds. */
                     "DPoP-Nonce"?: string;

@@ -113,6 +113,8 @@ function classify(error: FastifyError | Error): Rendered {
  * The catalogue's challenge for a problem, as RFC 6750 spells it, or RFC 9449 for DPoP: a token
  * presented (or bound) with DPoP is refused with a DPoP challenge.
  */
+const PRESENTED_AS_DPOP = /^DPoP\s/i
+
 function problemChallenge(problem: Rendered['problem']): string | undefined {
   const challenge = problemEntry(problem.code).challenge
   const error = { code: problem.code, description: problem.detail, scope: problem.scope }
@@ -155,6 +157,9 @@ function codeForStatus(status: number): ProblemCode {
 /** The one error handler: problem+json for /v1 and operations, RFC 6749 bodies for OAuth routes. */
 export function renderError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   const rendered = classify(error)
+  // RFC 9449 §7.1: a token presented as DPoP is answered in that scheme whatever refused it (an
+  // expired token, an ended session, a missing scope), not only the DPoP checks.
+  if (rendered.problem.scheme === undefined && PRESENTED_AS_DPOP.test(request.headers.authorization ?? '')) rendered.problem.scheme = 'dpop'
   if (rendered.status === 503) {
     // Shedding load, draining or waiting out a database outage: expected, and said elsewhere once.
     request.log.debug({ code: rendered.problem.code }, 'request refused: unavailable')

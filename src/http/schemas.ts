@@ -162,7 +162,10 @@ const ERROR_HEADERS: Record<number, HeaderMap> = {
     'DPoP-Nonce': DPOP_NONCE_HEADER,
   },
   403: {
-    'WWW-Authenticate': { type: 'string', description: 'On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."`.' },
+    'WWW-Authenticate': {
+      type: 'string',
+      description: 'On a token without the needed scope: `Bearer ..., error="insufficient_scope", scope="..."` (`DPoP ...` for a token presented as DPoP).',
+    },
   },
   429: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again.' }, ...RATE_LIMIT_HEADERS },
   503: { 'Retry-After': { type: 'integer', minimum: 1, description: 'Seconds to wait before trying again (sent when the service sheds load or waits out a database outage).' } },

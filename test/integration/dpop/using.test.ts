@@ -39,6 +39,22 @@ describe('a DPoP-bound access token at tollgate\'s own routes', () => {
     expect(res.json().code).toBe('invalid_token')
   })
 
+  it('answers every refusal of a token presented as DPoP with a DPoP challenge: a missing scope, a bad token', async () => {
+    const admin = await t.app.inject({
+      method: 'GET',
+      url: '/admin/v1/users',
+      headers: { authorization: `DPoP ${token}`, dpop: await dpopProof(key, { method: 'GET', url: `${ISSUER}/admin/v1/users`, accessToken: token }) },
+    })
+    expect(admin.statusCode).toBe(403)
+    expect(admin.headers['www-authenticate']).toMatch(/^DPoP realm="tollgate", error="insufficient_scope"/)
+    const garbage = await me('DPoP not.a.token', await proofFor(key, 'not.a.token'))
+    expect(garbage.statusCode).toBe(401)
+    expect(garbage.json().code).toBe('invalid_token')
+    expect(garbage.headers['www-authenticate']).toMatch(/^DPoP realm="tollgate", error="invalid_token"/)
+    // A bearer token keeps its Bearer challenge.
+    expect((await me('Bearer not.a.token')).headers['www-authenticate']).toMatch(/^Bearer realm="tollgate", error="invalid_token"/)
+  })
+
   it('refuses a replayed proof (same jti), and a proof for another URL', async () => {
     const proof = await proofFor(key)
     expect((await me(`DPoP ${token}`, proof)).statusCode).toBe(200)
