@@ -182,6 +182,25 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   }
 }
 
+/**
+ * Waits (at most 15 s) until the server is idle: the load generator stops at the end of a run,
+ * but the requests it left in flight are still served. After a login flood at 50 connections
+ * that is some 50 argon2 hashes, two seconds of both cores, which would otherwise run into the
+ * next case (raw argon2 in the suite, another database's case in the scale bench).
+ */
+async function settled(server: Child<{ url: string }>): Promise<void> {
+  const intervalMs = 250
+  const deadline = performance.now() + 15_000
+  let before = await server.request<number>('cpuUsage')
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    const now = await server.request<number>('cpuUsage')
+    const busy = (now - before) / (intervalMs * 1000)
+    before = now
+    if (busy < 0.15) return
+  }
+}
+
 export async function runHttp(name: string, server: Child<{ url: string }>, load: Child, round: number, options: SuiteOptions, databaseUrl?: string): Promise<RunRecord> {
   const connections = options.connections
   const request = await server.request<LoadRequest>('prepare', { caseName: name, run: { index: round, connections, seconds: options.seconds + options.warmupSeconds } })
@@ -200,6 +219,7 @@ export async function runHttp(name: string, server: Child<{ url: string }>, load
   const databaseAfter = await databaseCpuMicros(databaseUrl)
   const eventLoop = await server.request<{ p50: number; p99: number; max: number }>('eventLoopDelay')
   const check = await server.request<RunCheck>('afterRun', { caseName: name, result: http })
+  await settled(server)
   const answered = http.total + http.warmupOk + http.warmupNon2xx
   const serverCpuMicros = answered > 0 ? (cpuAfter - cpuBefore) / answered : undefined
   const databaseMicros = databaseCpuBetween(databaseBefore, databaseAfter)
