@@ -1,6 +1,7 @@
 import type { SqlRunner } from '../db/sql.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
 import { createAuthorizationCodesRepository } from './authorization-codes.js'
+import { createCodeRedemption } from './code-redemption.js'
 import { createConsentsRepository } from './consents.js'
 import { createFastPaths } from './fast-paths.js'
 import { createRefreshTokensRepository } from './refresh-tokens.js'
@@ -60,6 +61,8 @@ export function createAccountStore(prisma: PrismaClient, sql: SqlRunner, options
     ...repositories(prisma),
     /** The one-statement twins of login and rotation: outside any transaction, so absent from AccountTransaction. */
     fastPaths: createFastPaths(sql),
+    /** The code redemption's one-statement twin (code-redemption.ts), outside any transaction too. */
+    codeRedemption: createCodeRedemption(sql),
 
     async transaction<T>(work: (tx: AccountTransaction) => Promise<T>): Promise<T> {
       for (let attempt = 1; ; attempt++) {

@@ -14,6 +14,11 @@ export function isS256Challenge(value: string): boolean {
   return S256_CHALLENGE.test(value)
 }
 
+/** BASE64URL(SHA256(verifier)) of a well-formed verifier (RFC 7636 §4.6), null for any other. */
+export function s256ChallengeOf(verifier: string): string | null {
+  return isCodeVerifier(verifier) ? createHash('sha256').update(verifier, 'ascii').digest('base64url') : null
+}
+
 /** RFC 7636 §4.6: BASE64URL(SHA256(verifier)) equals the challenge, compared in constant time. */
 export function pkceMatches(verifier: string, challenge: string): boolean {
   if (!isCodeVerifier(verifier) || !isS256Challenge(challenge)) return false

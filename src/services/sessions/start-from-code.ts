@@ -1,10 +1,11 @@
 import type { Config } from '../../config.js'
-import { pkceMatches } from '../../domain/oidc/pkce.js'
+import { pkceMatches, s256ChallengeOf } from '../../domain/oidc/pkce.js'
 import { initialExpiry, isSessionLive } from '../../domain/sessions/session-rules.js'
 import { generateRefreshToken, hashRefreshToken } from '../../domain/tokens/refresh-token.js'
 import { OAuthError } from '../../errors.js'
 import type { AccountStore } from '../../repositories/account-store.js'
 import type { AuthorizationCodeRecord } from '../../repositories/authorization-codes.js'
+import type { RedeemingUser } from '../../repositories/code-redemption.js'
 import type { SessionRecord } from '../../repositories/sessions.js'
 import type { Clock } from '../access-tokens.js'
 import type { SecurityEventWriter } from '../security-events.js'
@@ -43,11 +44,44 @@ export function createStartFromCode(deps: {
   const { store, events, grant, clock, config } = deps
   const lifetimes = { idleSeconds: config.SESSION_IDLE_TTL_SECONDS, absoluteSeconds: config.SESSION_ABSOLUTE_TTL_SECONDS }
 
-  return async function startFromCode(input: CodeRedemption & ClientContext): Promise<{ grant: TokenGrant; code: AuthorizationCodeRecord }> {
+  /**
+   * `user`, when the redemption read it (the one-statement path does, on the locked row): the
+   * account's fields an ID token needs, so that the caller need not read them again.
+   */
+  return async function startFromCode(
+    input: CodeRedemption & ClientContext,
+  ): Promise<{ grant: TokenGrant; code: AuthorizationCodeRecord; user?: RedeemingUser | undefined }> {
     const now = clock()
     const context = contextOf(input)
     const codeHash = hashRefreshToken(input.code)
     const refreshToken = generateRefreshToken()
+    const tokenHash = hashRefreshToken(refreshToken)
+    const dpopJkt = input.bindRefreshToken ? (input.dpopJkt ?? null) : null
+    const expiry = initialExpiry(now, lifetimes)
+    // Most redemptions are a first use with everything in order: one statement. Anything else (a
+    // replay, a refusal, a lock held, too many sessions to start one without evicting) is decided
+    // by the transaction below, as if the statement had not run. Two sessions of headroom, as for
+    // the login (fastPaths.startSession): the statement's count may miss one committed as it starts.
+    const challenge = input.codeVerifier === undefined ? null : s256ChallengeOf(input.codeVerifier)
+    if (input.redirectUri !== undefined && challenge !== null) {
+      const redeemed = await store.codeRedemption.redeem({
+        codeHash,
+        clientId: input.clientId,
+        redirectUri: input.redirectUri,
+        codeChallenge: challenge,
+        audience: input.audience,
+        now,
+        ...expiry,
+        ...context,
+        dpopJkt,
+        tokenHash,
+        maxLiveBefore: config.MAX_SESSIONS_PER_USER - 2,
+      })
+      if (redeemed) {
+        const { session, code, user } = redeemed
+        return { grant: await grant({ ...session, sessionId: session.id }, refreshToken, input.dpopJkt), code, user }
+      }
+    }
     const outcome = await store.transaction(async (tx): Promise<Outcome> => {
       const code = await tx.authorizationCodes.lock(codeHash)
       if (!code) return { ok: false, description: 'The authorization code is invalid' }
@@ -76,12 +110,12 @@ export function createStartFromCode(deps: {
           scope: code.scope,
           signInSessionId: code.signInSessionId,
           audience: input.audience,
-          dpopJkt: input.bindRefreshToken ? (input.dpopJkt ?? null) : null,
+          dpopJkt,
           now,
-          ...initialExpiry(now, lifetimes),
+          ...expiry,
           ...context,
         },
-        { tokenHash: hashRefreshToken(refreshToken) },
+        { tokenHash },
       )
       if (!session) return { ok: false, description: 'This account cannot sign in' }
       await tx.authorizationCodes.markConsumed(codeHash, now, session.id)

@@ -27,7 +27,7 @@ export function createAuthorizationCodeGrant(deps: {
       if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'This client may not use the authorization_code grant')
       if (!params.code) throw new OAuthError('invalid_request', 'code is required')
       if (!params.code_verifier) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE)')
-      const { grant, code } = await deps.sessions.startFromCode({
+      const { grant, code, user: redeemedBy } = await deps.sessions.startFromCode({
         code: params.code,
         clientId: client.clientId,
         redirectUri: params.redirect_uri,
@@ -47,7 +47,8 @@ export function createAuthorizationCodeGrant(deps: {
         ...(scopes.includes('offline_access') ? { refresh_token: grant.refreshToken } : {}),
       }
       if (!scopes.includes('openid')) return response
-      const user = await deps.accounts.profile(code.userId)
+      // The redemption's own read of the account when it made one, else a read of it.
+      const user = redeemedBy ?? (await deps.accounts.profile(code.userId))
       const claims = buildIdTokenClaims({
         issuer: deps.config.ISSUER,
         subject: code.userId,
