@@ -60,7 +60,11 @@ function fieldsOf<T>(row: Record<string, unknown>, columns: Record<string, strin
 // the latest committed version of each row, so a password change, a disabling or a sign-out that
 // committed after the statement's snapshot is seen: the user's row must still be enabled and the
 // sign-in (which both end) still live. The live count is isSessionLive in SQL, from the snapshot
-// (hence the caller's headroom, as with fastPaths.startSession).
+// (hence the caller's headroom, as with fastPaths.startSession). Rows are found by the code's columns
+// as scalar subqueries, and the count's `revoked_at IS NULL` is spelled so that no index on
+// revoked_at serves it: a generic plan made while the tables had no statistics (a new database,
+// before autovacuum's first ANALYZE) read the user's live sessions through that index, every live
+// session's entry on each redemption, and a connection kept that plan.
 const REDEEM = statement(
   'redeem_authorization_code',
   `WITH code AS (
@@ -69,16 +73,17 @@ const REDEEM = statement(
         AND client_id = $2::text AND redirect_uri = $4::text AND code_challenge = $5::text
         FOR UPDATE NOWAIT
    ), account AS (
-     SELECT u.id, u.email, u.name, u.created_at FROM users u JOIN code ON u.id = code.user_id
-      WHERE u.disabled_at IS NULL
-        FOR UPDATE OF u NOWAIT
+     SELECT u.id, u.email, u.name, u.created_at FROM users u
+      WHERE u.id = (SELECT user_id FROM code) AND u.disabled_at IS NULL
+        FOR UPDATE NOWAIT
    ), sign_in AS (
-     SELECT s.id FROM sessions s JOIN code ON s.id = code.sign_in_session_id
-      WHERE s.revoked_at IS NULL AND s.idle_expires_at > $3::timestamptz AND s.absolute_expires_at > $3::timestamptz
-        FOR SHARE OF s NOWAIT
+     SELECT s.id FROM sessions s
+      WHERE s.id = (SELECT sign_in_session_id FROM code)
+        AND s.revoked_at IS NULL AND s.idle_expires_at > $3::timestamptz AND s.absolute_expires_at > $3::timestamptz
+        FOR SHARE NOWAIT
    ), live AS (
-     SELECT count(*) AS n FROM sessions s JOIN code ON s.user_id = code.user_id
-      WHERE s.revoked_at IS NULL AND s.idle_expires_at > $3::timestamptz AND s.absolute_expires_at > $3::timestamptz
+     SELECT count(*) AS n FROM sessions s
+      WHERE s.user_id = (SELECT user_id FROM code) AND coalesce(s.revoked_at, 'infinity') = 'infinity' AND s.idle_expires_at > $3::timestamptz AND s.absolute_expires_at > $3::timestamptz
    ), session AS (
      INSERT INTO sessions (user_id, client_id, scope, kind, sign_in_session_id, audience, created_at, last_used_at, idle_expires_at, absolute_expires_at, ip, user_agent, dpop_jkt)
      SELECT account.id, code.client_id, code.scope, 'tokens', sign_in.id, $6::text, $3::timestamptz, $3::timestamptz, $7::timestamptz, $8::timestamptz, $9::text, $10::text, $11::text
