@@ -120,7 +120,8 @@ export async function start(): Promise<BenchServer> {
     (publicClient ??= app.oauth.clients
       .create({ name: 'bench-web', type: 'public', scopes: ['openid', 'offline_access'], redirectUris: [REDIRECT_URI], firstParty: true, idTokenSigningAlg: 'ES256' })
       .then(({ client }) => client.clientId))
-  const codes = createSingleUseSizer(300)
+  // The first round's guess: a redemption is one statement, over 1,000 a second on the loaded machine (300 ran out).
+  const codes = createSingleUseSizer(1_200)
   let codeRuns = 0
 
   const prepare: Record<string, (run: RunShape) => Promise<LoadRequest>> = {
