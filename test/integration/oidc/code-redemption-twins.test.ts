@@ -220,7 +220,8 @@ describe('the one-statement code redemption is a twin of the locked transaction'
 })
 
 describe('the one-statement redemption never waits', () => {
-  it('a code whose user is locked (a password change in flight) is left to the transaction, which waits for it', async () => {
+  // Needs a second backend holding the lock: the embedded PGlite serves every connection from one session.
+  it.skipIf(!process.env.DATABASE_URL)('a code whose user is locked (a password change in flight) is left to the transaction, which waits for it', async () => {
     const run = services()
     const user = await newUser()
     const { code } = await signedInWithCode(run, run.fast, user.id)
