@@ -162,7 +162,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
   }
   try {
-    if (options.start ?? true) await Promise.all(instances.map((instance) => instance.start()))
+    if (options.start ?? true) {
+      await Promise.all(instances.map((instance) => instance.start()))
+      // nginx's own start-up probe met no instance and marked every one failed for fail_timeout (2 s):
+      // until that passes, a fast start's first requests would be nginx's 502, not tollgate's answer.
+      await until('nginx to reach an instance', async () => (await fetch(`${url}/health/ready`)).status === 200)
+    }
   } catch (error) {
     console.error(`instance logs kept in ${workDir}`)
     process.env.CLUSTER_KEEP_LOGS = '1'
