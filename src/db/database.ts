@@ -5,6 +5,7 @@ import { PrismaClient } from '../generated/prisma/client.js'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js'
 import { migrate } from './migrations.js'
 import { createSqlRunner, type SqlRunner } from './sql.js'
+import { renewStaleStatements } from './stale-statements.js'
 
 export type Prisma = PrismaClient
 
@@ -221,6 +222,8 @@ export async function openDatabase({ config, log, onIdleConnectionError, joinRun
       ...boundedWaits(config),
     })
     const connections = discardSilentConnections(pool, onIdleConnectionError ?? ((error) => log?.warn(`idle database connection lost: ${error.message}`)))
+    // After discardSilentConnections: its wrapper of each connection's queries sees the statements sent again too.
+    renewStaleStatements(pool, log)
     const adapter = new PrismaPg(pool, { statementNameGenerator: (query) => statements.name(query), disposeExternalPool: true })
     // 'minimal': the other formats capture a stack trace on every query, in case it fails.
     const prisma = new PrismaClient({ adapter, errorFormat: 'minimal' })

@@ -88,6 +88,8 @@ type Inspectable = {
   message?: unknown
   kind?: unknown
   originalCode?: unknown
+  originalMessage?: unknown
+  routine?: unknown
   cause?: unknown
   errors?: unknown
   meta?: { driverAdapterError?: unknown; code?: unknown }
@@ -115,16 +117,41 @@ function ownKind(error: Inspectable): DatabaseFailureKind | undefined {
  * The kind of database unavailability `error` is (looking through Prisma's wrappers, causes and
  * aggregated errors), or undefined when it is something else.
  */
-export function databaseFailureOf(error: unknown, depth = 0): DatabaseFailureKind | undefined {
+export function databaseFailureOf(error: unknown): DatabaseFailureKind | undefined {
+  return findWithin(error, ownKind)
+}
+
+/**
+ * PostgreSQL refused a statement prepared before a migration changed what it returns (a column's
+ * type, a new column under a top-level `*`): 0A000 "cached plan must not change result type",
+ * raised when the statement is bound, before it runs. The database is up and the request was
+ * right: the statement only needs preparing again (db/stale-statements.ts does it on the
+ * connection), and the work can be tried again.
+ */
+export function isStalePlan(error: unknown): boolean {
+  return findWithin(error, ownStalePlan) === true
+}
+
+function ownStalePlan({ code, originalCode, routine, message, originalMessage }: Inspectable): true | undefined {
+  if (code !== '0A000' && originalCode !== '0A000') return undefined
+  // 0A000 is every feature_not_supported: the routine (pg's errors) or the message (Prisma's copy) says which.
+  const stale = routine === 'RevalidateCachedQuery' || message === STALE_PLAN_MESSAGE || originalMessage === STALE_PLAN_MESSAGE
+  return stale || undefined
+}
+
+const STALE_PLAN_MESSAGE = 'cached plan must not change result type'
+
+/** What `own` finds in `error` or, failing that, in what it wraps (Prisma's meta, causes, aggregated errors). */
+function findWithin<T>(error: unknown, own: (error: Inspectable) => T | undefined, depth = 0): T | undefined {
   if (typeof error !== 'object' || error === null || depth > 4) return undefined
   const inspected = error as Inspectable
-  const own = ownKind(inspected)
-  if (own) return own
+  const found = own(inspected)
+  if (found !== undefined) return found
   // A raw query's SQLSTATE is meta.code; a driver adapter's error is meta.driverAdapterError.
   const nested = [inspected.meta?.code === undefined ? undefined : { code: inspected.meta.code }, inspected.meta?.driverAdapterError, inspected.cause, ...(Array.isArray(inspected.errors) ? inspected.errors : [])]
   for (const inner of nested) {
-    const found = databaseFailureOf(inner, depth + 1)
-    if (found) return found
+    const innerFound = findWithin(inner, own, depth + 1)
+    if (innerFound !== undefined) return innerFound
   }
   return undefined
 }

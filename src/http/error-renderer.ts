@@ -9,7 +9,7 @@ import {
   type OAuthErrorCode,
   type ProblemCode,
 } from '../errors.js'
-import { DATABASE_RETRY_AFTER_SECONDS, databaseFailureOf } from '../db/unavailable.js'
+import { DATABASE_RETRY_AFTER_SECONDS, databaseFailureOf, isStalePlan } from '../db/unavailable.js'
 import { BASIC_CHALLENGE, bearerChallenge, dpopChallenge } from './authorization.js'
 import { sendPage } from './pages/render.js'
 import { errorPage, rateLimitedPage } from './pages/templates.js'
@@ -93,7 +93,9 @@ function classify(error: FastifyError | Error): Rendered {
     }
   }
   // A database that cannot be reached is an outage to wait out, not a bug: 503 with Retry-After.
-  if (statusCode === 503 || databaseFailureOf(error)) {
+  // So is a transaction that met a statement prepared before a migration (the connection has
+  // prepared it again since: db/stale-statements.ts).
+  if (statusCode === 503 || databaseFailureOf(error) || isStalePlan(error)) {
     return {
       status: 503,
       headers: statusCode === 503 ? {} : { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },

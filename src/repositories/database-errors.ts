@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { isStalePlan } from '../db/unavailable.js'
 import { Prisma } from '../generated/prisma/client.js'
 
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01'])
@@ -12,9 +13,13 @@ function sqlStateOf(error: unknown): string | undefined {
   return typeof sqlState === 'string' ? sqlState : undefined
 }
 
-/** A deadlock or serialization failure: the work may simply be tried again. */
+/**
+ * A deadlock, a serialization failure, or a statement prepared before a migration changed what it
+ * returns (prepared again since, see db/stale-statements.ts): the work may simply be tried again.
+ */
 export function isTransientConflict(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2034') return true
+  if (isStalePlan(error)) return true
   const sqlState = sqlStateOf(error)
   return sqlState !== undefined && TRANSIENT_SQLSTATES.has(sqlState)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { databaseFailureOf } from '../../../src/db/unavailable.js'
+import { databaseFailureOf, isStalePlan } from '../../../src/db/unavailable.js'
 import { Prisma } from '../../../src/generated/prisma/client.js'
 import { ProblemError } from '../../../src/errors.js'
 
@@ -64,5 +64,27 @@ describe('databaseFailureOf', () => {
 
   it.each(OTHER)('%s is not', (_name, error) => {
     expect(databaseFailureOf(error)).toBeUndefined()
+  })
+})
+
+// A statement prepared before a migration changed what it returns: pg's error carries the routine
+// that raised it, Prisma's copy the message. Other feature_not_supported errors are bugs, not this.
+const STALE = 'cached plan must not change result type'
+const STALE_PLANS: Array<[string, unknown, boolean]> = [
+  ['pg: 0A000 from RevalidateCachedQuery', withCode(STALE, '0A000', { routine: 'RevalidateCachedQuery' }), true],
+  ['pg: 0A000 in another language, by its routine', withCode('le plan en cache ne doit pas modifier le type en résultat', '0A000', { routine: 'RevalidateCachedQuery' }), true],
+  ['Prisma with it underneath', prismaError('P2039', { driverAdapterError: adapterError({ kind: 'postgres', code: '0A000', message: STALE, originalCode: '0A000', originalMessage: STALE }) }), true],
+  ['pg: another 0A000', withCode('FOR UPDATE is not allowed with aggregate functions', '0A000', { routine: 'CheckSelectLocking' }), false],
+  ['Prisma with another 0A000 underneath', prismaError('P2039', { driverAdapterError: adapterError({ kind: 'postgres', originalCode: '0A000', originalMessage: 'cannot use FOR UPDATE here' }) }), false],
+  ['the message without the SQLSTATE', new Error(STALE), false],
+]
+
+describe('isStalePlan', () => {
+  it.each(STALE_PLANS)('%s: %s', (_name, error, stale) => {
+    expect(isStalePlan(error)).toBe(stale)
+  })
+
+  it('is not an unavailable database (no outage, readiness stays up)', () => {
+    expect(databaseFailureOf(STALE_PLANS[0]![1])).toBeUndefined()
   })
 })
