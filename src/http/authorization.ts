@@ -1,3 +1,4 @@
+import { accessTokenOf as presentedAccessTokenOf } from '@tollgate/verifier'
 import type { FastifyRequest } from 'fastify'
 import { DPOP_ALGORITHMS, type DpopPresentation, type PresentedAccessToken } from '../domain/dpop/proof.js'
 import type { ClientCredentialParameters, ClientCredentials } from '../domain/oauth/client-auth.js'
@@ -5,24 +6,11 @@ import type { ClientCredentialParameters, ClientCredentials } from '../domain/oa
 /** The one realm of every challenge tollgate sends. */
 export const REALM = 'tollgate'
 
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
-const DPOP = /^DPoP +([A-Za-z0-9\-._~+/]+=*)$/i
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i
 
-/** RFC 6750 §2.1: the token of an `Authorization: Bearer` header, or undefined. */
-export function bearerTokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization
-  return header ? BEARER.exec(header)?.[1] : undefined
-}
-
-/** The access token of an `Authorization: Bearer` or (RFC 9449 §7.1) `Authorization: DPoP` header. */
+/** The access token of an `Authorization: Bearer` or (RFC 9449 §7.1) `Authorization: DPoP` header, read as the verifier reads it. */
 export function accessTokenOf(request: FastifyRequest): PresentedAccessToken | undefined {
-  const header = request.headers.authorization
-  if (!header) return undefined
-  const bearer = BEARER.exec(header)?.[1]
-  if (bearer) return { scheme: 'bearer', token: bearer }
-  const dpop = DPOP.exec(header)?.[1]
-  return dpop ? { scheme: 'dpop', token: dpop } : undefined
+  return presentedAccessTokenOf(request.headers.authorization)
 }
 
 /** The request's DPoP proof header (every value of it: more than one is an error) and what it must match. */

@@ -1,7 +1,9 @@
+import { TokenVerificationError, type VerifierErrorCode } from '@tollgate/verifier'
 import type { Config } from '../config.js'
 import { isCurrentDpopNonce, makeDpopNonce } from '../domain/dpop/nonce.js'
 import {
   checkDpopProof,
+  confirmDpopBinding,
   DpopProofError,
   replayKeyOf,
   type DpopPresentation,
@@ -16,6 +18,13 @@ export interface DpopCheckOptions {
   accessToken?: string | undefined
   /** Refuse a request without a proof (a client registered as requiring DPoP, a bound token). */
   required?: boolean
+}
+
+/** tollgate's words for the verifier's binding refusals (confirmDpopBinding): each a 401 invalid_token with a DPoP challenge. */
+const BINDING_REFUSALS: Partial<Record<VerifierErrorCode, string>> = {
+  dpop_bound_token: 'This access token is bound to a DPoP key: send it as DPoP with a proof',
+  not_dpop_bound: 'This access token is not bound to a DPoP key: send it as Bearer',
+  dpop_key_mismatch: 'The DPoP proof is signed with another key than the token is bound to',
 }
 
 /**
@@ -70,16 +79,20 @@ export function createDpopService(deps: {
   }
 
   /**
-   * RFC 9449 §7 at a protected resource: an access token bound to a key (`cnf.jkt`) is used only
-   * as DPoP with a proof from that key (a thief holding the token alone is refused), and the DPoP
-   * scheme only with a bound token. Throws invalid_token with a DPoP challenge, or the proof's error.
+   * RFC 9449 §7 at a protected resource, by the verifier's rule (confirmDpopBinding, the one every
+   * resource server applies): a token bound to a key (`cnf.jkt`) only as DPoP with a proof from
+   * that key, the DPoP scheme only with a bound token. The proof is this service's check (server
+   * nonces, the instances' shared replay cache). Throws invalid_token with a DPoP challenge, or the
+   * proof's error.
    */
   async function confirm(presented: PresentedAccessToken, jkt: string | undefined, proof: DpopPresentation): Promise<void> {
-    if (presented.scheme === 'bearer' && jkt) throw bearerError('invalid_token', 'This access token is bound to a DPoP key: send it as DPoP with a proof', undefined, 'dpop')
-    if (presented.scheme !== 'dpop') return
-    if (!jkt) throw bearerError('invalid_token', 'This access token is not bound to a DPoP key: send it as Bearer', undefined, 'dpop')
-    const checked = await check(proof, { accessToken: presented.token, required: true })
-    if (checked?.jkt !== jkt) throw bearerError('invalid_token', 'The DPoP proof is signed with another key than the token is bound to', undefined, 'dpop')
+    try {
+      await confirmDpopBinding(presented, jkt, async (accessToken) => (await check(proof, { accessToken, required: true }))!)
+    } catch (error) {
+      const refusal = error instanceof TokenVerificationError ? BINDING_REFUSALS[error.code] : undefined
+      if (refusal) throw bearerError('invalid_token', refusal, undefined, 'dpop')
+      throw error
+    }
   }
 
   return {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { base64url, calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose'
+import { TokenVerificationError } from './errors.js'
 
 /** The `typ` header of every DPoP proof (RFC 9449 §4.2). */
 export const DPOP_PROOF_TYPE = 'dpop+jwt'
@@ -178,6 +179,37 @@ export async function checkDpopProof(check: DpopProofCheck): Promise<DpopProof> 
     iat: iat as number,
     expiresAt: new Date(((iat as number) + window) * 1000),
   }
+}
+
+/** An access token as a request presented it: `Authorization: Bearer` or (RFC 9449 §7.1) `Authorization: DPoP`. */
+export interface PresentedAccessToken {
+  scheme: 'bearer' | 'dpop'
+  token: string
+}
+
+/**
+ * RFC 9449 §7 at a protected resource: how a token may be presented, decided once for every
+ * resource server and for tollgate's own routes. A token bound to a key (`cnf.jkt` = `jkt`) only as
+ * `DPoP` with a proof from that key (a bound token sent as `Bearer` is what a thief holding only
+ * the token does, §7.2); the `DPoP` scheme only with a bound token. `checkProof` checks the
+ * request's proof for this access token (§4.3, `ath` included) and is called only when a proof
+ * must be checked. Returns that proof (its `jti` is the caller's to remember), or undefined for a
+ * Bearer presentation. Throws {@link TokenVerificationError} `dpop_bound_token`, `not_dpop_bound`
+ * or `dpop_key_mismatch`, and whatever `checkProof` throws.
+ */
+export async function confirmDpopBinding<Proof extends Pick<DpopProof, 'jkt'>>(
+  presented: PresentedAccessToken,
+  jkt: string | undefined,
+  checkProof: (accessToken: string) => Promise<Proof>,
+): Promise<Proof | undefined> {
+  if (presented.scheme === 'bearer') {
+    if (jkt) throw new TokenVerificationError('dpop_bound_token', 'The token is bound to a DPoP key: present it as DPoP with a proof')
+    return undefined
+  }
+  if (!jkt) throw new TokenVerificationError('not_dpop_bound', 'The token is not bound to a DPoP key: present it as Bearer')
+  const proof = await checkProof(presented.token)
+  if (proof.jkt !== jkt) throw new TokenVerificationError('dpop_key_mismatch', 'The DPoP proof is signed with another key than the token is bound to')
+  return proof
 }
 
 /**

@@ -27,6 +27,7 @@ export {
 export {
   accessTokenHash,
   checkDpopProof,
+  confirmDpopBinding,
   createMemoryReplayCache,
   createRedisReplayCache,
   DPOP_ALGORITHMS,
@@ -38,5 +39,6 @@ export {
   type DpopProof,
   type DpopProofCheck,
   type DpopReplayCache,
+  type PresentedAccessToken,
   type RedisSetNx,
 } from './dpop.js'

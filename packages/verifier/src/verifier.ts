@@ -1,5 +1,15 @@
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
-import { checkDpopProof, createMemoryReplayCache, DPOP_ALGORITHMS, DpopProofError, replayKeyOf, type DpopReplayCache } from './dpop.js'
+import {
+  checkDpopProof,
+  confirmDpopBinding,
+  createMemoryReplayCache,
+  DPOP_ALGORITHMS,
+  DpopProofError,
+  replayKeyOf,
+  type DpopProof,
+  type DpopReplayCache,
+  type PresentedAccessToken,
+} from './dpop.js'
 import { ACCESS_TOKEN_ALGORITHMS, ACCESS_TOKEN_TYPE, type AccessTokenAlgorithm, type AccessTokenClaims } from './claims.js'
 import { toVerificationError, TokenVerificationError } from './errors.js'
 import { createRemoteRevocations, type RevocationSource } from './revocations.js'
@@ -104,7 +114,7 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id']
 const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i
 
 /** The scheme and token of an `Authorization: Bearer` or `Authorization: DPoP` header, or undefined. */
-export function accessTokenOf(authorization: string | undefined): { scheme: 'bearer' | 'dpop'; token: string } | undefined {
+export function accessTokenOf(authorization: string | undefined): PresentedAccessToken | undefined {
   const match = authorization ? AUTHORIZATION.exec(authorization) : null
   return match ? { scheme: match[1]!.toLowerCase() as 'bearer' | 'dpop', token: match[2]! } : undefined
 }
@@ -233,16 +243,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return claims
   }
 
-  async function checkProof(request: PresentedRequest, token: string, jkt: string): Promise<void> {
-    let proof
+  async function checkProof(request: PresentedRequest, token: string): Promise<DpopProof> {
     try {
-      proof = await checkDpopProof({ proof: request.dpop, method: request.method, url: request.url, now: now(), iatWindowSeconds, algorithms: dpopAlgorithms, accessToken: token })
+      return await checkDpopProof({ proof: request.dpop, method: request.method, url: request.url, now: now(), iatWindowSeconds, algorithms: dpopAlgorithms, accessToken: token })
     } catch (error) {
       if (error instanceof DpopProofError) throw new TokenVerificationError('invalid_dpop_proof', error.message, { cause: error })
       throw error
     }
-    if (proof.jkt !== jkt) throw new TokenVerificationError('dpop_key_mismatch', 'The DPoP proof is signed with another key than the token is bound to')
-    // Claimed last: a proof refused for any other reason does not use up its jti.
+  }
+
+  async function claim(proof: DpopProof): Promise<void> {
     let fresh: boolean
     try {
       fresh = await replayCache.claim(replayKeyOf(proof), proof.expiresAt)
@@ -260,14 +270,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const presented = accessTokenOf(request.authorization)
       if (!presented) throw new TokenVerificationError('missing_token', 'An access token is required (Authorization: Bearer or DPoP)')
       const claims = await verify(presented.token)
-      const jkt = claims.cnf?.jkt
-      if (presented.scheme === 'bearer') {
-        // RFC 9449 §7.2: a bound token used as a bearer token is what a thief holding only the token does.
-        if (jkt) throw new TokenVerificationError('dpop_bound_token', 'The token is bound to a DPoP key: present it as DPoP with a proof')
-        return claims
-      }
-      if (!jkt) throw new TokenVerificationError('not_dpop_bound', 'The token is not bound to a DPoP key: present it as Bearer')
-      await checkProof(request, presented.token, jkt)
+      const proof = await confirmDpopBinding(presented, claims.cnf?.jkt, (token) => checkProof(request, token))
+      // Claimed last: a proof refused for any other reason (another key's) does not use up its jti.
+      if (proof) await claim(proof)
       return claims
     },
     close() {

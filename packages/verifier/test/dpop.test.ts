@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto'
 import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
+  confirmDpopBinding,
   createMemoryReplayCache,
   createRedisReplayCache,
   createVerifier,
@@ -159,5 +160,37 @@ describe('createRedisReplayCache', () => {
     expect(await cache.claim('k', new Date(at.getTime() + 45_000))).toBe(true)
     expect(await cache.claim('k', new Date(at.getTime() + 45_000))).toBe(false)
     expect(calls[0]).toEqual(['svc:dpop:k', '1', 'PX', 45_000, 'NX'])
+  })
+})
+
+// The rule both verifyRequest and tollgate's own routes apply: which presentation a token's binding
+// allows, and whether the proof is looked at at all (a check may have effects: tollgate's claims
+// the proof's jti, so a refused presentation must not reach it).
+describe('confirmDpopBinding (RFC 9449 §7)', () => {
+  const cases: Array<{ name: string; scheme: 'bearer' | 'dpop'; jkt: string | undefined; proofJkt?: string; outcome: VerifierErrorCode | 'bearer' | 'proof'; checked: boolean }> = [
+    { name: 'an unbound token as Bearer', scheme: 'bearer', jkt: undefined, outcome: 'bearer', checked: false },
+    { name: 'a bound token as Bearer', scheme: 'bearer', jkt: 'key-a', outcome: 'dpop_bound_token', checked: false },
+    { name: 'an unbound token as DPoP', scheme: 'dpop', jkt: undefined, outcome: 'not_dpop_bound', checked: false },
+    { name: 'a bound token as DPoP, a proof from its key', scheme: 'dpop', jkt: 'key-a', proofJkt: 'key-a', outcome: 'proof', checked: true },
+    { name: 'a bound token as DPoP, a proof from another key', scheme: 'dpop', jkt: 'key-a', proofJkt: 'key-b', outcome: 'dpop_key_mismatch', checked: true },
+  ]
+
+  it.each(cases)('$name: $outcome', async ({ scheme, jkt, proofJkt, outcome, checked }) => {
+    const seen: string[] = []
+    const checkProof = async (accessToken: string) => {
+      seen.push(accessToken)
+      return { jkt: proofJkt!, jti: 'j' }
+    }
+    const result = await confirmDpopBinding({ scheme, token: 'the-token' }, jkt, checkProof).then(
+      (proof) => (proof ? 'proof' : 'bearer'),
+      (error: unknown) => (error instanceof TokenVerificationError ? error.code : String(error)),
+    )
+    expect(result).toBe(outcome)
+    expect(seen).toEqual(checked ? ['the-token'] : [])
+  })
+
+  it('passes on what the proof check throws', async () => {
+    const refused = new DpopProofError('replayed', 'The DPoP proof was already used')
+    await expect(confirmDpopBinding({ scheme: 'dpop', token: 't' }, 'key-a', () => Promise.reject(refused))).rejects.toBe(refused)
   })
 })

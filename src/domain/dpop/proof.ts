@@ -6,6 +6,7 @@
 export {
   accessTokenHash,
   checkDpopProof,
+  confirmDpopBinding,
   createMemoryReplayCache,
   DPOP_ALGORITHMS,
   DPOP_PROOF_TYPE,
@@ -16,13 +17,8 @@ export {
   type DpopProof,
   type DpopProofCheck,
   type DpopReplayCache,
+  type PresentedAccessToken,
 } from '@tollgate/verifier'
-
-/** An access token as a request presented it: `Authorization: Bearer` or (RFC 9449 §7.1) `Authorization: DPoP`. */
-export interface PresentedAccessToken {
-  scheme: 'bearer' | 'dpop'
-  token: string
-}
 
 /** The `DPoP` header as the HTTP layer reads it, with the request it came with. */
 export interface DpopPresentation {
