@@ -10,7 +10,7 @@ import { SESSION_COLUMNS, type NewSession, type SessionRecord } from './sessions
  * other case, which the caller then decides in that transaction. The decisions themselves are the
  * domain's: the caller passes what the domain computed (expiries, the event row), and the
  * statement only re-checks, on locked rows, the conditions under which the domain would rotate
- * or start without anything else to do. test/integration/repositories/fast-paths.test.ts runs
+ * or start without anything else to do. test/integration/auth/fast-path-twins.test.ts runs
  * every rotation, binding and expiry case through both paths and compares outcomes and rows.
  *
  * They run on a connection of their own, outside any transaction (db/sql.ts), which is why the
@@ -80,43 +80,165 @@ const START_SESSION = statement(
    SELECT ${selectList(SESSION_COLUMNS, 'session')} FROM session`,
 )
 
-// $1 presented hash, $2 successor hash, $3 client id or null, $4 now, $5 now + idle lifetime, $6 ip, $7 user agent,
-// $8 the thumbprint of the request's DPoP key or null: a session bound to another key (or presented
-// without a proof) is left to the transaction, which refuses it and records the attempt.
-// The WHERE clause is decideRotation's `rotate` case (domain/tokens/refresh-token.ts) for a
-// client seen exactly as last time, so bindingOutcome is `ok` in every mode; LEAST is
-// extendedIdleExpiry (the absolute expiry is only known once the row is read).
+/** One rotation the statement below is asked for (see createFastPaths().rotate). */
+export interface RotationInput {
+  tokenHash: string
+  successorHash: string
+  clientId: string | null
+  now: Date
+  /** now + the idle lifetime; the statement caps it at the session's absolute expiry. */
+  idleExpiresAt: Date
+  ip: string | null
+  userAgent: string | null
+  /** The thumbprint of the request's DPoP key, null without a proof. */
+  dpopJkt: string | null
+}
+
+// $1: a JSON array of rotations, each { n, token_hash, successor_hash, client_id (or null), now,
+// idle_expires_at (now + idle lifetime), ip, user_agent, dpop_jkt (the request's DPoP key's thumbprint
+// or null: a session bound to another key, or presented without a proof, is left to the transaction,
+// which refuses it and records the attempt) }. Each row's conditions are decideRotation's `rotate`
+// case (domain/tokens/refresh-token.ts) for a client seen exactly as last time, so bindingOutcome is
+// `ok` in every mode; LEAST is extendedIdleExpiry (the absolute expiry is only known once the row is
+// read). A row answers only when its token and its session could be locked at once (SKIP LOCKED): a
+// row that another rotation, a revocation or the transaction holds is left to the transaction, so no
+// rotation of the batch ever waits for another's row, and two batches cannot deadlock.
+// The lookups are LATERAL subqueries that lock (which the planner never flattens), so each rotation
+// is one index probe by token_hash and one by the session's key whatever the statistics say (a
+// session's liveness reads `coalesce(revoked_at, 'infinity')`, which sessions_revoked_at_idx cannot
+// serve: on a never-analyzed database a plan through it read every live session's entry), and
+// json_to_recordset is estimated alike in custom and generic plans (100 rows), so the prepared
+// statement settles on its generic plan instead of being planned again on every call. The updates
+// join on `= ANY (ARRAY[...])` rather than `=`: no hash or merge join can serve that, so even a
+// generic plan made on nearly empty tables (which a connection keeps while they grow) finds each
+// row by its key instead of scanning the table.
 const ROTATE = statement(
-  'rotate_live_refresh_token',
-  `WITH presented AS (
-     SELECT rt.id AS token_id, s.id AS session_id
-       FROM refresh_tokens rt
-       JOIN sessions s ON s.id = rt.session_id
-      WHERE rt.token_hash = $1::text
-        AND rt.rotated_at IS NULL
-        AND s.revoked_at IS NULL
-        AND s.idle_expires_at > $4::timestamptz
-        AND s.absolute_expires_at > $4::timestamptz
-        AND ($3::text IS NULL OR s.client_id = $3::text)
-        AND s.ip IS NOT DISTINCT FROM $6::text
-        AND s.user_agent IS NOT DISTINCT FROM $7::text
-        AND (s.dpop_jkt IS NULL OR s.dpop_jkt = $8::text)
-        FOR UPDATE OF rt, s
+  'rotate_live_refresh_tokens',
+  `WITH input AS (
+     SELECT * FROM json_to_recordset($1::json) AS i(
+       n int, token_hash text, successor_hash text, client_id text, now timestamptz, idle_expires_at timestamptz,
+       ip text, user_agent text, dpop_jkt text)
+   ), presented AS (
+     SELECT i.n, i.successor_hash, i.now, i.idle_expires_at, rt.id AS token_id, s.id AS session_id
+       FROM input i
+      CROSS JOIN LATERAL (
+        SELECT id, session_id FROM refresh_tokens
+         WHERE token_hash = i.token_hash AND rotated_at IS NULL
+           FOR UPDATE SKIP LOCKED
+      ) rt
+      CROSS JOIN LATERAL (
+        SELECT id FROM sessions
+         WHERE id = rt.session_id
+           AND coalesce(revoked_at, 'infinity') = 'infinity'
+           AND idle_expires_at > i.now
+           AND absolute_expires_at > i.now
+           AND (i.client_id IS NULL OR client_id = i.client_id)
+           AND ip IS NOT DISTINCT FROM i.ip
+           AND user_agent IS NOT DISTINCT FROM i.user_agent
+           AND (dpop_jkt IS NULL OR dpop_jkt = i.dpop_jkt)
+           FOR UPDATE SKIP LOCKED
+      ) s
    ), rotated AS (
-     UPDATE refresh_tokens SET rotated_at = $4::timestamptz
-       FROM presented WHERE refresh_tokens.id = presented.token_id
-     RETURNING presented.session_id
+     UPDATE refresh_tokens SET rotated_at = presented.now
+       FROM presented WHERE refresh_tokens.id = ANY (ARRAY[presented.token_id])
+     RETURNING presented.n, presented.session_id, presented.successor_hash, presented.now, presented.idle_expires_at
    ), successor AS (
      INSERT INTO refresh_tokens (session_id, token_hash, created_at)
-     SELECT session_id, $2::text, $4::timestamptz FROM rotated
+     SELECT session_id, successor_hash, now FROM rotated
    )
    UPDATE sessions s
-      SET last_used_at = $4::timestamptz,
-          idle_expires_at = LEAST($5::timestamptz, s.absolute_expires_at)
+      SET last_used_at = rotated.now,
+          idle_expires_at = LEAST(rotated.idle_expires_at, s.absolute_expires_at)
      FROM rotated
-    WHERE s.id = rotated.session_id
-   RETURNING ${selectList(ROTATED_COLUMNS, 's')}`,
+    WHERE s.id = ANY (ARRAY[rotated.session_id])
+   RETURNING rotated.n AS "n", ${selectList(ROTATED_COLUMNS, 's')}`,
 )
+
+/** The most rotations one statement carries. */
+const MAX_BATCH = 64
+/** Rotation statements in flight at once: the rotations arriving meanwhile wait and go together in the next. */
+const MAX_IN_FLIGHT = 2
+
+interface PendingRotation {
+  input: RotationInput
+  resolve(session: RotatedSession | null): void
+  reject(error: unknown): void
+}
+
+/**
+ * Rotations go to PostgreSQL together: those requested while earlier statements are in flight
+ * (at most MAX_IN_FLIGHT) are sent as one statement, one commit and one round trip. On a busy
+ * instance that is most of them, and what a rotation costs the database and the pg client falls
+ * to a fraction (the statement's start, its commit and the protocol are paid once per batch).
+ * Each rotation is still committed before it is answered. A token presented again while its first
+ * rotation is queued or in flight (several tabs, a retry) gets null at once: the transaction
+ * decides it, behind the first one's lock, as it decides every replay.
+ */
+function createRotationBatcher(sql: SqlRunner) {
+  let queue: PendingRotation[] = []
+  /** The presented tokens of the rotations queued or in flight. */
+  const presented = new Set<string>()
+  let inFlight = 0
+  let scheduled = false
+
+  async function send(batch: PendingRotation[]) {
+    const input = JSON.stringify(
+      batch.map(({ input: r }, index) => ({
+        n: index,
+        token_hash: r.tokenHash,
+        successor_hash: r.successorHash,
+        client_id: r.clientId,
+        now: r.now.toISOString(),
+        idle_expires_at: r.idleExpiresAt.toISOString(),
+        ip: r.ip,
+        user_agent: r.userAgent,
+        dpop_jkt: r.dpopJkt,
+      })),
+    )
+    let rows: Array<RotatedSession & { n: number }>
+    try {
+      rows = await sql<RotatedSession & { n: number }>(ROTATE, [input])
+    } catch (error) {
+      for (const pending of batch) {
+        if (isTransientConflict(error)) pending.resolve(null)
+        else pending.reject(error)
+      }
+      return
+    }
+    const answers: Array<RotatedSession | null> = batch.map(() => null)
+    for (const { n, ...session } of rows) answers[n] = session
+    batch.forEach((pending, index) => pending.resolve(answers[index]!))
+  }
+
+  function flush() {
+    scheduled = false
+    while (inFlight < MAX_IN_FLIGHT && queue.length > 0) {
+      const batch = queue.slice(0, MAX_BATCH)
+      queue = queue.slice(MAX_BATCH)
+      inFlight++
+      void send(batch).finally(() => {
+        for (const pending of batch) presented.delete(pending.input.tokenHash)
+        inFlight--
+        schedule()
+      })
+    }
+  }
+
+  // The rotations requested in one turn of the event loop (the requests read together) go together.
+  function schedule() {
+    if (scheduled || queue.length === 0 || inFlight >= MAX_IN_FLIGHT) return
+    scheduled = true
+    setImmediate(flush)
+  }
+
+  return (input: RotationInput) =>
+    new Promise<RotatedSession | null>((resolve, reject) => {
+      if (presented.has(input.tokenHash)) return resolve(null)
+      presented.add(input.tokenHash)
+      queue.push({ input, resolve, reject })
+      schedule()
+    })
+}
 
 export function createFastPaths(sql: SqlRunner) {
   return {
@@ -167,39 +289,11 @@ export function createFastPaths(sql: SqlRunner) {
      * The first rotation of a live token whose session (for `clientId`, when given) was last seen
      * from this very IP and user agent: locks both rows, marks the token rotated, inserts the
      * successor and extends the session's idle expiry, never past the absolute one. Null, with
-     * nothing written, in any other case or when a concurrent rotation holds the rows. A rotation
-     * waiting here behind another of the same token re-reads the token once that one commits,
-     * sees it rotated and returns null; by then the successor is committed too.
+     * nothing written, in any other case, and when another statement or transaction holds either
+     * row (a concurrent rotation of the same token, a revocation): the caller's transaction then
+     * waits for it and decides. Concurrent calls share statements (createRotationBatcher).
      */
-    async rotate(input: {
-      tokenHash: string
-      successorHash: string
-      clientId: string | null
-      now: Date
-      /** now + the idle lifetime; the statement caps it at the session's absolute expiry. */
-      idleExpiresAt: Date
-      ip: string | null
-      userAgent: string | null
-      /** The thumbprint of the request's DPoP key, null without a proof. */
-      dpopJkt: string | null
-    }): Promise<RotatedSession | null> {
-      try {
-        const rows = await sql<RotatedSession>(ROTATE, [
-          input.tokenHash,
-          input.successorHash,
-          input.clientId,
-          input.now.toISOString(),
-          input.idleExpiresAt.toISOString(),
-          input.ip,
-          input.userAgent,
-          input.dpopJkt,
-        ])
-        return rows[0] ?? null
-      } catch (error) {
-        if (isTransientConflict(error)) return null
-        throw error
-      }
-    },
+    rotate: createRotationBatcher(sql),
   }
 }
 

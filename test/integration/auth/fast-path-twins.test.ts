@@ -1,4 +1,6 @@
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SqlRunner } from '../../../src/db/sql.js'
 import { successorOf, hashRefreshToken } from '../../../src/domain/tokens/refresh-token.js'
 import { Prisma } from '../../../src/generated/prisma/client.js'
 import { createAccountStore, type AccountStore } from '../../../src/repositories/account-store.js'
@@ -238,5 +240,74 @@ describe('the fast paths return whole records', () => {
       event: services('flag').events.stage({ type: 'login_succeeded', userId: user.id, ...A, at: now }),
     })
     expect(started).toStrictEqual(await t.app.db.prisma.session.findUniqueOrThrow({ where: { id: started!.id } }))
+  })
+})
+
+describe('concurrent rotations share one statement', () => {
+  /** A store whose statements are counted, and `count` live sessions of one user, each with its login token. */
+  async function batchSetup(count: number) {
+    const calls: string[] = []
+    const sql: SqlRunner = (statement, values) => {
+      calls.push(statement.name)
+      return t.app.db.sql(statement, values)
+    }
+    const store = createAccountStore(t.app.db.prisma, sql)
+    const run = services('flag')
+    const user = await newUser()
+    run.at(0)
+    const logins = []
+    for (let i = 0; i < count; i++) logins.push(await run.locked.start({ userId: user.id, credentialsVersion: 0, ...A }))
+    const rotation = (token: string, client: { ip: string | null; userAgent: string | null } = A) => {
+      const now = new Date(BASE + 1000)
+      return {
+        tokenHash: hashRefreshToken(token),
+        successorHash: hashRefreshToken(successorOf(token, t.app.secret('refresh-token-rotation'))),
+        clientId: null,
+        now,
+        idleExpiresAt: new Date(now.getTime() + 3600_000),
+        ...client,
+        dpopJkt: null,
+      }
+    }
+    const liveTokens = () => t.app.db.prisma.refreshToken.count({ where: { session: { userId: user.id }, rotatedAt: null } })
+    return { calls, store, logins, rotation, liveTokens }
+  }
+
+  it('each rotation of the batch gets its own session, and one that does not qualify gets null without failing the others', async () => {
+    const { calls, store, logins, rotation, liveTokens } = await batchSetup(6)
+    const results = await Promise.all(
+      logins.map((login, i) => store.fastPaths.rotate(rotation(login.refreshToken, i === 3 ? { ...A, ip: '198.51.100.7' } : A))),
+    )
+    expect(calls).toEqual(['hot_rotate_live_refresh_tokens'])
+    expect(results.map((session) => session?.sessionId ?? null)).toEqual(logins.map((login, i) => (i === 3 ? null : login.sessionId)))
+    // Five rotated (their successors live), the one from another network untouched (its login token live).
+    expect(await liveTokens()).toBe(6)
+    const rotated = await t.app.db.prisma.refreshToken.count({ where: { tokenHash: { in: logins.map((l) => hashRefreshToken(l.refreshToken)) }, rotatedAt: { not: null } } })
+    expect(rotated).toBe(5)
+  })
+
+  it('the same token again while its rotation is in flight: null at once, left to the transaction; nothing fails', async () => {
+    const { calls, store, logins, rotation, liveTokens } = await batchSetup(2)
+    const twice = rotation(logins[0]!.refreshToken)
+    const results = await Promise.all([store.fastPaths.rotate(twice), store.fastPaths.rotate(rotation(logins[1]!.refreshToken)), store.fastPaths.rotate(twice)])
+    expect(calls).toEqual(['hot_rotate_live_refresh_tokens'])
+    expect(results.map((session) => session?.sessionId ?? null)).toEqual([logins[0]!.sessionId, logins[1]!.sessionId, null])
+    expect(await liveTokens()).toBe(2)
+  })
+
+  // Needs a second backend holding the lock: the embedded PGlite serves every connection from one session.
+  it.skipIf(!process.env.DATABASE_URL)('a session another transaction holds is left to the transaction, and the rest of the batch does not wait for it', async () => {
+    const { store, logins, rotation } = await batchSetup(3)
+    const other = new pg.Client({ connectionString: t.database.url })
+    await other.connect()
+    try {
+      await other.query('BEGIN')
+      await other.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [logins[1]!.sessionId])
+      const results = await Promise.all(logins.map((login) => store.fastPaths.rotate(rotation(login.refreshToken))))
+      expect(results.map((session) => session?.sessionId ?? null)).toEqual([logins[0]!.sessionId, null, logins[2]!.sessionId])
+    } finally {
+      await other.query('ROLLBACK')
+      await other.end()
+    }
   })
 })
