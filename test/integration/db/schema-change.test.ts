@@ -1,6 +1,8 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { isStalePlan } from '../../../src/db/unavailable.js'
+import Fastify from 'fastify'
+import { databaseFailureOf, isStalePlan } from '../../../src/db/unavailable.js'
+import { renderError } from '../../../src/http/error-renderer.js'
 import { createAccountStore } from '../../../src/repositories/account-store.js'
 import { GOOD_PASSWORD, login, register, uniqueEmail } from '../../helpers/accounts.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
@@ -126,7 +128,7 @@ describe.skipIf(!real)('a migration while the instance runs (a rolling deploy)',
     expect((await read())?.email).toBe(user.email)
   })
 
-  it('outside the account store (no retry of its own), such a transaction is a 503 to retry, and the next one succeeds', async () => {
+  it('outside the account store (no retry of its own), such a transaction is a 503 with Retry-After, and the next one succeeds', async () => {
     const read = () => t.app.db.prisma.$transaction((tx) => tx.cart.findMany({ take: 1 }))
     await read()
     await migrator.query('ALTER TABLE carts ALTER COLUMN updated_at TYPE timestamptz(6)')
@@ -134,9 +136,21 @@ describe.skipIf(!real)('a migration while the instance runs (a rolling deploy)',
       () => undefined,
       (error: unknown) => error,
     )
-    // Either the stale statement was met (a 503 to retry) or a background job met one first and
-    // the connection was renewed already: never anything else.
-    if (failure !== undefined) expect(isStalePlan(failure), String(failure)).toBe(true)
+    // No background job reads carts: the transaction is the first to meet the stale statement.
+    expect(isStalePlan(failure), String(failure)).toBe(true)
+    expect(databaseFailureOf(failure)).toBeUndefined()
+    // What the user of a route that met it sees, in either error format.
+    const app = Fastify()
+    app.setErrorHandler(renderError)
+    app.get('/v1/stand-in', { config: { errorFormat: 'problem' } }, async () => Promise.reject(failure))
+    app.post('/oauth/stand-in', { config: { errorFormat: 'oauth' } }, async () => Promise.reject(failure))
+    for (const [method, url, code] of [['GET', '/v1/stand-in', 'service_unavailable'], ['POST', '/oauth/stand-in', 'temporarily_unavailable']] as const) {
+      const answer = await app.inject({ method, url })
+      expect(answer.statusCode, answer.body).toBe(503)
+      expect(answer.headers['retry-after']).toBe('1')
+      expect(JSON.stringify(answer.json())).toContain(code)
+    }
+    await app.close()
     await expect(read()).resolves.toBeDefined()
   })
 })
