@@ -4,7 +4,8 @@
  *
  *   npm run bench -- --scale                        # SCALE 1: 1M users, 2M live sessions, ~21M refresh tokens, 5M events
  *   BENCH_SCALE=0.01 npm run bench -- --scale       # 1 %: a quick run
- *   BENCH_SCALE=0.01 npm run bench -- --scale --load-only   # load, print sizes, keep the database (for EXPLAIN)
+ *   BENCH_SCALE=1 npm run bench -- --scale --load-only      # load, print sizes, keep the database (EXPLAIN, later runs)
+ *   BENCH_SCALE=1 BENCH_SCALE_DATABASE=<name> npm run bench -- --scale   # run on a kept database, no load
  *
  * Two databases of its own on DATABASE_URL's server (default the local one): one migrated and
  * empty, one migrated and filled by bench/lib/scale-data.ts (set-based SQL inside PostgreSQL,
@@ -13,16 +14,18 @@
  * round. Then the purge: refresh on the scaled database alone and while the purge works through
  * its backlog, and how long the whole backlog takes. Table and index sizes (pg_total_relation_size)
  * are printed. BENCH_SECONDS, BENCH_RUNS (3 here), BENCH_CONNECTIONS as for npm run bench;
- * BENCH_KEEP_DATABASE=1 keeps the scaled database. The figures are ratios from one machine: on a
- * shared or loaded one they are indicative only.
+ * BENCH_KEEP_DATABASE=1 keeps the scaled database. A kept database is migrated, then made current
+ * before the run (freshenScaleData: the feed's rows relative to now, the purge's backlog, what
+ * autovacuum would have vacuumed or analyzed by now). The figures are ratios from one machine: on
+ * a shared or loaded one they are indicative only.
  */
 import { loadavg } from 'node:os'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { startChild, type Child } from './lib/child.js'
-import { BenchRefusal, openBenchDatabase, type BenchDatabase } from './lib/database.js'
+import { BenchRefusal, openBenchDatabase, openKeptDatabase, type BenchDatabase } from './lib/database.js'
 import { integer, median, oneDecimal, table } from './lib/format.js'
 import { machine } from './lib/machine.js'
-import { loadScaleData, relationSizes, scaleCounts, type RelationSize } from './lib/scale-data.js'
+import { freshenScaleData, loadScaleData, markedScale, markScaleData, relationSizes, scaleCounts, type LoadReport, type RelationSize } from './lib/scale-data.js'
 import { runHttp, suiteOptions, type RunRecord } from './lib/suite.js'
 import { argon2Parameters, createPasswordHasher } from '../src/services/password-hasher.js'
 import { benchConfig, PASSWORD } from './servers/tollgate.js'
@@ -65,25 +68,46 @@ export async function runScale(argv: readonly string[] = process.argv.slice(2)):
   const onSignal = () => void cleanup().finally(() => process.exit(130))
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  const reuse = process.env.BENCH_SCALE_DATABASE?.trim() || undefined
   try {
-    databases.scaled = await openBenchDatabase('tollgate_bench_scale')
+    if (reuse) {
+      // A database a previous run kept: migrated to the current schema, never dropped, not loaded again.
+      keep = true
+      databases.scaled = await openKeptDatabase(reuse)
+      const marked = await markedScale(databases.scaled.url!)
+      if (marked !== undefined && marked !== scale) throw new BenchRefusal(`${reuse} holds the dataset of BENCH_SCALE=${marked}, not ${scale}: run with BENCH_SCALE=${marked}`)
+    } else {
+      databases.scaled = await openBenchDatabase('tollgate_bench_scale')
+    }
     console.log(`tollgate at scale: ${host.cpus} CPUs (${host.cpuModel}), Node ${host.node}, ${databases.scaled.label}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     console.log(
       `SCALE ${scale}: ${integer(counts.users)} users, ${integer(counts.liveSessions)} live sessions x ${counts.refreshTokensPerSession} refresh tokens, ` +
         `${integer(counts.securityEvents)} security events, ${integer(counts.idempotencyRecords)} idempotency records, ${integer(counts.carts)} carts\n`,
     )
-    const { config, cleanup: removeDataDir } = benchConfig()
-    const digest = await createPasswordHasher(argon2Parameters(config)).hash(PASSWORD)
-    removeDataDir()
-    const load = await loadScaleData(databases.scaled.url!, scale, digest, console.log)
-    console.log(`  loaded in ${load.seconds.toFixed(1)} s\n`)
-    const sizes = await relationSizes(databases.scaled.url!)
-    printSizes(sizes)
-    keep = loadOnly || process.env.BENCH_KEEP_DATABASE === '1'
+    let load: LoadReport | undefined
+    if (!reuse) {
+      const { config, cleanup: removeDataDir } = benchConfig()
+      const digest = await createPasswordHasher(argon2Parameters(config)).hash(PASSWORD)
+      removeDataDir()
+      load = await loadScaleData(databases.scaled.url!, scale, digest, console.log)
+      await markScaleData(databases.scaled.url!, scale)
+      console.log(`  loaded in ${load.seconds.toFixed(1)} s\n`)
+    }
+    keep = keep || loadOnly || process.env.BENCH_KEEP_DATABASE === '1'
     if (loadOnly) {
-      console.log(`\nkept: ${databases.scaled.url}  (drop it with: psql ${databases.scaled.url!.replace(/\/[^/]*$/, '/postgres')} -c 'DROP DATABASE "${new URL(databases.scaled.url!).pathname.slice(1)}"')`)
+      printSizes(await relationSizes(databases.scaled.url!))
+      const name = new URL(databases.scaled.url!).pathname.slice(1)
+      console.log(`\nkept: ${databases.scaled.url}`)
+      console.log(`  run on it:  BENCH_SCALE=${scale} BENCH_SCALE_DATABASE=${name} npm run bench -- --scale`)
+      console.log(`  drop it:    psql ${databases.scaled.url!.replace(/\/[^/]*$/, '/postgres')} -c 'DROP DATABASE "${name}"'`)
       return
     }
+    // The feed's rows and the purge's backlog, relative to now (the load outlasts the feed's window).
+    console.log(`making the dataset current (the feed's rows, the purge's backlog, autovacuum's due work):`)
+    const freshened = await freshenScaleData(databases.scaled.url!, scale, console.log)
+    console.log(`  done in ${freshened.seconds.toFixed(1)} s\n`)
+    const sizes = await relationSizes(databases.scaled.url!)
+    printSizes(sizes)
     databases.empty = await openBenchDatabase('tollgate_bench_empty')
 
     const servers = {} as Record<Which, Child<{ url: string }>>
@@ -149,7 +173,7 @@ export async function runScale(argv: readonly string[] = process.argv.slice(2)):
     if (options.writeResults) {
       mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
       const file = new URL(`./results/scale-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url)
-      writeFileSync(file, `${JSON.stringify({ options, scale, counts, machine: host, load, sizes, after, ...result, records, withPurge, rest }, null, 2)}\n`)
+      writeFileSync(file, `${JSON.stringify({ options, scale, counts, machine: host, reused: reuse ?? null, load: load ?? null, freshened, sizes, after, ...result, records, withPurge, rest }, null, 2)}\n`)
       console.log(`results: ${file.pathname}`)
     }
     if (result.failed) process.exitCode = 1

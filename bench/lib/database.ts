@@ -75,6 +75,25 @@ export async function openBenchDatabase(prefix = 'tollgate_bench'): Promise<Benc
   return { url, embedded: false, label: `PostgreSQL ${version} at ${new URL(server).host}`, drop }
 }
 
+/**
+ * A database a previous run kept (BENCH_SCALE_DATABASE: its name on DATABASE_URL's server, or a
+ * full URL), migrated to the current schema (the migrations added since it was loaded run now),
+ * never dropped.
+ */
+export async function openKeptDatabase(nameOrUrl: string): Promise<BenchDatabase> {
+  const server = process.env.DATABASE_URL?.trim() || DEFAULT_SERVER_URL
+  const url = nameOrUrl.includes('://') ? nameOrUrl : withDatabase(server, nameOrUrl)
+  let version: string
+  try {
+    const [row] = await adminQuery<{ server_version: string }>(url, 'SHOW server_version')
+    version = row!.server_version.split(' ')[0]!
+  } catch (error) {
+    throw new BenchRefusal(`The kept database ${redact(url)} does not answer (${(error as Error).message}).`)
+  }
+  await migrate(url)
+  return { url, embedded: false, label: `PostgreSQL ${version} at ${new URL(url).host} (kept database ${new URL(url).pathname.slice(1)})`, drop: async () => {} }
+}
+
 function redact(url: string): string {
   const parsed = new URL(url)
   if (parsed.password) parsed.password = '***'

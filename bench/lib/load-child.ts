@@ -15,6 +15,9 @@ function requestFor(spec: LoadSpec, sampleErrors: string[], pool: string[]): Aut
   // A response's onResponse and the next setupRequest of the same connection run synchronously one
   // after the other (autocannon, pipelining 1), so a token handed over here never crosses connections.
   let handoff: string | undefined
+  // The same for a conditional poll's ETag (autocannon clears its per-connection context after
+  // every request of a one-request list, so it cannot hold it).
+  let etagHandoff: string | undefined
   const chain = spec.chain
   return {
     method: spec.method,
@@ -26,6 +29,11 @@ function requestFor(spec: LoadSpec, sampleErrors: string[], pool: string[]): Aut
     ...(spec.body !== undefined ? { body: spec.body } : {}),
     setupRequest(request) {
       let next = request
+      if (spec.conditional) {
+        const etag = etagHandoff
+        etagHandoff = undefined
+        if (etag !== undefined) next = { ...next, headers: { ...next.headers, 'if-none-match': etag } }
+      }
       if (variants.length > 0) {
         const variant = variants[sent++ % variants.length]!
         next = { ...request, headers: { ...request.headers, ...variant.headers }, ...(variant.body !== undefined ? { body: variant.body } : {}) }
@@ -39,8 +47,10 @@ function requestFor(spec: LoadSpec, sampleErrors: string[], pool: string[]): Aut
       }
       return next
     },
-    onResponse(status, body) {
-      if (status >= 300 && sampleErrors.length < MAX_SAMPLE_ERRORS) sampleErrors.push(`${status} ${body.slice(0, 300)}`)
+    onResponse(status, body, _context, headers) {
+      // Both a 200 and a 304 carry the current ETag: what the poller sends next (a 304 leaves its copy as it was).
+      if (spec.conditional && (status === 200 || status === 304)) etagHandoff = headers.etag
+      if (status >= 300 && !(spec.conditional && status === 304) && sampleErrors.length < MAX_SAMPLE_ERRORS) sampleErrors.push(`${status} ${body.slice(0, 300)}`)
       if (chain && status >= 200 && status < 300) {
         try {
           handoff = (JSON.parse(body) as Record<string, string>)[chain.field]
@@ -87,11 +97,15 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     probing,
   ])
   await drain(result, spec.connections)
+  // A conditional poll's 304 is an answer (autocannon counts it as non-2xx).
+  const notModified = spec.conditional ? (result.statusCodeStats?.['304']?.count ?? 0) : 0
+  const warmupNotModified = spec.conditional ? (warmup?.statusCodeStats?.['304']?.count ?? 0) : 0
   return {
-    requestsPerSecond: result['2xx'] / result.duration,
-    ok: result['2xx'],
+    requestsPerSecond: (result['2xx'] + notModified) / result.duration,
+    ok: result['2xx'] + notModified,
+    ...(spec.conditional ? { notModified } : {}),
     total: result.requests.total,
-    non2xx: result.non2xx,
+    non2xx: result.non2xx - notModified,
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodes: statusCodes(result),
@@ -102,8 +116,8 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     p99: result.latency.p99,
     max: result.latency.max,
     mean: result.latency.mean,
-    warmupOk: warmup?.['2xx'] ?? 0,
-    warmupNon2xx: (warmup?.non2xx ?? 0) + (warmup?.errors ?? 0),
+    warmupOk: (warmup?.['2xx'] ?? 0) + warmupNotModified,
+    warmupNon2xx: (warmup?.non2xx ?? 0) - warmupNotModified + (warmup?.errors ?? 0),
     sampleErrors,
     ...(probed ? { probe: probed } : {}),
   }

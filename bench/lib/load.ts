@@ -21,6 +21,11 @@ export interface LoadRequest {
   consume?: { values: string[]; body: string }
   /** Also measures this path's latency at a low rate, on a connection of its own, during the run. */
   probe?: { path: string; ratePerSecond: number }
+  /**
+   * A poller's conditional GET, as packages/verifier polls the revocations feed: each connection
+   * sends If-None-Match with the ETag of the last 200 it got, and a 304 counts as an answer.
+   */
+  conditional?: boolean
   /** Fewer than the default connections (e.g. a case limited by a lock). */
   connections?: number
 }
@@ -51,6 +56,8 @@ export interface LoadResult extends Latency {
   statusCodes: Record<string, number>
   durationSeconds: number
   connections: number
+  /** Of `ok`, the 304s of a conditional run (LoadRequest.conditional). */
+  notModified?: number
   /** 2xx answers during the warm-up (chains and fixtures count them). */
   warmupOk: number
   warmupNon2xx: number

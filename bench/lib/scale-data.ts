@@ -53,11 +53,106 @@ export const scaleUserEmail = (i: number) => `scale-${i}@bench.example`
 
 const TOKEN_HASH = (expression: string) => `rtrim(translate(encode(sha256(convert_to(${expression}, 'UTF8')), 'base64'), '+/', '-_'), '=')`
 
-function loadStatements(c: ScaleCounts): Array<[string, string]> {
+/** Where each kind of session lies in the generated range j = 0 … sessions - 1. */
+function sessionRanges(c: ScaleCounts) {
   const ended = c.endedSessions
-  const sessions = c.liveSessions + 2 * ended + c.recentlyRevokedSessions
-  const tokens = sessions * c.refreshTokensPerSession
-  const agent = `'Mozilla/5.0 (X11; Linux x86_64) bench'`
+  return {
+    /** Live: last used within 6 days, created within 25. */
+    live: [0, c.liveSessions] as const,
+    /** Revoked two days ago (the purge's backlog). */
+    revoked: [c.liveSessions, c.liveSessions + ended] as const,
+    /** Idle-expired a day ago (the purge's backlog). */
+    expired: [c.liveSessions + ended, c.liveSessions + 2 * ended] as const,
+    /** Revoked within the last 9 minutes: GET /v1/revocations lists them. */
+    recent: [c.liveSessions + 2 * ended, c.liveSessions + 2 * ended + c.recentlyRevokedSessions] as const,
+    total: c.liveSessions + 2 * ended + c.recentlyRevokedSessions,
+  }
+}
+
+const AGENT = `'Mozilla/5.0 (X11; Linux x86_64) bench'`
+
+/** Sessions j in [from, to), as the dataset defines session j (sessionRanges), times relative to now(). */
+function insertSessions(c: ScaleCounts, from: number, to: number, conflict = ''): string {
+  const r = sessionRanges(c)
+  return `INSERT INTO sessions (id, user_id, client_id, scope, kind, created_at, last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason)
+       SELECT md5('s' || j)::uuid, md5('u' || (j % ${c.users}))::uuid, 'tollgate-web', 'cart', 'tokens',
+              created, used, used + interval '7 days', created + interval '30 days', ${AGENT},
+              '10.' || (j % 250) || '.' || (j / 250 % 250) || '.' || (j % 7),
+              CASE WHEN j < ${r.revoked[0]} THEN NULL
+                   WHEN j < ${r.revoked[1]} THEN now() - interval '2 days'
+                   WHEN j < ${r.expired[1]} THEN NULL
+                   ELSE now() - (j % 540) * interval '1 second' END,
+              CASE WHEN j < ${r.revoked[0]} OR (j >= ${r.expired[0]} AND j < ${r.expired[1]}) THEN NULL ELSE 'logout' END
+         FROM generate_series(${from}, ${to - 1}) j,
+              LATERAL (SELECT CASE WHEN j >= ${r.expired[0]} AND j < ${r.expired[1]}
+                                   THEN now() - interval '8 days' - (j % 20) * interval '1 day'
+                                   ELSE now() - interval '1 day' - (j % 24) * interval '1 day' - (j % 86400) * interval '1 second' END AS created) c,
+              LATERAL (SELECT CASE WHEN j >= ${r.expired[0]} AND j < ${r.expired[1]}
+                                   THEN now() - interval '8 days'
+                                   ELSE greatest(created, now() - (j % 6) * interval '1 day' - (j % 3600) * interval '1 second') END AS used) u
+       ${conflict}`
+}
+
+/**
+ * The refresh tokens of sessions j in [from, to): token n = position * sessions + j, so one
+ * session's tokens lie far apart in the heap, as rotations spread over days put them. The last
+ * position is the live token.
+ */
+function insertRefreshTokens(c: ScaleCounts, from: number, to: number, conflict = ''): string {
+  const sessions = sessionRanges(c).total
+  const per = c.refreshTokensPerSession
+  // The whole range in one series (the bulk load: n in heap order); a sub-range by session and position.
+  const source = from === 0 && to === sessions
+    ? `generate_series(0, ${sessions * per - 1}) n`
+    : `generate_series(0, ${per - 1}) p, generate_series(${from}, ${to - 1}) j, LATERAL (SELECT p::bigint * ${sessions} + j AS n) t`
+  return `INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, rotated_at)
+       SELECT md5('t' || n)::uuid, md5('s' || (n % ${sessions}))::uuid, ${TOKEN_HASH(`'rt' || n`)},
+              now() - interval '1 day' - (${per} - n / ${sessions}) * interval '10 minutes',
+              CASE WHEN n / ${sessions} = ${per - 1} THEN NULL
+                   ELSE now() - interval '1 day' - (${per - 1} - n / ${sessions}) * interval '10 minutes' END
+         FROM ${source}
+       ${conflict}`
+}
+
+/** Security events e in [from, to), spread over 95 days back from now(): about one in twenty is past the 90-day retention (the purge's). */
+function insertSecurityEvents(c: ScaleCounts, from: number, to: number, conflict = ''): string {
+  return `INSERT INTO security_events (id, user_id, session_id, type, at, ip, user_agent, details)
+       SELECT md5('e' || e)::uuid, md5('u' || (e % ${c.users}))::uuid, md5('s' || (e % ${c.liveSessions}))::uuid,
+              (ARRAY['login_succeeded', 'login_failed', 'logout', 'session_revoked'])[1 + e % 4],
+              now() - (e::bigint * 95 * 86400 / ${c.securityEvents}) * interval '1 second', '10.0.' || (e % 250) || '.1', ${AGENT}, NULL
+         FROM generate_series(${from}, ${to - 1}) e
+       ${conflict}`
+}
+
+/** Idempotency records i in [from, to), created over the 48 hours before now(): the older half is past the 24-hour retention. */
+function insertIdempotencyRecords(c: ScaleCounts, from: number, to: number, conflict = ''): string {
+  return `INSERT INTO idempotency_records (user_id, key, fingerprint, response, created_at)
+       SELECT md5('u' || (i % ${c.users}))::uuid, 'key-' || i, 'fp-' || i, '{"status":201,"body":{"items":[]}}'::jsonb,
+              now() - (i::bigint * 172800 / ${c.idempotencyRecords}) * interval '1 second'
+         FROM generate_series(${from}, ${to - 1}) i
+       ${conflict}`
+}
+
+/** Revoked access tokens, five minutes ago: half unexpired (the feed lists their jtis), half expired. */
+function insertRevokedAccessTokens(c: ScaleCounts, conflict = ''): string {
+  return `INSERT INTO revoked_access_tokens (jti, session_id, revoked_at, expires_at)
+       SELECT 'jti-' || i, md5('s' || (i % ${c.liveSessions}))::uuid, now() - interval '5 minutes',
+              now() + CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END * (1 + i % 590) * interval '1 second'
+         FROM generate_series(0, ${c.revokedAccessTokens - 1}) i
+       ${conflict}`
+}
+
+/** Sessions of erased users: half two days ago (the purge's), half within the feed's window. */
+function insertErasedSessions(c: ScaleCounts, conflict = ''): string {
+  return `INSERT INTO erased_sessions (id, revoked_at)
+       SELECT md5('x' || i)::uuid, now() - CASE WHEN i % 2 = 0 THEN interval '2 days' ELSE (i % 500) * interval '1 second' END
+         FROM generate_series(0, ${c.erasedSessions - 1}) i
+       ${conflict}`
+}
+
+function loadStatements(c: ScaleCounts): Array<[string, string]> {
+  const r = sessionRanges(c)
+  const tokens = r.total * c.refreshTokensPerSession
   return [
     [
       `${c.users} users`,
@@ -66,55 +161,10 @@ function loadStatements(c: ScaleCounts): Array<[string, string]> {
               now() - (i % 400) * interval '1 day', now() - (i % 400) * interval '1 day'
          FROM generate_series(0, ${c.users - 1}) i`,
     ],
-    [
-      `${sessions} sessions (${c.liveSessions} live)`,
-      // j < live: live (last used within 6 days, created within 25); then revoked two days ago,
-      // expired a day ago (both the purge's), then revoked within the last 10 minutes (the feed's).
-      `INSERT INTO sessions (id, user_id, client_id, scope, kind, created_at, last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason)
-       SELECT md5('s' || j)::uuid, md5('u' || (j % ${c.users}))::uuid, 'tollgate-web', 'cart', 'tokens',
-              created, used, used + interval '7 days', created + interval '30 days', ${agent},
-              '10.' || (j % 250) || '.' || (j / 250 % 250) || '.' || (j % 7),
-              CASE WHEN j < ${c.liveSessions} THEN NULL
-                   WHEN j < ${c.liveSessions + ended} THEN now() - interval '2 days'
-                   WHEN j < ${c.liveSessions + 2 * ended} THEN NULL
-                   ELSE now() - (j % 540) * interval '1 second' END,
-              CASE WHEN j < ${c.liveSessions} OR (j >= ${c.liveSessions + ended} AND j < ${c.liveSessions + 2 * ended}) THEN NULL ELSE 'logout' END
-         FROM generate_series(0, ${sessions - 1}) j,
-              LATERAL (SELECT CASE WHEN j >= ${c.liveSessions + ended} AND j < ${c.liveSessions + 2 * ended}
-                                   THEN now() - interval '8 days' - (j % 20) * interval '1 day'
-                                   ELSE now() - interval '1 day' - (j % 24) * interval '1 day' - (j % 86400) * interval '1 second' END AS created) c,
-              LATERAL (SELECT CASE WHEN j >= ${c.liveSessions + ended} AND j < ${c.liveSessions + 2 * ended}
-                                   THEN now() - interval '8 days'
-                                   ELSE greatest(created, now() - (j % 6) * interval '1 day' - (j % 3600) * interval '1 second') END AS used) u`,
-    ],
-    [
-      `${tokens} refresh tokens`,
-      // n = position * sessions + session: one session's tokens lie far apart in the heap, as
-      // rotations spread over days put them. The last position is the live token.
-      `INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, rotated_at)
-       SELECT md5('t' || n)::uuid, md5('s' || (n % ${sessions}))::uuid, ${TOKEN_HASH(`'rt' || n`)},
-              now() - interval '1 day' - (${c.refreshTokensPerSession} - n / ${sessions}) * interval '10 minutes',
-              CASE WHEN n / ${sessions} = ${c.refreshTokensPerSession - 1} THEN NULL
-                   ELSE now() - interval '1 day' - (${c.refreshTokensPerSession - 1} - n / ${sessions}) * interval '10 minutes' END
-         FROM generate_series(0, ${tokens - 1}) n`,
-    ],
-    [
-      `${c.securityEvents} security events`,
-      // Spread over 95 days: about one in twenty is past the 90-day retention (the purge's).
-      `INSERT INTO security_events (id, user_id, session_id, type, at, ip, user_agent, details)
-       SELECT md5('e' || e)::uuid, md5('u' || (e % ${c.users}))::uuid, md5('s' || (e % ${c.liveSessions}))::uuid,
-              (ARRAY['login_succeeded', 'login_failed', 'logout', 'session_revoked'])[1 + e % 4],
-              now() - (e::bigint * 95 * 86400 / ${c.securityEvents}) * interval '1 second', '10.0.' || (e % 250) || '.1', ${agent}, NULL
-         FROM generate_series(0, ${c.securityEvents - 1}) e`,
-    ],
-    [
-      `${c.idempotencyRecords} idempotency records`,
-      // Created over the last 48 hours: the older half is past the 24-hour retention.
-      `INSERT INTO idempotency_records (user_id, key, fingerprint, response, created_at)
-       SELECT md5('u' || (i % ${c.users}))::uuid, 'key-' || i, 'fp-' || i, '{"status":201,"body":{"items":[]}}'::jsonb,
-              now() - (i::bigint * 172800 / ${c.idempotencyRecords}) * interval '1 second'
-         FROM generate_series(0, ${c.idempotencyRecords - 1}) i`,
-    ],
+    [`${r.total} sessions (${c.liveSessions} live)`, insertSessions(c, 0, r.total)],
+    [`${tokens} refresh tokens`, insertRefreshTokens(c, 0, r.total)],
+    [`${c.securityEvents} security events`, insertSecurityEvents(c, 0, c.securityEvents)],
+    [`${c.idempotencyRecords} idempotency records`, insertIdempotencyRecords(c, 0, c.idempotencyRecords)],
     [
       `${c.carts} carts, ${c.carts * c.itemsPerCart} items`,
       `INSERT INTO carts (user_id, version, updated_at)
@@ -127,19 +177,38 @@ function loadStatements(c: ScaleCounts): Array<[string, string]> {
        SELECT md5('c' || i || '-' || k)::uuid, md5('u' || (i * ${Math.max(1, Math.floor(c.users / c.carts))}))::uuid, 'SKU-' || ((i + k * 7) % 500), 1 + k, now(), now()
          FROM generate_series(0, ${c.carts - 1}) i, generate_series(0, ${c.itemsPerCart - 1}) k`,
     ],
+    [`${c.revokedAccessTokens} revoked access tokens`, insertRevokedAccessTokens(c)],
+    [`${c.erasedSessions} erased sessions`, insertErasedSessions(c)],
+  ]
+}
+
+/**
+ * What makes a kept dataset current again before a run (bench/scale.ts runs it after a load and
+ * on a reused database): the rows whose meaning depends on the time, and the purge's backlog.
+ * The feed's rows (sessions revoked within the last minutes, unexpired revoked jtis, erased
+ * sessions) are set relative to now() again: at SCALE 1 the load alone outlasts the feed's window
+ * (11 minutes), so without this the feed of a freshly loaded database is nearly empty. The backlog
+ * (ended sessions with their tokens, events and idempotency records past their retention) is
+ * inserted again where a previous run's purge deleted it; rows still there are left alone.
+ */
+function freshenStatements(c: ScaleCounts): Array<[string, string]> {
+  const r = sessionRanges(c)
+  const oldEvents = Math.ceil((c.securityEvents * 90) / 95)
+  const oldRecords = Math.ceil(c.idempotencyRecords / 2)
+  return [
+    // Each run's servers encrypt their keys with a key of their own (benchConfig): a previous run's
+    // keys could not be decrypted, and the server would refuse to start. It makes new ones.
+    [`the previous run's signing keys`, `DELETE FROM signing_keys`],
     [
-      `${c.revokedAccessTokens} revoked access tokens`,
-      `INSERT INTO revoked_access_tokens (jti, session_id, revoked_at, expires_at)
-       SELECT 'jti-' || i, md5('s' || (i % ${c.liveSessions}))::uuid, now() - interval '5 minutes',
-              now() + CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END * (1 + i % 590) * interval '1 second'
-         FROM generate_series(0, ${c.revokedAccessTokens - 1}) i`,
+      `${c.recentlyRevokedSessions} sessions revoked within the last minutes`,
+      insertSessions(c, r.recent[0], r.recent[1], 'ON CONFLICT (id) DO UPDATE SET revoked_at = EXCLUDED.revoked_at, revoked_reason = EXCLUDED.revoked_reason'),
     ],
-    [
-      `${c.erasedSessions} erased sessions`,
-      `INSERT INTO erased_sessions (id, revoked_at)
-       SELECT md5('x' || i)::uuid, now() - CASE WHEN i % 2 = 0 THEN interval '2 days' ELSE (i % 500) * interval '1 second' END
-         FROM generate_series(0, ${c.erasedSessions - 1}) i`,
-    ],
+    [`${c.revokedAccessTokens} revoked access tokens`, insertRevokedAccessTokens(c, 'ON CONFLICT (jti) DO UPDATE SET revoked_at = EXCLUDED.revoked_at, expires_at = EXCLUDED.expires_at')],
+    [`${c.erasedSessions} erased sessions`, insertErasedSessions(c, 'ON CONFLICT (id) DO UPDATE SET revoked_at = EXCLUDED.revoked_at')],
+    [`backlog: ${2 * c.endedSessions} ended sessions`, insertSessions(c, r.revoked[0], r.expired[1], 'ON CONFLICT DO NOTHING')],
+    [`backlog: their refresh tokens, and the recent ones'`, insertRefreshTokens(c, r.revoked[0], r.total, 'ON CONFLICT DO NOTHING')],
+    [`backlog: events past the retention`, insertSecurityEvents(c, oldEvents, c.securityEvents, 'ON CONFLICT DO NOTHING')],
+    [`backlog: idempotency records past the retention`, insertIdempotencyRecords(c, oldRecords, c.idempotencyRecords, 'ON CONFLICT DO NOTHING')],
   ]
 }
 
@@ -217,6 +286,89 @@ export async function loadScaleData(url: string, scale: number, digest: string, 
     await client.end()
   }
   return { counts, seconds: (performance.now() - started) / 1000, steps }
+}
+
+/** The mark a loaded database carries (COMMENT ON DATABASE), so a reuse at another BENCH_SCALE is refused. */
+const MARK = 'tollgate scale dataset, BENCH_SCALE='
+
+export async function markScaleData(url: string, scale: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ name: string }>('SELECT current_database() AS name')
+    await client.query(`COMMENT ON DATABASE "${rows[0]!.name}" IS '${MARK}${scale}'`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** The BENCH_SCALE a kept database was loaded at (undefined when unmarked). */
+export async function markedScale(url: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ comment: string | null }>(
+      `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
+    )
+    const comment = rows[0]?.comment ?? ''
+    return comment.startsWith(MARK) ? Number(comment.slice(MARK.length)) : undefined
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * Makes a loaded (or kept) dataset current before a run: freshenStatements, then VACUUM or
+ * ANALYZE of the tables autovacuum would have picked by now (its default thresholds, or a table's
+ * own storage parameters): the local server this bench runs on may have autovacuum off, and
+ * a kept database carries the previous runs' rotations and the purge's deletions.
+ */
+export async function freshenScaleData(url: string, scale: number, log: (line: string) => void = () => {}): Promise<{ seconds: number }> {
+  const counts = scaleCounts(scale)
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const started = performance.now()
+  const step = async (name: string, sql: string, counted = true) => {
+    const at = performance.now()
+    const result = await client.query(sql)
+    const rows = counted ? ` (${result.rowCount ?? 0} rows)` : ''
+    log(`  ${`${name}${rows}`.padEnd(72)} ${((performance.now() - at) / 1000).toFixed(1).padStart(7)} s`)
+  }
+  try {
+    await client.query(`SET statement_timeout = 0`)
+    await client.query(`SET maintenance_work_mem = '512MB'`)
+    for (const [name, sql] of freshenStatements(counts)) await step(name, sql)
+    for (const { table, vacuum, analyze } of await autovacuumDue(client)) {
+      if (vacuum) await step(`VACUUM (ANALYZE) ${table} (autovacuum would have)`, `VACUUM (ANALYZE) ${table}`, false)
+      else if (analyze) await step(`ANALYZE ${table} (autovacuum would have)`, `ANALYZE ${table}`, false)
+    }
+  } finally {
+    await client.end()
+  }
+  return { seconds: (performance.now() - started) / 1000 }
+}
+
+/** The dataset's tables past autovacuum's vacuum or analyze threshold (PostgreSQL's defaults, or the table's reloptions). */
+async function autovacuumDue(client: pg.Client): Promise<Array<{ table: string; vacuum: boolean; analyze: boolean }>> {
+  const { rows } = await client.query<{ table: string; reltuples: number; dead: string; inserted: string; modified: string; options: string[] | null }>(
+    `SELECT c.relname AS table, greatest(c.reltuples, 0)::float8 AS reltuples, s.n_dead_tup AS dead,
+            s.n_ins_since_vacuum AS inserted, s.n_mod_since_analyze AS modified, c.reloptions AS options
+       FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = ANY($1)`,
+    [TABLES],
+  )
+  const settings = Object.fromEntries(
+    (await client.query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name LIKE 'autovacuum_%'`)).rows.map((row) => [row.name, Number(row.setting)]),
+  )
+  return rows.map((row) => {
+    const own = Object.fromEntries((row.options ?? []).map((option) => option.split('=') as [string, string]))
+    const setting = (name: string) => Number(own[name] ?? settings[name])
+    const tuples = row.reltuples
+    const vacuum =
+      Number(row.dead) > setting('autovacuum_vacuum_threshold') + setting('autovacuum_vacuum_scale_factor') * tuples ||
+      Number(row.inserted) > setting('autovacuum_vacuum_insert_threshold') + setting('autovacuum_vacuum_insert_scale_factor') * tuples
+    const analyze = Number(row.modified) > setting('autovacuum_analyze_threshold') + setting('autovacuum_analyze_scale_factor') * tuples
+    return { table: row.table, vacuum, analyze }
+  })
 }
 
 export interface RelationSize {

@@ -197,8 +197,10 @@ export async function start(): Promise<BenchServer> {
         }
       }),
 
-    // What a stateless verifier polls, without If-None-Match: the lists read and the document served every time.
-    revocations: async () => ({ method: 'GET', path: '/v1/revocations' }),
+    // What a stateless verifier polls, as packages/verifier's createRemoteRevocations does: each
+    // connection sends the ETag of the last document it got as If-None-Match (a 304 while the
+    // lists, the key and the iat step are unchanged; the new document once they change).
+    revocations: async () => ({ method: 'GET', path: '/v1/revocations', headers: { accept: 'application/jwt' }, conditional: true }),
 
     // Codes as the authorization endpoint stores them, each from a sign-in of a fresh user, redeemed
     // by the public client: an access token, a refresh token (offline_access) and an ID token each.
