@@ -9,9 +9,21 @@ export interface Statement {
 /** Runs a statement outside any transaction and returns its rows (pg's types: timestamptz is a Date, bigint a string). */
 export type SqlRunner = <Row>(statement: Statement, values: readonly unknown[]) => Promise<Row[]>
 
+const declared: Statement[] = []
+
 /** A statement of the hot paths; names start with `hot_` so they never meet Prisma's own. */
 export function statement(name: string, text: string): Statement {
-  return { name: `hot_${name}`, text }
+  const declaredStatement = { name: `hot_${name}`, text }
+  declared.push(declaredStatement)
+  return declaredStatement
+}
+
+/**
+ * Every statement declared so far (by the modules imported so far): the tests check their generic
+ * plans, which a pooled connection keeps once PostgreSQL prefers it (after five executions).
+ */
+export function declaredStatements(): readonly Statement[] {
+  return declared
 }
 
 /**

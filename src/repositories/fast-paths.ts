@@ -55,6 +55,10 @@ function selectList(columns: Record<string, string>, alias: string): string {
 // $16 the credentials version the login verified.
 // The live count is isSessionLive (domain/sessions/session-rules.ts) in SQL; the user's row is
 // sessionStartRefusal's null case, re-checked on the row as locked (FOR UPDATE reads the latest).
+// The count's `revoked_at IS NULL` is spelled so that no index on revoked_at can serve it: the
+// generic plan made on a database without statistics (a new one, before its first ANALYZE) read
+// the user's live sessions through sessions_revoked_at_idx, every live session's entry on each
+// login, and a pooled connection kept that plan (test/integration/db/generic-plans.test.ts).
 const START_SESSION = statement(
   'start_uncontended_session',
   `WITH locked AS (
@@ -63,7 +67,7 @@ const START_SESSION = statement(
         FOR UPDATE NOWAIT
    ), live AS (
      SELECT count(*) AS n FROM sessions
-      WHERE user_id = $1::uuid AND revoked_at IS NULL
+      WHERE user_id = $1::uuid AND coalesce(revoked_at, 'infinity') = 'infinity'
         AND idle_expires_at > $4::timestamptz AND absolute_expires_at > $4::timestamptz
    ), session AS (
      INSERT INTO sessions (user_id, client_id, scope, created_at, last_used_at, idle_expires_at, absolute_expires_at, ip, user_agent, dpop_jkt)
