@@ -5,9 +5,11 @@ import { REVOCATIONS_TYPE } from '@tollgate/verifier'
 import type { Clock } from './access-tokens.js'
 import type { RevocationService } from './revocations.js'
 
-/** The feed as served: the signed JWT, its ETag, and how long caches may keep it. */
+/** The feed as served: the signed JWT (also as the bytes of the response body), its ETag, and how long caches may keep it. */
 export interface RevocationFeedDocument {
   jwt: string
+  /** `jwt` encoded once per document: at scale it is hundreds of kilobytes, which each poll would otherwise encode again. */
+  body: Buffer
   etag: string
   maxAgeSeconds: number
 }
@@ -40,7 +42,7 @@ export function createRevocationFeed(deps: {
   // polls still holds a valid list; an access-token lifetime bounds what a stale copy can hide.
   const lifetimeSeconds = Math.max(60, deps.config.ACCESS_TOKEN_TTL_SECONDS)
   const stepSeconds = Math.floor(lifetimeSeconds / 2)
-  let cached: { content: string; jwt: string; etag: string; lists: object; iat: number; kid: string } | undefined
+  let cached: { content: string; jwt: string; body: Buffer; etag: string; lists: object; iat: number; kid: string } | undefined
 
   return {
     async document(): Promise<RevocationFeedDocument> {
@@ -49,18 +51,19 @@ export function createRevocationFeed(deps: {
       const iat = now - (now % stepSeconds)
       const signer = deps.keys.signer()
       if (cached?.lists === lists && cached.iat === iat && cached.kid === signer.kid) {
-        return { jwt: cached.jwt, etag: cached.etag, maxAgeSeconds: deps.config.REVOCATIONS_MAX_AGE_SECONDS }
+        return { jwt: cached.jwt, body: cached.body, etag: cached.etag, maxAgeSeconds: deps.config.REVOCATIONS_MAX_AGE_SECONDS }
       }
       const claims = { iss: deps.config.ISSUER, iat, exp: iat + lifetimeSeconds, sids: lists.sids, jtis: lists.jtis }
       const content = `${signer.kid} ${JSON.stringify(claims)}`
       if (cached?.content !== content) {
         const jwt = await signer.sign(claims, { typ: REVOCATIONS_TYPE })
         const signingInput = jwt.slice(0, jwt.lastIndexOf('.'))
-        cached = { content, jwt, etag: `"${createHash('sha256').update(signingInput).digest('base64url').slice(0, 32)}"`, lists, iat, kid: signer.kid }
+        const etag = `"${createHash('sha256').update(signingInput).digest('base64url').slice(0, 32)}"`
+        cached = { content, jwt, body: Buffer.from(jwt), etag, lists, iat, kid: signer.kid }
       } else {
         cached = { ...cached, lists, iat, kid: signer.kid }
       }
-      return { jwt: cached.jwt, etag: cached.etag, maxAgeSeconds: deps.config.REVOCATIONS_MAX_AGE_SECONDS }
+      return { jwt: cached.jwt, body: cached.body, etag: cached.etag, maxAgeSeconds: deps.config.REVOCATIONS_MAX_AGE_SECONDS }
     },
   }
 }

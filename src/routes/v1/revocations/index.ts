@@ -44,8 +44,11 @@ const revocationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const feed = await app.revocationFeed.document()
       reply.header('cache-control', `public, max-age=${feed.maxAgeSeconds}`).header('etag', feed.etag)
-      if (ifNoneMatchHits(request.headers['if-none-match'], feed.etag)) return reply.code(304).send()
-      return reply.type('application/jwt').send(feed.jwt)
+      // A poller sends back the tag it got, verbatim: compared as is before the list is parsed.
+      const ifNoneMatch = request.headers['if-none-match']
+      if (ifNoneMatch === feed.etag || ifNoneMatchHits(ifNoneMatch, feed.etag)) return reply.code(304).send()
+      // feed.body is the JWT's bytes, encoded once per document (the schema's string, as a Buffer).
+      return reply.type('application/jwt').send(feed.body as never)
     },
   )
 }
