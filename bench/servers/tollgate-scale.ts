@@ -17,14 +17,14 @@ const deleted = (total: Totals) => total.sessions + total.refreshTokens + total.
  * can be measured with and without it.
  */
 export function scaleCalls(app: App) {
-  let loop: { stop: boolean; done: Promise<Totals & { seconds: number; deleted: number }> } | undefined
+  let loop: { stop: AbortController; done: Promise<Totals & { seconds: number; deleted: number }> } | undefined
 
-  /** Purge runs back to back until one deletes nothing, or `stop`, or `maxSeconds`. */
-  async function purgeUntil(shouldStop: () => boolean, maxSeconds: number) {
+  /** Purge runs (each resting between its batches, as in production) back to back until one deletes nothing, or `signal`, or `maxSeconds`. */
+  async function purgeUntil(signal: AbortSignal | undefined, maxSeconds: number) {
     const total = empty()
     const started = performance.now()
-    while (!shouldStop() && performance.now() - started < maxSeconds * 1000) {
-      const run = await app.purge.run()
+    while (!signal?.aborted && performance.now() - started < maxSeconds * 1000) {
+      const run = await app.purge.run(signal ? { signal } : {})
       add(total, run)
       if (deleted(total) === 0 || run.sessions + run.refreshTokens + run.securityEvents + run.idempotencyRecords + run.authorizationCodes === 0) break
     }
@@ -33,17 +33,17 @@ export function scaleCalls(app: App) {
 
   return {
     /** Purges the backlog to the end (or `maxSeconds`): rows deleted and how long it took. */
-    'scale.purge': (params: unknown) => purgeUntil(() => false, (params as { maxSeconds?: number } | null)?.maxSeconds ?? 600),
+    'scale.purge': (params: unknown) => purgeUntil(undefined, (params as { maxSeconds?: number } | null)?.maxSeconds ?? 600),
     /** Starts purging in the background, run after run (a refresh run is measured meanwhile). */
     'scale.purgeStart': () => {
-      const state = { stop: false } as { stop: boolean; done: Promise<Totals & { seconds: number; deleted: number }> }
-      state.done = purgeUntil(() => state.stop, 3600)
-      loop = state
+      const stop = new AbortController()
+      loop = { stop, done: purgeUntil(stop.signal, 3600) }
     },
     /** Stops the background purge and says what it deleted. */
     'scale.purgeStop': async () => {
       if (!loop) return null
-      loop.stop = true
+      // Ends the run after its batch in progress (a run is up to 200 batches).
+      loop.stop.abort()
       const result = await loop.done
       loop = undefined
       return result

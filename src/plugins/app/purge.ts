@@ -35,8 +35,10 @@ export default fp(
     app.decorate('purge', purge)
 
     if (config.PURGE_INTERVAL_SECONDS > 0) {
+      // Closing ends a run after its batch in progress, not after its last (it rests between batches).
+      const closing = new AbortController()
       const timer = setInterval(() => {
-        purge.run().then(
+        purge.run({ signal: closing.signal }).then(
           (result) => {
             if (result.sessions + result.securityEvents + result.idempotencyRecords + result.authorizationCodes > 0) {
               app.log.info({ purged: result }, 'purged ended sessions, old security events, idempotency records and authorization codes')
@@ -48,6 +50,7 @@ export default fp(
       timer.unref()
       app.addHook('onClose', async () => {
         clearInterval(timer)
+        closing.abort()
         await purge.idle()
       })
     }
