@@ -2,7 +2,7 @@ import type { Config } from '../config.js'
 import { idempotencyCutoff } from '../domain/idempotency/idempotency-key.js'
 import type { PurgeBatch, PurgeCutoffs, PurgeRepository } from '../repositories/purge.js'
 import type { Clock } from './access-tokens.js'
-import { FEED_SKEW_SECONDS } from './revocations.js'
+import { FEED_SKEW_SECONDS, feedStepSeconds } from './revocations.js'
 
 export const PURGE_BATCH_SIZE = 1000
 /** A run stops after this many batches, and the next run goes on where it stopped. */
@@ -26,15 +26,19 @@ export interface PurgeResult extends PurgeBatch {
 /** Clocks of instances drift apart: one purging must not drop a sid another still lists in its feed. */
 const CLOCK_SKEW_MARGIN_SECONDS = 300
 
-/** How long an ended (revoked or expired) session and its refresh tokens are kept. */
+/**
+ * How long an ended (revoked or expired) session and its refresh tokens are kept: as long as the
+ * feed may list its sid (one access-token lifetime and its skew, from the start of the feed's
+ * step, so up to one step more), plus the margin for clocks.
+ */
 export function endedSessionRetentionSeconds(config: Pick<Config, 'ACCESS_TOKEN_TTL_SECONDS'>): number {
-  return config.ACCESS_TOKEN_TTL_SECONDS + FEED_SKEW_SECONDS + CLOCK_SKEW_MARGIN_SECONDS
+  return config.ACCESS_TOKEN_TTL_SECONDS + FEED_SKEW_SECONDS + feedStepSeconds(config) + CLOCK_SKEW_MARGIN_SECONDS
 }
 
 /**
  * What may go, and when:
  *
- * - A revoked session stays for one access-token lifetime (plus the feed's skew and a margin for
+ * - A revoked session stays for one access-token lifetime (plus the feed's skew and step, and a margin for
  *   clocks that disagree) after its revocation: GET /v1/revocations lists its sid that long, and tollgate's own check of a sid
  *   reads the row. Its access tokens have all expired by then.
  * - An expired session stays as long, for the access tokens its last refresh minted.

@@ -3,7 +3,7 @@ import type { Config } from '../config.js'
 import type { KeyProvider } from '../domain/keys/key-provider.js'
 import { REVOCATIONS_TYPE } from '@tollgate/verifier'
 import type { Clock } from './access-tokens.js'
-import type { RevocationService } from './revocations.js'
+import { feedStepSeconds, type RevocationService } from './revocations.js'
 
 /** The feed as served: the signed JWT (also as the bytes of the response body), its ETag, and how long caches may keep it. */
 export interface RevocationFeedDocument {
@@ -21,7 +21,9 @@ export interface RevocationFeedDocument {
  * hash of the signing input (header and claims, not the signature, which ES256 randomizes): the
  * same on every instance, so a verifier polling through a balancer gets its 304 from any of them.
  * The tag changes with the lists, the key, and every half lifetime (a verifier never keeps an
- * expired copy under a tag that still matches).
+ * expired copy under a tag that still matches). The lists themselves are cut at the start of that
+ * step (RevocationService.feed): within a step they change only when a revocation is added, so at
+ * scale a verifier's conditional poll gets its 304 rather than a new copy every second.
  */
 export function createRevocationFeed(deps: {
   revocations: RevocationService
@@ -41,7 +43,7 @@ export function createRevocationFeed(deps: {
   // The document outlives its polling interval many times over, so a verifier that misses some
   // polls still holds a valid list; an access-token lifetime bounds what a stale copy can hide.
   const lifetimeSeconds = Math.max(60, deps.config.ACCESS_TOKEN_TTL_SECONDS)
-  const stepSeconds = Math.floor(lifetimeSeconds / 2)
+  const stepSeconds = feedStepSeconds(deps.config)
   let cached: { content: string; jwt: string; body: Buffer; etag: string; lists: object; iat: number; kid: string } | undefined
 
   return {

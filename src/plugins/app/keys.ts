@@ -74,6 +74,7 @@ export default fp(
       revocations: { feed: () => revocations.feed() },
       repository: revocationRepository,
       refreshMs: Math.min(LOCAL_REVOCATIONS_REFRESH_MS, config.REVOCATIONS_MAX_AGE_SECONDS * 1000),
+      config,
       // A database outage is logged once, by the outage monitor; anything else here.
       onError: (error) => app.databaseHealth.report(error, 'background') || app.log.warn({ err: error }, 'reloading the revocation lists failed; keeping the last ones'),
     })
@@ -98,7 +99,7 @@ export default fp(
     })
     app.addHook('onClose', async () => watcher.close())
     if (config.PURGE_INTERVAL_SECONDS > 0) {
-      const purge = createRevocationPurge({ repository: revocationRepository })
+      const purge = createRevocationPurge({ repository: revocationRepository, config })
       const timer = setInterval(() => {
         purge
           .purgeExpired()

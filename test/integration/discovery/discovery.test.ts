@@ -3,7 +3,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRevocationRepository } from '../../../src/repositories/revocations.js'
 import { createRevocationFeed } from '../../../src/services/revocation-feed.js'
-import { createRevocationPurge } from '../../../src/services/revocations.js'
+import { createRevocationPurge, feedStepSeconds } from '../../../src/services/revocations.js'
 import { buildTestApp, type TestApp } from '../../helpers/app.js'
 import { rotateSigningKeys } from '../../helpers/keys.js'
 
@@ -187,7 +187,9 @@ describe('purging revoked access tokens', () => {
     const expired = randomUUID()
     await t.app.revocations.revokeAccessToken({ jti: live, expiresAt: new Date(Date.now() + 600_000) })
     await t.app.revocations.revokeAccessToken({ jti: expired, expiresAt: new Date(Date.now() + 1000) })
-    const purge = createRevocationPurge({ repository: createRevocationRepository(t.app.db.prisma), clock: () => new Date(Date.now() + 5000) })
+    // The feed lists an expired jti until its step ends (up to one step): the purge waits as long.
+    const later = Date.now() + feedStepSeconds(t.config) * 1000 + 5000
+    const purge = createRevocationPurge({ repository: createRevocationRepository(t.app.db.prisma), config: t.config, clock: () => new Date(later) })
     expect(await purge.purgeExpired()).toBeGreaterThanOrEqual(1)
     const left = (await t.app.db.prisma.revokedAccessToken.findMany({ select: { jti: true } })).map((row) => row.jti)
     expect(left).toContain(live)

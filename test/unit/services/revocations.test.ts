@@ -19,13 +19,14 @@ function fakes() {
   return { state, revocations, repository }
 }
 
+const config = { ACCESS_TOKEN_TTL_SECONDS: 600 }
 const SID = '0b7f5a52-8a55-4a62-9a0c-6c5b1f1c2d3e'
 
 describe('the local revocation source', () => {
   it('answers from its snapshot, without a query per request', async () => {
     const { state, revocations, repository } = fakes()
     const now = new Date()
-    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000, clock: () => now })
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000, config, clock: () => now })
     state.jtis.push('j1')
     await source.start()
     for (let i = 0; i < 10; i++) expect(await source.isRevoked({ jti: 'j1' })).toBe(true)
@@ -38,7 +39,7 @@ describe('the local revocation source', () => {
   it('sees a revocation after refresh(), and reloads a snapshot that went stale before trusting it', async () => {
     const { state, revocations, repository } = fakes()
     let now = new Date()
-    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000, clock: () => now })
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000, config, clock: () => now })
     await source.start()
     state.sids.push(SID)
     expect(await source.isRevoked({ sid: SID })).toBe(false)
@@ -62,7 +63,7 @@ describe('the local revocation source', () => {
         return lists
       },
     }
-    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000 })
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 1000, config })
     await source.start()
     slow = true
     const stale = source.refresh() // the timer's reload, say: it has read the lists
@@ -77,7 +78,7 @@ describe('the local revocation source', () => {
 
   it('queries the database on every request when the refresh interval is 0', async () => {
     const { state, revocations, repository } = fakes()
-    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 0 })
+    const source = createLocalRevocationSource({ revocations, repository, refreshMs: 0, config })
     await source.start()
     state.sids.push(SID)
     expect(await source.isRevoked({ sid: SID, jti: 'x' })).toBe(true)
