@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
+import { createRequestDurations } from '../../http/request-durations.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,26 +20,21 @@ export default fp(
     const { config } = app
     const registry = new Registry()
     collectDefaultMetrics({ register: registry })
-    const labelNames = ['method', 'route', 'status_code'] as const
-    const duration = new Histogram({
+    const durations = createRequestDurations(registry, {
       name: 'http_request_duration_seconds',
       help: 'HTTP request latency by route and status',
-      labelNames,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
     })
     // The request count is the histogram's own count, copied at scrape time: one observation per
     // request instead of two, on every route.
     new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests by route and status',
-      labelNames,
+      labelNames: ['method', 'route', 'status_code'] as const,
       registers: [registry],
-      async collect() {
+      collect() {
         this.reset()
-        for (const sample of (await duration.get()).values) {
-          if (sample.metricName === 'http_request_duration_seconds_count') this.inc(sample.labels as Record<(typeof labelNames)[number], string>, sample.value)
-        }
+        for (const { labels, count } of durations.counts()) this.inc({ ...labels }, count)
       },
     })
     app.decorate('metrics', { registry })
@@ -46,12 +42,7 @@ export default fp(
     // Callback style: an async hook costs a promise per request, on every route.
     app.addHook('onResponse', (request, reply, done) => {
       // The route template, never the raw URL: ids and tokens must not become label values.
-      const labels = {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status_code: String(reply.statusCode),
-      }
-      duration.observe(labels, reply.elapsedTime / 1000)
+      durations.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
       done()
     })
 
