@@ -17,9 +17,16 @@ const HTML_CSP = "base-uri 'self'; object-src 'none'; form-action 'self'; frame-
 const TOKEN_FIELD = /"(?:access_token|refresh_token)"\s*:/
 const REFRESH_COOKIE_SET = new RegExp(`(?:^|,\\s*)${REFRESH_COOKIE_NAME}=[^;]`)
 
+// The last string body found free of token fields. Static documents (the JWKS, the discovery
+// documents) send one string object again and again: the same string is not searched twice.
+let lastTokenFree: string | undefined
+
 /** True when a response hands out a credential: a token response body or a refresh cookie. */
 export function carriesToken(reply: FastifyReply, payload: unknown): boolean {
-  if (typeof payload === 'string' && TOKEN_FIELD.test(payload)) return true
+  if (typeof payload === 'string' && payload !== lastTokenFree) {
+    if (TOKEN_FIELD.test(payload)) return true
+    lastTokenFree = payload
+  }
   if (Buffer.isBuffer(payload) && TOKEN_FIELD.test(payload.toString('utf8'))) return true
   const cookies = reply.getHeader('set-cookie')
   const list = Array.isArray(cookies) ? cookies : cookies === undefined ? [] : [String(cookies)]

@@ -141,6 +141,10 @@ const ETAG_HEADER = { type: 'string', description: 'The version of the key set: 
 const CACHE_HEADER = { type: 'string', description: '`public, max-age=...`: how long the key set may be cached, derived from the rotation schedule.' } as const
 
 const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // The JWKS headers of the document last served: jwksDocument() hands out one object for as long
+  // as the key set and its max-age stay the same.
+  let served: ReturnType<typeof app.signingKeys.jwksDocument> | undefined
+  let headers: Readonly<Record<string, string>> = {}
   app.get(
     '/jwks.json',
     {
@@ -161,12 +165,20 @@ const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request, reply) => {
+    // Not async: the answer is ready at once, and a promise per request is all an async handler would add.
+    (request, reply) => {
       const document = app.signingKeys.jwksDocument()
-      reply.header('cache-control', `public, max-age=${document.maxAgeSeconds}`).header('etag', document.etag)
-      if (ifNoneMatchHits(request.headers['if-none-match'], document.etag)) return reply.code(304).send()
-      // document.body is the key set already serialized (once per key change): a string is sent as is.
-      return reply.type('application/json; charset=utf-8').send(document.body as never)
+      if (document !== served) {
+        served = document
+        headers = Object.freeze({ 'cache-control': `public, max-age=${document.maxAgeSeconds}`, etag: document.etag })
+      }
+      reply.headers(headers)
+      if (request.headers['if-none-match'] !== undefined && ifNoneMatchHits(request.headers['if-none-match'], document.etag)) {
+        reply.code(304).send()
+      } else {
+        // document.body is the key set already serialized (once per key change): a string is sent as is.
+        reply.type('application/json; charset=utf-8').send(document.body as never)
+      }
     },
   )
 
