@@ -184,13 +184,21 @@ export default fp(
       }
 
     // Before the answer leaves, so that the caller's next request already sees the refund.
-    app.addHook('onSend', async (request, reply) => {
+    // Callback style: only the few requests that took from such a counter wait on a promise; an
+    // async hook would cost one on every response of every route.
+    app.addHook('onSend', (request, reply, payload, done) => {
       const taken = pending.get(request)
-      if (!taken) return
+      if (!taken) return done(null, payload)
       pending.delete(request)
-      for (const { rule, key } of taken) {
-        if (!rule.counts!(reply)) await refund(rule, key, request)
+      const settle = async () => {
+        for (const { rule, key } of taken) {
+          if (!rule.counts!(reply)) await refund(rule, key, request)
+        }
       }
+      settle().then(
+        () => done(null, payload),
+        (error: Error) => done(error),
+      )
     })
 
     app.addHook('onRoute', (routeOptions) => {
