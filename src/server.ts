@@ -60,6 +60,10 @@ export async function startServer(config: Config) {
       // and closing it then resets it under that request (a 502 for a POST, which no balancer
       // may replay). net.Server's close stops accepting without http.Server's sweep of idle
       // connections; those accepted meanwhile are read and answered (with Connection: close).
+      // Connections the kernel completed for the listener but Node has not accepted yet are reset
+      // by this close, under the request a balancer already wrote into them. Only a balancer that
+      // stopped opening connections before now (it follows readiness, or the operator took the
+      // instance out: README, "The balancer") avoids that; nothing in the process can.
       NetServer.prototype.close.call(app.server)
       await sleep(ACCEPTED_SETTLE_MS)
     }

@@ -88,6 +88,15 @@ export interface Cluster {
   accessLog(): string[]
   /** nginx's error log lines (why a request got a 502). */
   errorLog(): string[]
+  /**
+   * Takes an instance out of nginx's rotation, as an operator does before stopping it (README, "The
+   * balancer"): marks it `down` in servers.conf, reloads nginx, and resolves once every worker of
+   * the previous configuration has finished its requests and exited. From then on nothing opens a
+   * connection to the instance.
+   */
+  withdraw(instance: Instance): Promise<void>
+  /** Puts a withdrawn instance back into rotation, the same way. */
+  restore(instance: Instance): Promise<void>
   close(): Promise<void>
 }
 
@@ -141,6 +150,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   for (let i = 0; i < count; i++) instances.push(createInstance(`tollgate-${i + 1}`, await freePort(), await freePort(), env, workDir))
 
   const nginx = await startNginx(workDir, edgePort, instances.map((instance) => instance.port))
+  const withdrawn = new Set<number>()
   const cluster: Cluster = {
     url,
     instances,
@@ -153,6 +163,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     accessLog: () => readFileSync(join(workDir, 'nginx', 'access.log'), 'utf8').split('\n').filter(Boolean),
     errorLog: () => readFileSync(join(workDir, 'nginx', 'error.log'), 'utf8').split('\n').filter(Boolean),
+    async withdraw(instance) {
+      withdrawn.add(instance.port)
+      await nginx.reload(withdrawn)
+    },
+    async restore(instance) {
+      withdrawn.delete(instance.port)
+      await nginx.reload(withdrawn)
+    },
     async close() {
       await Promise.all(instances.map((instance) => instance.stop('SIGKILL')))
       await nginx.stop()
@@ -237,11 +255,21 @@ function createInstance(name: string, port: number, metricsPort: number, env: Re
   return instance
 }
 
+/** The nginx master's worker processes (Linux: /proc), to see a reload through. */
+function workerPids(master: number): number[] {
+  return readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+}
+
 async function startNginx(workDir: string, port: number, upstreamPorts: number[]) {
   const prefix = join(workDir, 'nginx')
   mkdirSync(join(prefix, 'tollgate'), { recursive: true })
   mkdirSync(join(prefix, 'temp'), { recursive: true })
-  writeFileSync(join(prefix, 'tollgate', 'servers.conf'), upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;\n`).join(''))
+  const writeServers = (down: ReadonlySet<number>) =>
+    writeFileSync(
+      join(prefix, 'tollgate', 'servers.conf'),
+      upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s${down.has(p) ? ' down' : ''};\n`).join(''),
+    )
+  writeServers(new Set())
   writeFileSync(join(prefix, 'tollgate', 'listen.conf'), `listen 127.0.0.1:${port};\n`)
   const temp = (name: string) => `${name}_temp_path ${join(prefix, 'temp', name)};`
   writeFileSync(
@@ -279,6 +307,26 @@ http {
     exited,
   ])
   return {
+    /**
+     * Rewrites the instances' lines (`down` for those in `down`) and reloads: the master starts
+     * workers with the new configuration and asks the old ones to finish their requests and exit.
+     * Resolves when none of the old workers is left, so no process routes by the old lines.
+     */
+    async reload(down: ReadonlySet<number>) {
+      const previous = workerPids(child.pid!)
+      writeServers(down)
+      const reload = spawnSync('nginx', [...args, '-s', 'reload'], { encoding: 'utf8' })
+      if (reload.status !== 0) throw new Error(`nginx -s reload failed: ${reload.stderr}`)
+      await until(
+        'nginx to replace its workers',
+        async () => {
+          const workers = workerPids(child.pid!)
+          return workers.length > 0 && !workers.some((pid) => previous.includes(pid))
+        },
+        30_000,
+        20,
+      )
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       const done = once(child, 'exit')

@@ -11,6 +11,16 @@ export interface LoadOptions {
    * Idempotency-Key, a login again. Off: every failure is a client-visible error.
    */
   retry: boolean
+  /**
+   * With retry off: send again, on a new connection, a request that got no answer at all because
+   * nginx closed the keep-alive connection under it (a reload closes its idle client connections;
+   * a request written at that moment was never read, so never forwarded). Browsers and curl do
+   * this on a reused connection; Node's fetch does not. Any HTTP answer (a 502 included) is still
+   * final, and a timeout is not resent.
+   */
+  resendUnanswered?: boolean
+  /** Each round also reads the cart (GET: nginx may pass it to another instance after an error). */
+  reads?: boolean
   /** Every this many rounds a user logs in again (a new session), besides refreshing and adding. */
   loginEvery?: number
   /** Pause between a user's rounds, which bounds the load. */
@@ -38,16 +48,20 @@ export interface LoadReport {
   errors: ClientError[]
   /** Failures followed by a retry, by status (0: no answer). */
   retried: Record<number, number>
+  /** Requests sent again because nginx closed their connection unanswered (resendUnanswered). */
+  resent: number
   users: User[]
 }
 
 const RETRYABLE = new Set([0, 502, 503, 504])
 const MAX_ATTEMPTS = 50
+/** What fetch reports when the connection closed before any answer (not a timeout). */
+const UNANSWERED = /^SocketError|ECONNRESET|EPIPE/
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A bounded load of logins, refreshes and keyed cart adds by `users` clients until stop(). */
 export async function startLoad(options: LoadOptions) {
-  const report: LoadReport = { succeeded: 0, errors: [], retried: {}, users: [] }
+  const report: LoadReport = { succeeded: 0, errors: [], retried: {}, resent: 0, users: [] }
   let stopped = false
   const loginEvery = options.loginEvery ?? 5
   const pauseMs = options.pauseMs ?? 20
@@ -62,6 +76,10 @@ export async function startLoad(options: LoadOptions) {
       if (options.retry && RETRYABLE.has(answer.status) && attempts < MAX_ATTEMPTS) {
         report.retried[answer.status] = (report.retried[answer.status] ?? 0) + 1
         await sleep(100)
+        continue
+      }
+      if (options.resendUnanswered && answer.status === 0 && UNANSWERED.test(String(answer.body)) && attempts < 3) {
+        report.resent++
         continue
       }
       report.errors.push({ op, status: answer.status, body: answer.body })
@@ -92,6 +110,7 @@ export async function startLoad(options: LoadOptions) {
         201,
       )
       if (added) user.acknowledged.push(sku)
+      if (options.reads) await attempt('cart read', () => call(options.base, 'GET', '/v1/cart/items', { token: user.tokens.access_token }), 200)
       await sleep(pauseMs)
     }
   }
