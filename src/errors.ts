@@ -89,6 +89,18 @@ export class ProblemError extends Error {
   }
 }
 
+/**
+ * The caller gave up before an expensive step (a password hash) began, so the step was skipped:
+ * nobody is left to read the answer. Not a client error and not a failure: the HTTP layer sends
+ * nothing, logs one line and counts it (http_requests_abandoned_total).
+ */
+export class AbandonedError extends Error {
+  constructor() {
+    super('The caller gave up before the work began')
+    this.name = 'AbandonedError'
+  }
+}
+
 export interface OAuthErrorEntry {
   readonly status: number
   /**

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import {
+  AbandonedError,
   OAUTH_ERRORS,
   OAuthError,
   oauthErrorEntry,
@@ -158,6 +159,13 @@ function codeForStatus(status: number): ProblemCode {
 
 /** The one error handler: problem+json for /v1 and operations, RFC 6749 bodies for OAuth routes. */
 export function renderError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof AbandonedError) {
+    // The client is gone (src/http/client-gone.ts): nothing can be delivered, nothing failed.
+    const route = request.routeOptions.url ?? 'unmatched'
+    request.log.info({ route }, 'client gone before the password hash: skipped')
+    request.server.metrics.abandoned.inc({ method: request.method, route })
+    return reply.code(499).send()
+  }
   const rendered = classify(error)
   // RFC 9449 §7.1: a token presented as DPoP is answered in that scheme whatever refused it (an
   // expired token, an ended session, a missing scope), not only the DPoP checks.

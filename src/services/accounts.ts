@@ -48,6 +48,15 @@ export interface AccountAttempts {
   take(email: string): Promise<{ refund(): Promise<void> }>
 }
 
+/**
+ * What a password use case takes from its caller besides the input: a signal that aborts once
+ * nobody waits for the answer any more. Each argon2 step checks it before it starts (every write
+ * comes after one), so an abandoned request ends with AbandonedError having written nothing.
+ */
+export interface Abandonable {
+  signal?: AbortSignal | undefined
+}
+
 /** Accounts: registration, password login, password change, profile. */
 export function createAccountService(deps: {
   store: AccountStore
@@ -70,16 +79,16 @@ export function createAccountService(deps: {
    * The same 401 whether the email is unknown or the password wrong, after the same argon2 work:
    * an unknown email is verified against a dummy digest made at the configured parameters.
    */
-  async function checkCredentials(input: { email: string; password: string } & RequestContext): Promise<UserRecord> {
+  async function checkCredentials(input: { email: string; password: string } & Abandonable & RequestContext): Promise<UserRecord> {
     const context = { ip: input.ip, userAgent: input.userAgent }
     const email = emailOf(input.email)
     const user = isValidEmail(email) ? await store.users.findByEmail(email) : null
     if (!user) {
-      await hasher.verifyNothing(input.password)
+      await hasher.verifyNothing(input.password, input.signal)
       await recordFailedLogin(null, 'unknown_account', context)
       throw invalidCredentials()
     }
-    if (!(await hasher.verify(user.passwordHash, input.password))) {
+    if (!(await hasher.verify(user.passwordHash, input.password, input.signal))) {
       await recordFailedLogin(user.id, 'wrong_password', context)
       throw invalidCredentials()
     }
@@ -92,17 +101,17 @@ export function createAccountService(deps: {
     // meanwhile is neither overwritten by this rehash nor outlived by the session (the caller
     // passes user.credentialsVersion on to it).
     if (hasher.needsRehash(user.passwordHash)) {
-      await store.users.updatePasswordHash(user.id, await hasher.hash(input.password), { changed: false, credentialsVersion: user.credentialsVersion, now: clock() })
+      await store.users.updatePasswordHash(user.id, await hasher.hash(input.password, input.signal), { changed: false, credentialsVersion: user.credentialsVersion, now: clock() })
     }
     return user
   }
 
   return {
-    async register(input: { email: string; password: string; name?: string | null | undefined }): Promise<PublicUser> {
+    async register(input: { email: string; password: string; name?: string | null | undefined } & Abandonable): Promise<PublicUser> {
       const email = emailOf(input.email)
       if (!isValidEmail(email)) throw new ProblemError('validation_failed', 'email is not a valid email address')
       assertStrong(input.password)
-      const passwordHash = await hasher.hash(input.password)
+      const passwordHash = await hasher.hash(input.password, input.signal)
       try {
         return publicUser(await store.users.create({ email, name: normalizeName(input.name), passwordHash, now: clock() }))
       } catch (error) {
@@ -112,7 +121,7 @@ export function createAccountService(deps: {
     },
 
     /** A password login: a new session (refresh-token family) and its tokens. See checkCredentials. */
-    async login(input: { email: string; password: string; dpop?: DpopPresentation | undefined } & RequestContext): Promise<TokenGrant> {
+    async login(input: { email: string; password: string; dpop?: DpopPresentation | undefined } & Abandonable & RequestContext): Promise<TokenGrant> {
       // The proof first: a bad one costs no password check and no attempt of the account's budget.
       const proof = input.dpop ? await deps.dpop?.check(input.dpop) : undefined
       const user = await checkCredentials(input)
@@ -124,7 +133,7 @@ export function createAccountService(deps: {
      * as `login`, and a sign-in session instead of tokens. `replaces` is the browser's previous
      * sign-in, ended with the sessions started from it.
      */
-    async signIn(input: { email: string; password: string; replaces?: string | undefined } & RequestContext): Promise<{ session: SessionRecord; user: PublicUser }> {
+    async signIn(input: { email: string; password: string; replaces?: string | undefined } & Abandonable & RequestContext): Promise<{ session: SessionRecord; user: PublicUser }> {
       const user = await checkCredentials(input)
       const session = await sessions.startSignIn({
         userId: user.id,
@@ -141,13 +150,13 @@ export function createAccountService(deps: {
      * if the password verified is still the current one when that transaction takes the user's
      * lock (two changes racing with the same current password: the second is refused).
      */
-    async changePassword(input: { userId: string; sessionId: string | undefined; currentPassword: string; newPassword: string } & RequestContext): Promise<void> {
+    async changePassword(input: { userId: string; sessionId: string | undefined; currentPassword: string; newPassword: string } & Abandonable & RequestContext): Promise<void> {
       const context = { ip: input.ip, userAgent: input.userAgent }
       const user = await store.users.findById(input.userId)
       if (!user) throw new ProblemError('not_found', 'No such account')
       // A stolen access token must not be a way around the login's limits to guess the password.
       const attempt = await attempts.take(user.email)
-      if (!(await hasher.verify(user.passwordHash, input.currentPassword))) {
+      if (!(await hasher.verify(user.passwordHash, input.currentPassword, input.signal))) {
         await store.transaction((tx) =>
           events.record(tx, { type: 'password_change_failed', userId: user.id, sessionId: input.sessionId ?? null, ...context, details: { reason: 'wrong_password' } }),
         )
@@ -155,7 +164,7 @@ export function createAccountService(deps: {
       }
       await attempt.refund()
       assertStrong(input.newPassword)
-      const passwordHash = await hasher.hash(input.newPassword)
+      const passwordHash = await hasher.hash(input.newPassword, input.signal)
       await store.transaction(async (tx) => {
         await tx.users.lock(user.id)
         const changed = await tx.users.updatePasswordHash(user.id, passwordHash, { changed: true, credentialsVersion: user.credentialsVersion, now: clock() })

@@ -5,7 +5,11 @@ import { createRequestDurations } from '../../http/request-durations.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { registry: Registry }
+    metrics: {
+      registry: Registry
+      /** Requests whose client left before their expensive step, which was skipped (src/http/client-gone.ts). */
+      abandoned: Counter<'method' | 'route'>
+    }
   }
 }
 
@@ -37,7 +41,14 @@ export default fp(
         for (const { labels, count } of durations.counts()) this.inc({ ...labels }, count)
       },
     })
-    app.decorate('metrics', { registry })
+    // Not in http_requests_total: no response is written for them, and onResponse never runs.
+    const abandoned = new Counter({
+      name: 'http_requests_abandoned_total',
+      help: 'Requests whose client had gone before their password hash, which was skipped',
+      labelNames: ['method', 'route'] as const,
+      registers: [registry],
+    })
+    app.decorate('metrics', { registry, abandoned })
 
     // Callback style: an async hook costs a promise per request, on every route.
     app.addHook('onResponse', (request, reply, done) => {

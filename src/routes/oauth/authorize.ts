@@ -6,6 +6,7 @@ import { createPageCookies } from '../../http/pages/cookies.js'
 import { createFormGuard } from '../../http/pages/form-guard.js'
 import { createOutcomeRenderer } from '../../http/pages/render.js'
 import { RATE_LIMITS } from '../../http/rate-limit-policy.js'
+import { clientGoneSignal } from '../../http/client-gone.js'
 import { requestContext } from '../../http/request-context.js'
 import { htmlPage, pageErrorResponse, pageErrorResponses, redirectResponse } from '../../http/schemas.js'
 import { AuthorizeParametersSchema, ConsentFormSchema, FORM, LoginFormSchema } from './schemas.js'
@@ -129,6 +130,7 @@ const authorizeRoutes = (config: Config): FastifyPluginAsyncTypebox =>
           password: request.body.password,
           replaces: signInOf(request),
           ...requestContext(request),
+          signal: clientGoneSignal(request, reply),
         })
         return sendOutcome(request, reply, outcome, state.params)
       },

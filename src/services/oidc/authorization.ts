@@ -118,13 +118,13 @@ export function createAuthorizationService(deps: {
     },
 
     /** POST /oauth/login: the password step. A refused password shows the page again, with the same message whatever the cause. */
-    async login(input: { params: AuthorizationParameters; email: string; password: string; replaces: string | undefined } & RequestContext): Promise<AuthorizationOutcome> {
+    async login(input: { params: AuthorizationParameters; email: string; password: string; replaces: string | undefined; signal?: AbortSignal | undefined } & RequestContext): Promise<AuthorizationOutcome> {
       const checked = await check(input.params)
       if ('kind' in checked) return checked
       const { client, request } = checked
       let session: SessionRecord
       try {
-        ;({ session } = await deps.accounts.signIn({ email: input.email, password: input.password, replaces: input.replaces, ip: input.ip, userAgent: input.userAgent }))
+        ;({ session } = await deps.accounts.signIn({ email: input.email, password: input.password, replaces: input.replaces, ip: input.ip, userAgent: input.userAgent, signal: input.signal }))
       } catch (error) {
         if (error instanceof ProblemError && (error.code === 'invalid_credentials' || error.code === 'validation_failed')) {
           return { kind: 'login', client, request, failure: { code: error.code, message: error.detail ?? error.title }, email: input.email }

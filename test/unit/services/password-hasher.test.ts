@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { argon2Concurrency, createLimiter } from '../../../src/services/password-hasher.js'
+import { AbandonedError } from '../../../src/errors.js'
+import { argon2Concurrency, createLimiter, createPasswordHasher } from '../../../src/services/password-hasher.js'
 
 function deferred() {
   let resolve!: () => void
@@ -34,6 +35,41 @@ describe('createLimiter', () => {
     const limited = createLimiter(1)
     await expect(limited(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     await expect(limited(() => Promise.resolve('next'))).resolves.toBe('next')
+  })
+})
+
+describe('an abandoned job', () => {
+  it('does not run once its signal aborted while it waited, and hands its slot on', async () => {
+    const limited = createLimiter(1)
+    const gate = deferred()
+    const started: string[] = []
+    const first = limited(async () => {
+      started.push('first')
+      await gate.promise
+    })
+    const controller = new AbortController()
+    const abandoned = limited(async () => void started.push('abandoned'), controller.signal)
+    const next = limited(async () => void started.push('next'))
+    controller.abort()
+    gate.resolve()
+    await first
+    await expect(abandoned).rejects.toBeInstanceOf(AbandonedError)
+    await next
+    expect(started).toEqual(['first', 'next'])
+  })
+
+  it('rejects at once when its signal had already aborted', async () => {
+    const job = async () => 'ran'
+    await expect(createLimiter(1)(job, AbortSignal.abort())).rejects.toBeInstanceOf(AbandonedError)
+  })
+
+  it('is not a wrong password: verify and verifyNothing reject instead of answering false', async () => {
+    const hasher = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }, 1)
+    const digest = await hasher.hash('a password')
+    await expect(hasher.verify(digest, 'a password', AbortSignal.abort())).rejects.toBeInstanceOf(AbandonedError)
+    await expect(hasher.verifyNothing('a password', AbortSignal.abort())).rejects.toBeInstanceOf(AbandonedError)
+    await expect(hasher.hash('a password', AbortSignal.abort())).rejects.toBeInstanceOf(AbandonedError)
+    expect(await hasher.verify(digest, 'a password', new AbortController().signal)).toBe(true)
   })
 })
 

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { ACCESS_TOKEN_ERRORS, ACCESS_TOKEN_SECURITY, DpopHeadersSchema, NO_STORE_HEADERS, problemResponses } from '../../../http/schemas.js'
 import { dpopPresentationOf } from '../../../http/authorization.js'
 import { RATE_LIMITS } from '../../../http/rate-limit-policy.js'
+import { clientGoneSignal } from '../../../http/client-gone.js'
 import { requestContext } from '../../../http/request-context.js'
 import {
   ChangePasswordBodySchema,
@@ -37,7 +38,7 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const user = await app.accounts.register(request.body)
+      const user = await app.accounts.register({ ...request.body, signal: clientGoneSignal(request, reply) })
       return reply.code(201).send(user)
     },
   )
@@ -72,7 +73,7 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const grant = await app.accounts.login({ ...request.body, dpop: dpopPresentationOf(request), ...requestContext(request) })
+      const grant = await app.accounts.login({ ...request.body, dpop: dpopPresentationOf(request), ...requestContext(request), signal: clientGoneSignal(request, reply) })
       app.refreshCookie.set(reply, grant.refreshToken, grant.sessionExpiresAt)
       return tokenResponse(reply, grant)
     },
@@ -104,7 +105,13 @@ const credentialRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const identity = request.identity!
-      await app.accounts.changePassword({ userId: identity.subject, sessionId: identity.sessionId, ...request.body, ...requestContext(request) })
+      await app.accounts.changePassword({
+        userId: identity.subject,
+        sessionId: identity.sessionId,
+        ...request.body,
+        ...requestContext(request),
+        signal: clientGoneSignal(request, reply),
+      })
       return reply.code(204).send(null)
     },
   )
