@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { PurgeBatch, PurgeRepository } from '../../../src/repositories/purge.js'
 import { createPurgeService } from '../../../src/services/purge.js'
 
@@ -19,38 +19,45 @@ function endlessBacklog(batchMs: number) {
   return { repository, batches }
 }
 
+// Fake timers (performance.now included): the rests are checked against the clock the purge reads,
+// not against the machine's scheduling.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] })
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
 describe('the purge between its batches', () => {
   it('rests restFactor times as long as the batch took, so it takes a bounded share of the database', async () => {
     const { repository, batches } = endlessBacklog(20)
     const purge = createPurgeService({ repository, clock: () => new Date(), config: CONFIG, batchSize: 10, restFactor: 3 })
     const stop = new AbortController()
     const run = purge.run({ signal: stop.signal })
-    await new Promise((resolve) => setTimeout(resolve, 400))
+    // 390 ms in, the fifth batch (320-340 ms) is followed by its rest: the abort ends it.
+    await vi.advanceTimersByTimeAsync(390)
     stop.abort()
+    await vi.advanceTimersByTimeAsync(0)
     const result = await run
     expect(result.batches).toBe(batches.length)
-    expect(batches.length).toBeGreaterThanOrEqual(2)
-    // Back to back, 400 ms would hold about 20 batches of 20 ms; resting 3x each, about 5.
-    expect(batches.length).toBeLessThanOrEqual(7)
-    for (let i = 1; i < batches.length; i++) {
-      const took = batches[i - 1]!.end - batches[i - 1]!.start
-      // Timers may fire a millisecond early.
-      expect(batches[i]!.start - batches[i - 1]!.end).toBeGreaterThanOrEqual(3 * took - 2)
-    }
+    // Each 20 ms batch is followed by a 60 ms rest: batches start at 0, 80, 160, 240 and 320 ms
+    // (back to back, 390 ms would have held 19 of them).
+    expect(batches.map((batch) => batch.start - batches[0]!.start)).toEqual([0, 80, 160, 240, 320])
   })
 
   it('ends a run after the batch in progress once its signal aborts, without waiting out the rest', async () => {
     const { repository, batches } = endlessBacklog(20)
     const purge = createPurgeService({ repository, clock: () => new Date(), config: CONFIG, batchSize: 10, restFactor: 1000 })
     const stop = new AbortController()
-    const run = purge.run({ signal: stop.signal })
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    const abortedAt = performance.now()
+    let settled = false
+    const run = purge.run({ signal: stop.signal }).finally(() => (settled = true))
+    await vi.advanceTimersByTimeAsync(50)
     stop.abort()
+    // No time passes: the 20 s rest after the first batch must end with the signal.
+    await vi.advanceTimersByTimeAsync(0)
+    expect(settled).toBe(true)
     const result = await run
     expect(result.batches).toBe(1)
     expect(batches).toHaveLength(1)
-    // The rest after the first batch would have lasted 20 s.
-    expect(performance.now() - abortedAt).toBeLessThan(1000)
   })
 })
